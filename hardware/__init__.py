@@ -1,0 +1,1 @@
+"""Device protocols, real drivers and simulators. Depends on nothing in kiosk/ or screens/."""

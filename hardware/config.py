@@ -1,0 +1,15 @@
+"""Device configuration: which driver each device uses (real or simulated) and its settings.
+
+Each device family defines its own pydantic model beside its driver; this schema
+composes them. The defaults are the simulators, so a fresh checkout runs anywhere.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DevicesConfig(BaseModel):
+    """The ``[devices]`` table of the kiosk's config file."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,120 @@
+"""Field types shared by the API models: money, times and the PMS's 1/2 flags.
+
+Conversions happen here, at the API edge, so the core only ever sees
+``decimal.Decimal`` amounts and aware UTC ``datetime`` values (DESIGN.md,
+"Money, time and identity").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+OA_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def parse_money(value: Any) -> Decimal:
+    """A decimal amount from the API's strings ("100.00"); floats are refused."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("amounts must be decimal strings, not floats")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"not a decimal amount: {value!r}") from exc
+        if not amount.is_finite():
+            raise ValueError("amount must be finite")
+        return amount
+    raise ValueError(f"not an amount: {type(value).__name__}")
+
+
+def format_money(value: Decimal) -> str:
+    """Two decimal places, as the PMS writes them."""
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def parse_unix_time(value: Any) -> datetime:
+    """PMS Unix seconds (int or digit string) -> aware UTC datetime."""
+    if isinstance(value, datetime):
+        return _require_aware(value)
+    if isinstance(value, bool):
+        raise ValueError("not a timestamp")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC)
+    raise ValueError(f"not a Unix timestamp: {value!r}")
+
+
+def parse_optional_unix_time(value: Any) -> datetime | None:
+    """Like :func:`parse_unix_time`, but 0, "" and null mean "no time"."""
+    if value in (None, 0, "", "0"):
+        return None
+    return parse_unix_time(value)
+
+
+def format_unix_time(value: datetime | None) -> int:
+    return 0 if value is None else int(_require_aware(value).timestamp())
+
+
+def parse_oa_time(value: Any) -> datetime:
+    """Open-ability "YYYY-MM-DD HH:MM:SS" (UTC) -> aware UTC datetime."""
+    if isinstance(value, datetime):
+        return _require_aware(value)
+    if isinstance(value, str):
+        return datetime.strptime(value.strip(), OA_TIME_FORMAT).replace(tzinfo=UTC)
+    raise ValueError(f"not an open-ability time: {value!r}")
+
+
+def format_oa_time(value: datetime) -> str:
+    return _require_aware(value).astimezone(UTC).strftime(OA_TIME_FORMAT)
+
+
+def parse_ms_timestamp(value: Any) -> datetime:
+    """Open-ability envelope ``timestamp`` (milliseconds) -> aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"not a millisecond timestamp: {value!r}")
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def format_ms_timestamp(value: datetime) -> int:
+    return int(_require_aware(value).timestamp() * 1000)
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: the core uses aware UTC datetimes")
+    return value.astimezone(UTC)
+
+
+Money = Annotated[Decimal, BeforeValidator(parse_money), PlainSerializer(format_money, return_type=str)]
+"""A PMS amount: ``Decimal`` inside, "100.00" on the wire."""
+
+UnixTime = Annotated[
+    datetime, BeforeValidator(parse_unix_time), PlainSerializer(format_unix_time, return_type=int)
+]
+"""A PMS time: aware UTC ``datetime`` inside, Unix seconds on the wire."""
+
+OptionalUnixTime = Annotated[
+    datetime | None,
+    BeforeValidator(parse_optional_unix_time),
+    PlainSerializer(format_unix_time, return_type=int),
+]
+"""A PMS time where 0 means "none" (e.g. ``occupied_end_time``)."""
+
+OATime = Annotated[
+    datetime, BeforeValidator(parse_oa_time), PlainSerializer(format_oa_time, return_type=str)
+]
+"""An open-ability time: aware UTC ``datetime`` inside, "YYYY-MM-DD HH:MM:SS" on the wire."""
+
+MsTimestamp = Annotated[
+    datetime, BeforeValidator(parse_ms_timestamp), PlainSerializer(format_ms_timestamp, return_type=int)
+]
+"""The open-ability envelope's millisecond ``timestamp``."""

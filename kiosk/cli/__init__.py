@@ -1,0 +1,37 @@
+"""The ``kiosk`` command: one sub-command module per concern, each with ``register(subparsers)``.
+
+Modules import their heavy dependencies (OpenCV, pyscard, Kivy) inside the command,
+so ``kiosk --help`` and the fast commands start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# Each module adds its sub-commands and sets ``func`` on them.
+COMMAND_MODULES = ("kiosk.cli.sim", "kiosk.cli.hw", "kiosk.cli.doctor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Lobby self check-in kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

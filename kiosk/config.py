@@ -1,0 +1,86 @@
+"""The kiosk's configuration: a TOML file plus ``KIOSK_*`` environment, validated at start-up.
+
+Environment variables override the file (``KIOSK_BACKEND__TOKEN`` sets
+``[backend] token``), so secrets can stay out of the file. Every field has a
+documented default; the defaults run the embedded simulator and simulated devices.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hardware.config import DevicesConfig
+
+DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+
+
+class BackendConfig(BaseModel):
+    """``[backend]``: the property's back-end the kiosk speaks to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["pms", "openability"] = Field("pms", description="which API family (seed 004, or seeds 000+001)")
+    base_url: str = Field("", description='back-end URL; "" runs the embedded property simulator')
+    token: SecretStr = Field(SecretStr("demo-token"), description="Bearer token")
+    pms_id: int = Field(1, description="the PMS store id (pms_id) of this property")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="per-request timeout")
+    read_retries: int = Field(2, ge=0, le=10, description="retries of read-only calls")
+
+
+class SimConfig(BaseModel):
+    """``[sim]``: the embedded property simulator (demo, tests, staff training)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    db: Path = Field(Path("var/sim.sqlite"), description="SQLite state; survives restarts")
+    seed: int = Field(1, description="seed of the deterministic demo property")
+    latency_ms: float = Field(0.0, ge=0)
+    failure_rate: float = Field(0.0, ge=0, le=1)
+
+
+class QrConfig(BaseModel):
+    """``[qr]``: how booking QR codes are trusted (docs/qr-payload.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signing_key: SecretStr | None = Field(None, description="property HMAC key; None: no payload is signed")
+    max_length: int = Field(512, ge=64, le=4096)
+
+
+class KioskConfig(BaseSettings):
+    """The whole configuration; see ``load_config``."""
+
+    model_config = SettingsConfigDict(env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid")
+
+    backend: BackendConfig = BackendConfig()
+    sim: SimConfig = SimConfig()
+    qr: QrConfig = QrConfig()
+    devices: DevicesConfig = DevicesConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file's values, which come in as init kwargs.
+        return (env_settings, init_settings)
+
+
+def load_config(path: Path | None = None) -> KioskConfig:
+    """The configuration from ``path`` (TOML) and the environment; defaults when ``path`` is None."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            values = tomllib.load(fh)
+    return KioskConfig(**values)

@@ -1,0 +1,1 @@
+"""Kivy presentation layer: one screen per journey step."""
