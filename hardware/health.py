@@ -24,5 +24,9 @@ class DeviceHealth:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"device": self.device, "level": self.level.value, "detail": self.detail,
-                "metrics": dict(self.metrics)}
+        return {
+            "device": self.device,
+            "level": self.level.value,
+            "detail": self.detail,
+            "metrics": dict(self.metrics),
+        }

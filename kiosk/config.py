@@ -24,7 +24,9 @@ class BackendConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["pms", "openability"] = Field("pms", description="which API family (seed 004, or seeds 000+001)")
+    kind: Literal["pms", "openability"] = Field(
+        "pms", description="which API family (seed 004, or seeds 000+001)"
+    )
     base_url: str = Field("", description='back-end URL; "" runs the embedded property simulator')
     token: SecretStr = Field(SecretStr("demo-token"), description="Bearer token")
     pms_id: int = Field(1, description="the PMS store id (pms_id) of this property")
@@ -50,14 +52,18 @@ class QrConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    signing_key: SecretStr | None = Field(None, description="property HMAC key; None: no payload is signed")
+    signing_key: SecretStr | None = Field(
+        None, description="property HMAC key; None: no payload is signed"
+    )
     max_length: int = Field(512, ge=64, le=4096)
 
 
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
-    model_config = SettingsConfigDict(env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid"
+    )
 
     backend: BackendConfig = BackendConfig()
     sim: SimConfig = SimConfig()
@@ -78,7 +84,7 @@ class KioskConfig(BaseSettings):
 
 
 def load_config(path: Path | None = None) -> KioskConfig:
-    """The configuration from ``path`` (TOML) and the environment; defaults when ``path`` is None."""
+    """The configuration from ``path`` (TOML) and the environment; defaults without a path."""
     values: dict[str, Any] = {}
     if path is not None:
         with open(path, "rb") as fh:

@@ -80,7 +80,9 @@ class BaseClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post_json(self, operation: str, path: str, body: dict[str, Any], *, read: bool) -> Any:
+    async def _post_json(
+        self, operation: str, path: str, body: dict[str, Any], *, read: bool
+    ) -> Any:
         """POST ``body``; the decoded JSON reply. Retries reads on transport errors and 5xx."""
         attempts = 1 + (self._read_retries if read else 0)
         for attempt in range(1, attempts + 1):
@@ -88,13 +90,17 @@ class BaseClient:
             try:
                 response = await self._http.post(path, json=body)
             except httpx.ConnectError as exc:
-                error: ApiError = TransportError(operation, f"unreachable ({exc.__class__.__name__})", ambiguous=False)
+                error: ApiError = TransportError(
+                    operation, f"unreachable ({exc.__class__.__name__})", ambiguous=False
+                )
             except httpx.ConnectTimeout:
                 error = TransportError(operation, "connect timeout", ambiguous=False)
             except httpx.TimeoutException:
                 error = TransportError(operation, "timed out waiting for the reply", ambiguous=True)
             except httpx.TransportError as exc:
-                error = TransportError(operation, f"connection failed ({exc.__class__.__name__})", ambiguous=True)
+                error = TransportError(
+                    operation, f"connection failed ({exc.__class__.__name__})", ambiguous=True
+                )
             else:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 log.debug("%s -> HTTP %s in %.0f ms", operation, response.status_code, elapsed_ms)

@@ -20,7 +20,7 @@ def parse_money(value: Any) -> Decimal:
     """A decimal amount from the API's strings ("100.00"); floats are refused."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("amounts must be decimal strings, not floats")
     if isinstance(value, int):
         return Decimal(value)
@@ -94,7 +94,9 @@ def _require_aware(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Money = Annotated[Decimal, BeforeValidator(parse_money), PlainSerializer(format_money, return_type=str)]
+Money = Annotated[
+    Decimal, BeforeValidator(parse_money), PlainSerializer(format_money, return_type=str)
+]
 """A PMS amount: ``Decimal`` inside, "100.00" on the wire."""
 
 UnixTime = Annotated[
@@ -115,6 +117,8 @@ OATime = Annotated[
 """An open-ability time: aware UTC ``datetime`` inside, "YYYY-MM-DD HH:MM:SS" on the wire."""
 
 MsTimestamp = Annotated[
-    datetime, BeforeValidator(parse_ms_timestamp), PlainSerializer(format_ms_timestamp, return_type=int)
+    datetime,
+    BeforeValidator(parse_ms_timestamp),
+    PlainSerializer(format_ms_timestamp, return_type=int),
 ]
 """The open-ability envelope's millisecond ``timestamp``."""

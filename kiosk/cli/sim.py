@@ -1,5 +1,5 @@
 """Placeholder until the sim command lands."""
 
 
-def register(subparsers) -> None:  # noqa: ARG001
+def register(subparsers) -> None:
     return None

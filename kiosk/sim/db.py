@@ -30,7 +30,9 @@ class SimDb:
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=True
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -55,4 +57,3 @@ class SimDb:
         if conn is not None:
             conn.close()
             self._local.conn = None
-

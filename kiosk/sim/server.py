@@ -37,7 +37,10 @@ from kiosk.sim.params import (
 log = logging.getLogger("kiosk.sim")
 
 OA_PREFIX = "/api/v1.0/invoke/open-ability/method/"
-OA_COMMANDS = {"user-commands": openability.USER_COMMANDS, "hotel-commands": openability.HOTEL_COMMANDS}
+OA_COMMANDS = {
+    "user-commands": openability.USER_COMMANDS,
+    "hotel-commands": openability.HOTEL_COMMANDS,
+}
 MAX_BODY = 1 << 20
 
 
@@ -120,7 +123,9 @@ class SimServer:
                 httpd.sim = self
                 self.port = httpd.server_address[1]
                 self._httpd = httpd
-                self._thread = threading.Thread(target=httpd.serve_forever, name="sim-http", daemon=True)
+                self._thread = threading.Thread(
+                    target=httpd.serve_forever, name="sim-http", daemon=True
+                )
                 self._thread.start()
         return self
 
@@ -176,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
@@ -196,7 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         raw = self.rfile.read(length)
         if not secrets.compare_digest(self.headers.get("Authorization", ""), f"Bearer {sim.token}"):
-            self._reply_error(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED, "missing or wrong Bearer token")
+            self._reply_error(
+                HTTPStatus.UNAUTHORIZED, UNAUTHORIZED, "missing or wrong Bearer token"
+            )
             return
         if self.path.startswith("/_sim/"):
             self._admin(raw)
@@ -245,7 +252,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _envelope(self, payload: Any) -> dict[str, Any]:
         if self._is_oa():
-            return {"success": True, "timestamp": _now_ms(), "result": {} if payload is None else payload}
+            return {
+                "success": True,
+                "timestamp": _now_ms(),
+                "result": {} if payload is None else payload,
+            }
         return {
             "error_code": 0,
             "description": "success",
@@ -273,9 +284,14 @@ class _Handler(BaseHTTPRequestHandler):
             params = Params(json.loads(raw or b"{}"), "body")
             if self.path == "/_sim/faults":
                 sim.faults.update(params)
-                self._send(HTTPStatus.OK, {"latency_ms": sim.faults.latency_ms,
-                                           "failure_rate": sim.faults.failure_rate,
-                                           "lost_reply_rate": sim.faults.lost_reply_rate})
+                self._send(
+                    HTTPStatus.OK,
+                    {
+                        "latency_ms": sim.faults.latency_ms,
+                        "failure_rate": sim.faults.failure_rate,
+                        "lost_reply_rate": sim.faults.lost_reply_rate,
+                    },
+                )
             elif self.path == "/_sim/outage":
                 seconds = _bounded(params, "seconds", 0, 3600)
                 self._send(HTTPStatus.OK, {"down_for": seconds})
