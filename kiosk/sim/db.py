@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 # Each part of the simulator owns its tables in its own schema file.
-SCHEMAS = ("kiosk.sim.pms", "kiosk.sim.openability")
+SCHEMAS = ("kiosk.sim", "kiosk.sim.pms", "kiosk.sim.openability")
 
 
 class SimDb:

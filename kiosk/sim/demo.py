@@ -1,0 +1,233 @@
+"""The seeded demo property (issue 2, item 4) and its manifest of QR codes.
+
+pms_id 1 with three room types and twelve rooms; today's arrivals cover the cases a
+kiosk meets; open-ability residences with orders, amenities and unclaimed booking
+codes. Deterministic for a given seed and day. Seeding goes through the simulator's
+own handlers (the same rules as over HTTP), except for the rooms, which no API creates.
+A database that is already seeded is left alone: the demo survives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import qrcode
+
+from kiosk.qr_payload import BookingCodeRef, PmsOrderRef, encode_payload
+from kiosk.sim import pms
+from kiosk.sim.openability.demo import seed_openability
+from kiosk.sim.params import Params
+from kiosk.sim.pms import property as pms_property
+from kiosk.sim.server import SimContext, SimServer
+
+PMS_ID = 1
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+META_KEY = "demo"
+
+ROOM_TYPES = (
+    # name, short name, nightly price, floor, room names
+    ("Standard King 标准大床房", "King", "388.00", 2, ("201", "202", "203", "204", "205")),
+    ("Twin 双床房", "Twin", "428.00", 3, ("301", "302", "303", "304")),
+    ("Deluxe Suite 豪华套房", "Suite", "888.00", 5, ("501", "502", "503")),
+)
+
+SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Smith", "Garcia", "Tanaka", "Müller", "Kim")
+GIVEN = ("Wei", "Fang", "Min", "Jing", "Lei", "Anna", "Lucas", "Yuki", "Jonas", "Sora")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One demo case: what the kiosk should meet when this booking is scanned."""
+
+    case: str
+    room_type: str  # short name
+    rooms: tuple[str | None, ...]  # room names; None: a stay with no room assigned
+    nights: int = 1
+    paid: str = "all"  # "all", "none" or an amount already paid
+    arrives_in_days: int = 0
+    then: str | None = None  # "check_in", "cancel", "dirty"
+    signed: bool = True
+    expected: str = "checked_in"  # the outcome a scripted guest reaches
+
+
+ARRIVALS = (
+    Arrival("prepaid", "King", ("201",)),
+    Arrival("balance_due", "King", ("202",), nights=2, paid="100.00"),
+    Arrival("two_rooms", "Twin", ("301", "302")),
+    Arrival("unassigned_room", "Suite", (None,)),
+    Arrival("already_checked_in", "King", ("203",), then="check_in", expected="already_checked_in"),
+    Arrival("cancelled", "Twin", ("303",), then="cancel", expected="cancelled"),
+    Arrival("tomorrow", "Suite", ("501",), arrives_in_days=1, expected="wrong_day"),
+    Arrival("dirty_room", "King", ("204",), then="dirty"),
+    Arrival("unsigned_qr", "Twin", ("304",), signed=False),
+)
+
+
+def seed_demo(server: SimServer, *, seed: int, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+    """Seed the demo property once; the stored demo description (arrivals, booking codes)."""
+    with server.db.transaction() as conn:
+        row = conn.execute("SELECT value FROM sim_meta WHERE key = ?", (META_KEY,)).fetchone()
+        if row is not None:
+            return json.loads(row["value"])
+        rng = random.Random(seed)
+        ctx = SimContext(now=server.clock(), rng=rng)
+        tz = ZoneInfo(timezone)
+        rooms = _seed_rooms(conn)
+        today = ctx.now.astimezone(tz).date()
+        arrivals = [_seed_arrival(conn, ctx, rooms, a, today, tz) for a in ARRIVALS]
+        codes = seed_openability(conn, rng, ctx.now)
+        demo = {
+            "pms_id": PMS_ID,
+            "timezone": timezone,
+            "arrivals": arrivals,
+            "booking_codes": codes,
+        }
+        conn.execute(
+            "INSERT INTO sim_meta (key, value) VALUES (?, ?)", (META_KEY, json.dumps(demo))
+        )
+    return demo
+
+
+def _seed_rooms(conn: Any) -> dict[str, dict[str, int]]:
+    rooms: dict[str, dict[str, int]] = {}
+    for name, short, price, floor, room_names in ROOM_TYPES:
+        type_id = pms_property.add_room_type(conn, PMS_ID, name, short, price)
+        for room_name in room_names:
+            room_id = pms_property.add_room(conn, PMS_ID, type_id, room_name, floor)
+            rooms[room_name] = {"room_id": room_id, "room_type_id": type_id}
+        rooms[short] = {"room_type_id": type_id, "price": price}  # type: ignore[dict-item]
+    return rooms
+
+
+def _call(conn: Any, ctx: SimContext, path: str, params: dict[str, Any]) -> Any:
+    return pms.ROUTES[path](conn, Params(params), ctx)
+
+
+def _seed_arrival(
+    conn: Any, ctx: SimContext, rooms: dict, arrival: Arrival, today: date, tz: ZoneInfo
+) -> dict[str, Any]:
+    rng = ctx.rng
+    start_day = today + timedelta(days=arrival.arrives_in_days)
+    start = datetime.combine(start_day, time(14, 0), tz)
+    end = datetime.combine(start_day + timedelta(days=arrival.nights), time(12, 0), tz)
+    price = rooms[arrival.room_type]["price"]
+    amount = f"{Decimal(price) * arrival.nights:.2f}"
+    surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
+    phone = "139" + "".join(rng.choice("0123456789") for _ in range(8))
+    room_list = []
+    for room_name in arrival.rooms:
+        item: dict[str, Any] = {
+            "accom_type": 10,
+            "checkin_start_time": int(start.timestamp()),
+            "checkin_end_time": int(end.timestamp()),
+            "amount": amount,
+            "accom_status": 40,
+            "tenant_list": [
+                {"name": f"{given} {surname}", "phone": phone, "id_type": 0, "id_number": ""}
+            ],
+        }
+        if room_name is None:
+            item.update(room_id=0, room_type_id=rooms[arrival.room_type]["room_type_id"])
+        else:
+            item["room_id"] = rooms[room_name]["room_id"]
+        room_list.append(item)
+    created = _call(
+        conn,
+        ctx,
+        "/api/v1/pmsOrder/create",
+        {
+            "pms_id": PMS_ID,
+            "name": f"{given} {surname}",
+            "phone": phone,
+            "room_list": room_list,
+            "reminder_list": [],
+        },
+    )
+    order_id = created["order_id"]
+    total = sum(Decimal(r["amount"]) for r in room_list)
+    paid = {"all": f"{total:.2f}", "none": None}.get(arrival.paid, arrival.paid)
+    if paid:
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/cashier",
+            {
+                "order_id": order_id,
+                "bills": [
+                    {"bill_type": 10, "name": "Online prepayment", "amount": paid, "remark": "demo"}
+                ],
+            },
+        )
+    detail = _call(conn, ctx, "/api/v1/pmsOrder/getAccomDetail", {"order_id": order_id})
+    stays = detail["accom_list"]
+    if arrival.then == "check_in":
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/checkIn",
+            {
+                "order_id": order_id,
+                "checkin_rooms": [
+                    {"accom_id": s["accom_id"], "room_id": s["room_id"]} for s in stays
+                ],
+            },
+        )
+    elif arrival.then == "cancel":
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/cancelBook",
+            {"accom_ids": [s["accom_id"] for s in stays], "penalty_amount": "0.00"},
+        )
+    elif arrival.then == "dirty":
+        for s in stays:
+            pms_property.set_dirty(conn, s["room_id"], True)
+    return {
+        "case": arrival.case,
+        "expected": arrival.expected,
+        "order_id": order_id,
+        "order_no": detail.get("order_no"),
+        "signed": arrival.signed,
+        "second_factor": {"surname": surname, "phone_last4": phone[-4:]},
+    }
+
+
+def write_manifest(
+    path: Path, server: SimServer, demo: dict[str, Any], signing_key: bytes | None
+) -> dict[str, Any]:
+    """Write the manifest JSON at ``path`` and a PNG of every QR payload beside it."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    arrivals = []
+    for a in demo["arrivals"]:
+        ref = PmsOrderRef(order_id=a["order_id"], order_no=a["order_no"])
+        payload = encode_payload(ref, signing_key=signing_key if a["signed"] else None)
+        arrivals.append({**a, "qr_payload": payload, "qr_png": _qr_png(folder, a["case"], payload)})
+    codes = []
+    for c in demo["booking_codes"]:
+        ref = BookingCodeRef(residence_id=c["residence_id"], booking_code=c["booking_code"])
+        payload = encode_payload(ref, signing_key=signing_key)
+        codes.append({**c, "qr_payload": payload, "qr_png": _qr_png(folder, c["case"], payload)})
+    manifest = {
+        "base_url": server.url,
+        "token": server.token,
+        "pms_id": demo["pms_id"],
+        "timezone": demo["timezone"],
+        "arrivals": arrivals,
+        "booking_codes": codes,
+    }
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _qr_png(folder: Path, case: str, payload: str) -> str:
+    name = f"qr-{case}.png"
+    qrcode.make(payload, border=4).save(folder / name)
+    return name
