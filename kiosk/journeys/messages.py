@@ -1,0 +1,87 @@
+"""The messages between a journey and whatever drives it (the Kivy UI, a script, a test).
+
+The journey sends :class:`View` objects — which step to show and the values to show on
+it — and receives :class:`Action` objects — what the guest did. Neither side calls into
+the other (Anthias's split of UI and agent): the UI renders views and posts actions, so
+the same journey runs under Kivy, a demo script or a test. Texts are i18n keys looked up
+in the catalogues of ``assets/i18n``; values are plain data (Decimal amounts, aware UTC
+datetimes, strings), never widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Step(StrEnum):
+    """One screen of a journey; each has its own screen (and kv file) in ``screens/``."""
+
+    ATTRACT = "attract"  # idle loop: "Touch to start / scan your booking"
+    LANGUAGE = "language"  # pick a language
+    SCAN = "scan"  # live camera preview with a guide frame; "type the reference" choice
+    TYPE_REFERENCE = "type_reference"  # on-screen keyboard for a booking reference
+    IDENTITY = "identity"  # second factor for unsigned payloads (surname or phone digits)
+    SUMMARY = "summary"  # dates, rooms, guests, amount due
+    REGISTER = "register"  # guest registration for one stay (name, ID type and number)
+    ROOM = "room"  # room assignment when a stay has none
+    PAYMENT = "payment"  # present card on the terminal; progress; declined -> choices
+    BUSY = "busy"  # a back-end or device step in progress, with a progress message
+    KEYS = "keys"  # how many cards per room
+    KEY_PROGRESS = "key_progress"  # dispense / encode / verify / present, card n of N
+    RECEIPT = "receipt"  # printed, or shown on screen with a QR when the printer is out
+    DONE = "done"  # room number, floor, directions, Wi-Fi, door PIN
+    REFUSAL = "refusal"  # any refusal: the message key says which, choices say what next
+    OUT_OF_SERVICE = "out_of_service"  # taken out of service by staff or by a fault
+
+
+class ActionKind(StrEnum):
+    CHOOSE = "choose"  # value: the id of one of the view's choices
+    TEXT = "text"  # value: what the guest typed (the view's input)
+    QR = "qr"  # value: a decoded QR payload (untrusted text)
+    LANGUAGE = "language"  # value: a catalogue code, e.g. "en", "zh_Hans", "zh_Hant"
+    CANCEL = "cancel"  # the guest gave up: back to the attract screen, data wiped
+    TIMEOUT = "timeout"  # the inactivity timer of the view ran out
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: ``id`` comes back in ``Action(CHOOSE, id)``; ``label`` is an i18n key."""
+
+    id: str
+    label: str
+    primary: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)  # values for the label's placeholders
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """What the guest may type on this view."""
+
+    kind: str = "text"  # "text" (letters, digits) or "digits"
+    max_length: int = 40
+    placeholder: str = ""  # i18n key
+    secret: bool = False  # shown as dots (operator PIN)
+
+
+@dataclass(frozen=True)
+class View:
+    """One screen's worth of state. ``params`` fill the placeholders of ``title`` and
+    ``message`` and carry the step's data (e.g. ``rooms``, ``amount_due``)."""
+
+    step: Step
+    title: str
+    message: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()
+    input: TextInput | None = None
+    progress: tuple[int, int] | None = None  # (this step, of so many) for the progress bar
+    timeout_s: float | None = 60.0  # inactivity allowed here; None: no guest timer (busy)
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    value: str = ""
