@@ -10,6 +10,7 @@ datetimes, strings), never widgets.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -85,3 +86,11 @@ class View:
 class Action:
     kind: ActionKind
     value: str = ""
+
+
+@dataclass
+class Channel:
+    """The two queues between a journey and its driver, on the one asyncio loop."""
+
+    views: asyncio.Queue[View] = field(default_factory=asyncio.Queue)
+    actions: asyncio.Queue[Action] = field(default_factory=asyncio.Queue)
