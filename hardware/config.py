@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from hardware.camera.config import CameraConfig
+
 
 class DevicesConfig(BaseModel):
     """The ``[devices]`` table of the kiosk's config file."""
 
     model_config = ConfigDict(extra="forbid")
+
+    camera: CameraConfig = CameraConfig()
