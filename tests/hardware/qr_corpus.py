@@ -9,6 +9,7 @@ uint8, like ``cv2.VideoCapture`` delivers them. The same seed gives the same fra
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -116,13 +117,29 @@ def empty_frames(
     return frames
 
 
-def hard_set(size: tuple[int, int] = VGA, per_kind: int = 30, seed: int = 0) -> list[CorpusFrame]:
+# The sets are cached: several tests (and the benchmark) measure the same frames.
+@functools.cache
+def hard_set(
+    size: tuple[int, int] = VGA, per_kind: int = 30, seed: int = 0
+) -> tuple[CorpusFrame, ...]:
     """The noisy/rotated/blurred/tilted set: ``per_kind`` frames of each kind."""
-    return [f for kind in HARD_KINDS for f in qr_frames(kind, per_kind, size, seed)]
+    return tuple(f for kind in HARD_KINDS for f in qr_frames(kind, per_kind, size, seed))
 
 
-def empty_set(size: tuple[int, int] = VGA, per_kind: int = 10, seed: int = 0) -> list[CorpusFrame]:
-    return [f for kind in EMPTY_KINDS for f in empty_frames(kind, per_kind, size, seed)]
+@functools.cache
+def extra_set(
+    size: tuple[int, int] = VGA, per_kind: int = 20, seed: int = 0
+) -> tuple[CorpusFrame, ...]:
+    """Low-contrast and small codes: ``per_kind`` frames of each kind."""
+    return tuple(f for kind in EXTRA_KINDS for f in qr_frames(kind, per_kind, size, seed))
+
+
+@functools.cache
+def empty_set(
+    size: tuple[int, int] = VGA, per_kind: int = 10, seed: int = 0
+) -> tuple[CorpusFrame, ...]:
+    """Frames without a code: ``per_kind`` of each of ``EMPTY_KINDS``."""
+    return tuple(f for kind in EMPTY_KINDS for f in empty_frames(kind, per_kind, size, seed))
 
 
 def _rng(seed: int, kind: str, size: tuple[int, int], index: int) -> np.random.Generator:
