@@ -114,8 +114,12 @@ class QrPipeline:
         return any(t.is_alive() for t in self._threads)
 
     def start(self) -> None:
-        if self._threads:
-            raise RuntimeError("the pipeline was started already")
+        """Starts scanning; again after a ``stop`` too (the UI scans only on some screens)."""
+        if self.running:
+            raise RuntimeError("the pipeline is running already")
+        self._stopping.clear()
+        self._slot = None
+        self._last_frame_at = None
         self._started_at = self._clock()
         self._threads = [
             threading.Thread(target=self._capture_loop, name="qr-capture", daemon=True),

@@ -157,6 +157,20 @@ def test_stop_returns_promptly_and_closes_the_camera(tmp_path: Path) -> None:
     assert pipeline.health().level is HealthLevel.WARNING
 
 
+def test_scanning_starts_again_after_a_stop() -> None:
+    camera = SimCamera(width=320, height=240, fps=100)
+    camera.show(BOOKING)
+    pipeline, codes = _pipeline(camera, ZxingDecoder(), debounce_s=0.0)
+    for _ in range(2):
+        pipeline.start()
+        with pytest.raises(RuntimeError, match="running already"):
+            pipeline.start()
+        wait_until(lambda: pipeline.health().level is HealthLevel.OK and codes)
+        assert pipeline.stop()
+        codes.clear()
+    assert pipeline.stats.codes >= 2
+
+
 def test_stop_does_not_hang_on_a_wedged_camera() -> None:
     camera = HungCamera()
     pipeline, _ = _pipeline(camera, ZxingDecoder(), stall_timeout_s=0.2)
