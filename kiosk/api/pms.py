@@ -99,7 +99,7 @@ READ_PREFIXES = ("get", "list", "batchGet", "calculate")
 class PmsOperation(Operation[Any, Any]):
     """A PMS operation: its URL path, and whether its reply may come without the envelope."""
 
-    path: str = ""
+    path: str
     bare_payload: bool = False
 
 
