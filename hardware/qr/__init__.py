@@ -1,6 +1,12 @@
 """QR decoding: decoders, payload checks, and the scanning pipeline over a camera."""
 
-from hardware.qr.decoders import PyzbarDecoder, QrDecoder, ZxingDecoder, make_decoder
+from hardware.qr.decoders import (
+    PyzbarDecoder,
+    QrDecoder,
+    ZxingDecoder,
+    decoder_for,
+    make_decoder,
+)
 from hardware.qr.payload import PayloadRejected, RejectReason, validate_payload
 from hardware.qr.pipeline import PipelineStats, QrPipeline
 
@@ -12,6 +18,7 @@ __all__ = [
     "QrPipeline",
     "RejectReason",
     "ZxingDecoder",
+    "decoder_for",
     "make_decoder",
     "validate_payload",
 ]

@@ -6,11 +6,14 @@ decides whether they are text the kiosk accepts.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import cv2
 import numpy as np
 import zxingcpp
+
+if TYPE_CHECKING:
+    from hardware.camera.config import CameraConfig
 
 
 class QrDecoder(Protocol):
@@ -74,6 +77,13 @@ def make_decoder(
     if name == "pyzbar":
         return PyzbarDecoder(max_width=max_width)
     return ZxingDecoder(max_width=max_width, try_invert=try_invert)
+
+
+def decoder_for(config: CameraConfig) -> QrDecoder:
+    """The decoder ``[devices.camera]`` configures."""
+    return make_decoder(
+        config.decoder, max_width=config.decode_max_width, try_invert=config.try_invert
+    )
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:

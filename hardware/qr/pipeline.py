@@ -23,7 +23,7 @@ import numpy as np
 
 from hardware.camera import CameraConfig, FrameSource, open_camera
 from hardware.health import DeviceHealth, HealthLevel
-from hardware.qr.decoders import QrDecoder, make_decoder
+from hardware.qr.decoders import QrDecoder, decoder_for
 from hardware.qr.payload import DEFAULT_MAX_BYTES, PayloadRejected, validate_payload
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,9 @@ class QrPipeline:
         on_reject: Callable[[PayloadRejected], None] | None = None,
         on_preview: Callable[[np.ndarray], None] | None = None,
     ) -> QrPipeline:
-        decoder = make_decoder(
-            config.decoder, max_width=config.decode_max_width, try_invert=config.try_invert
-        )
         return cls(
             open_camera(config),
-            decoder,
+            decoder_for(config),
             on_code=on_code,
             on_reject=on_reject,
             on_preview=on_preview,

@@ -48,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
 def _scan_images(paths: list[Path], camera: CameraConfig) -> int:
     import cv2
 
-    from hardware.qr import PayloadRejected, make_decoder, validate_payload
+    from hardware.qr import PayloadRejected, decoder_for, validate_payload
 
-    decoder = make_decoder(
-        camera.decoder, max_width=camera.decode_max_width, try_invert=camera.try_invert
-    )
+    decoder = decoder_for(camera)
     status = 0
     for path in paths:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)

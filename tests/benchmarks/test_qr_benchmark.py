@@ -19,7 +19,7 @@ import pytest
 from pyzbar import pyzbar
 
 from hardware.camera import CameraConfig
-from hardware.qr.decoders import make_decoder
+from hardware.qr.decoders import decoder_for
 from tests.hardware.qr_corpus import HD, VGA, CorpusFrame, empty_set, hard_set
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(600)]
@@ -76,10 +76,7 @@ def measure(decoders: dict[str, Decode], frames: Sequence[CorpusFrame]) -> dict[
 
 
 def test_qr_decode_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
-    config = CameraConfig()  # the pipeline's defaults
-    pipeline = make_decoder(
-        config.decoder, max_width=config.decode_max_width, try_invert=config.try_invert
-    ).decode
+    pipeline = decoder_for(CameraConfig()).decode  # the pipeline's defaults
     decoders = {
         "pipeline (zxing)": pipeline,
         "plain pyzbar": plain_pyzbar,
