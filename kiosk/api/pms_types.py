@@ -13,8 +13,9 @@ Conventions:
 - Fields in the seed's tables but missing from its examples are optional;
   an amount the PMS did not report is ``None``, never a made-up zero.
 - Guest personal data, free text, door passwords and card payloads are left out
-  of ``repr()`` and validation errors hide their input, so logging a model or
-  its error never leaks them.
+  of ``repr()``, and pydantic's validation errors hide their input, so logging a
+  model or its error does not leak them (the messages of ``_fields``' own
+  validators still quote the refused value).
 """
 
 from __future__ import annotations
