@@ -27,8 +27,8 @@ def parse_money(value: Any) -> Decimal:
     if isinstance(value, str):
         try:
             amount = Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise ValueError(f"not a decimal amount: {value!r}") from exc
+        except InvalidOperation:
+            raise ValueError("not a decimal amount") from None
         if not amount.is_finite():
             raise ValueError("amount must be finite")
         return amount
@@ -50,7 +50,7 @@ def parse_unix_time(value: Any) -> datetime:
         value = int(value)
     if isinstance(value, int):
         return datetime.fromtimestamp(value, UTC)
-    raise ValueError(f"not a Unix timestamp: {value!r}")
+    raise ValueError("not a Unix timestamp")
 
 
 def parse_optional_unix_time(value: Any) -> datetime | None:
@@ -69,8 +69,12 @@ def parse_oa_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return _require_aware(value)
     if isinstance(value, str):
-        return datetime.strptime(value.strip(), OA_TIME_FORMAT).replace(tzinfo=UTC)
-    raise ValueError(f"not an open-ability time: {value!r}")
+        try:
+            return datetime.strptime(value.strip(), OA_TIME_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            pass  # strptime's message quotes the value: it may be guest data
+
+    raise ValueError("not an open-ability time")
 
 
 def format_oa_time(value: datetime) -> str:
@@ -80,7 +84,7 @@ def format_oa_time(value: datetime) -> str:
 def parse_ms_timestamp(value: Any) -> datetime:
     """Open-ability envelope ``timestamp`` (milliseconds) -> aware UTC datetime."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"not a millisecond timestamp: {value!r}")
+        raise ValueError("not a millisecond timestamp")
     return datetime.fromtimestamp(value / 1000, UTC)
 
 

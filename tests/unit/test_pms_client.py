@@ -343,11 +343,6 @@ async def test_token_and_guest_data_never_reach_the_logs(
         assert secret not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kiosk/api/_fields.py puts the refused value in its error text (not a Unix "
-    "timestamp: 'value'), which hide_input_in_errors cannot hide; reported to the lead",
-)
 async def test_refused_time_or_amount_is_not_echoed_in_the_error(
     client: PmsClient, server: CannedServer
 ) -> None:
