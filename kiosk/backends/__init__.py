@@ -1,0 +1,1 @@
+"""Property back-end adapters: API calls turned into kiosk verbs (``PropertyBackend``)."""

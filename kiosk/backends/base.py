@@ -1,0 +1,165 @@
+"""The kiosk's verbs on a property's back-end, independent of which API serves them.
+
+A journey speaks only this interface; ``pms.py`` (seed 004) and ``openability.py``
+(seeds 000 + 001) translate it into API calls. Values are the core's: Decimal money,
+aware UTC datetimes, ids as strings (the PMS's ints and open-ability's hex ids alike).
+Guest personal data is kept out of ``repr`` so that logging a value never leaks it.
+
+Every mutating verb takes a ``reference``: the kiosk-generated idempotency reference
+that travels with the call (a PMS bill remark, open-ability's command ``id``), so that a
+replay through the outbox can be recognised and never applied twice (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
+
+
+class StayState(StrEnum):
+    BOOKED = "booked"  # may be checked in (on its day)
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    CHECKED_OUT = "checked_out"
+
+
+class IdKind(StrEnum):
+    """Identity documents a guest can register with (the PMS's id_type 10-50)."""
+
+    NATIONAL_ID = "national_id"
+    OFFICER_ID = "officer_id"
+    TRAVEL_PERMIT = "travel_permit"
+    PASSPORT = "passport"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A registered (or to-be-registered) guest of one stay."""
+
+    guest_id: str | None  # the back-end's id; None for a guest not yet registered
+    name: str = field(default="", repr=False)
+    phone: str = field(default="", repr=False)
+    id_kind: IdKind = IdKind.UNKNOWN
+    id_number: str = field(default="", repr=False)
+
+    @property
+    def registered(self) -> bool:
+        """True when the back-end holds what check-in requires: a name and an ID number."""
+        return bool(self.name and self.id_number and self.id_kind is not IdKind.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Room:
+    room_id: str
+    name: str  # "1011"
+    room_type_id: str
+    floor: int | None = None
+    building: str | None = None
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One room-night range of a reservation (a PMS accom, an open-ability hotel order)."""
+
+    stay_id: str
+    room_type_id: str
+    room_type_name: str
+    starts: datetime
+    ends: datetime
+    state: StayState
+    room: Room | None  # None: no room assigned yet
+    guests: tuple[Guest, ...] = ()
+    room_is_clean: bool = True  # False when the assigned room is dirty: re-assign or wait
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What the kiosk knows of a booking after looking it up."""
+
+    reservation_id: str
+    reference: str  # what the guest recognises: the PMS order_no, the order_number
+    holder_name: str = field(repr=False)
+    holder_phone: str = field(repr=False)
+    stays: tuple[Stay, ...]
+    total: Decimal
+    paid: Decimal
+    amount_due: Decimal
+    currency: str = "CNY"
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What a room key card carries, and for how long."""
+
+    stay_id: str
+    payload: bytes  # written verbatim to the card (the PMS's ic_card_string bytes)
+    valid_from: datetime
+    valid_until: datetime
+
+
+class BackendError(Exception):
+    """A back-end verb failed; ``reason`` is stable for the UI's messages."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class ReservationNotFound(BackendError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("unknown_code", detail)
+
+
+class BackendUnreachable(BackendError):
+    """Transport failure; ``ambiguous`` when a write may have been applied."""
+
+    def __init__(self, detail: str = "", *, ambiguous: bool = False) -> None:
+        super().__init__("backend_unreachable", detail)
+        self.ambiguous = ambiguous
+
+
+class PropertyBackend(Protocol):
+    """The check-in verbs. Mutating verbs go through the outbox seam (``kiosk.outbox``)."""
+
+    async def find_reservation(self, ref: PmsOrderRef | BookingCodeRef) -> Reservation:
+        """The reservation a QR payload (or typed reference) names; ReservationNotFound."""
+        ...
+
+    async def assignable_rooms(self, stay: Stay) -> list[Room]:
+        """Clean, free rooms of the stay's type for its whole range, best first."""
+        ...
+
+    async def register_guests(self, stay: Stay, guests: list[Guest], reference: str) -> None:
+        """Record the stay's guests (name, ID type and number) as the property requires."""
+        ...
+
+    async def record_payment(
+        self, reservation: Reservation, amount: Decimal, payment_reference: str, reference: str
+    ) -> None:
+        """Book a payment the terminal approved (``payment_reference``) on the folio."""
+        ...
+
+    async def check_in(
+        self, reservation: Reservation, rooms: dict[str, Room], reference: str
+    ) -> None:
+        """Check the stays in; ``rooms`` maps stay_id -> the room each gets."""
+        ...
+
+    async def key_grant(self, stay: Stay) -> KeyGrant:
+        """The payload to encode on the stay's room cards."""
+        ...
+
+    async def record_key(self, stay: Stay, card_uid: str, reference: str) -> None:
+        """Tell the back-end a card with ``card_uid`` was issued for the stay."""
+        ...
+
+    async def door_pin(self, stay: Stay, reference: str) -> str | None:
+        """A door PIN for the stay where the property uses them, else None."""
+        ...
