@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from hardware.camera.config import CameraConfig
+from hardware.payment.config import PaymentConfig
 
 
 class DevicesConfig(BaseModel):
@@ -17,3 +18,4 @@ class DevicesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     camera: CameraConfig = CameraConfig()
+    payment: PaymentConfig = PaymentConfig()

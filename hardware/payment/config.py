@@ -1,0 +1,38 @@
+"""``[devices.payment]``: which payment terminal, the currency, and the simulator's knobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ScenarioName = Literal["approve", "decline", "guest_cancel", "timeout_then_approve", "link_drop"]
+
+
+class PaymentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    driver: Literal["sim"] = Field("sim", description="sim: the simulated terminal")
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    response_timeout_s: float = Field(
+        90.0, gt=0, le=600, description="how long a sale waits for a final answer (guest included)"
+    )
+    sim_delay_factor: float = Field(
+        1.0, ge=0, le=10, description="scales the simulator's guest and host delays; 0: instant"
+    )
+    sim_journal: Path = Field(
+        Path("var/payment-sim.sqlite"), description="the simulator's transactions; survive restarts"
+    )
+    sim_amount_rules: dict[int, ScenarioName] = Field(
+        default_factory=dict,
+        description="demo scripts: the amount's minor units (cents, 0-99) -> scenario, "
+        'e.g. {51 = "decline"} makes 128.51 decline; other amounts approve',
+    )
+
+    @field_validator("sim_amount_rules")
+    @classmethod
+    def _cents_in_range(cls, rules: dict[int, ScenarioName]) -> dict[int, ScenarioName]:
+        if any(not 0 <= cents <= 99 for cents in rules):
+            raise ValueError("sim_amount_rules keys are minor units from 0 to 99")
+        return rules
