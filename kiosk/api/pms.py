@@ -205,6 +205,10 @@ class PmsClient(BaseClient):
         reply = await self._post_json(name, op.path, dump_request(request), read=op.read)
         return parse_payload(name, op.response, unwrap_envelope(op, reply))
 
+    async def invoke(self, name: str, body: dict[str, Any]) -> Any:
+        """Operation ``name`` with a JSON ``body`` (how the outbox sends a stored mutation)."""
+        return await self._invoke(name, OPERATIONS[name].request.model_validate(body))
+
     # rooms and orders
 
     async def get_all_room_list(self, request: AllRoomListRequest) -> AllRoomList:
