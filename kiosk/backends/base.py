@@ -104,8 +104,30 @@ class KeyGrant:
     valid_until: datetime
 
 
+class Reason(StrEnum):
+    """The stable ``BackendError.reason`` values the UI has messages for."""
+
+    UNKNOWN_CODE = "unknown_code"  # no booking for this code (or the order number differs)
+    WRONG_CODE_KIND = "wrong_code_kind"  # a code for the other kind of back-end
+    CODE_CLAIMED = "code_claimed"  # an open-ability booking code claimed elsewhere
+    BACKEND_UNREACHABLE = "backend_unreachable"
+    BACKEND_FAULT = "backend_fault"  # bad reply, HTTP error, rejected token: call staff
+    INVALID_GUEST = "invalid_guest"  # the guest data cannot be sent as the API requires
+    GUESTS_REFUSED = "guests_refused"
+    PAYMENT_REFUSED = "payment_refused"
+    CHECK_IN_REFUSED = "check_in_refused"
+    KEY_REFUSED = "key_refused"
+    PIN_REFUSED = "pin_refused"
+    NOT_SUPPORTED = "not_supported"  # the back-end's API offers no such operation
+    # the PMS's documented refusals (seed 004, 444-447)
+    RESERVED_ROOMS_EXIST = "reserved_rooms_exist"
+    ROOMS_NOT_CHECKED_OUT = "rooms_not_checked_out"
+    UNSETTLED_BILLS = "unsettled_bills"
+    OVERPAID = "overpaid"
+
+
 class BackendError(Exception):
-    """A back-end verb failed; ``reason`` is stable for the UI's messages."""
+    """A back-end verb failed; ``reason`` is stable for the UI's messages (see :class:`Reason`)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -114,14 +136,14 @@ class BackendError(Exception):
 
 class ReservationNotFound(BackendError):
     def __init__(self, detail: str = "") -> None:
-        super().__init__("unknown_code", detail)
+        super().__init__(Reason.UNKNOWN_CODE, detail)
 
 
 class BackendUnreachable(BackendError):
     """Transport failure; ``ambiguous`` when a write may have been applied."""
 
     def __init__(self, detail: str = "", *, ambiguous: bool = False) -> None:
-        super().__init__("backend_unreachable", detail)
+        super().__init__(Reason.BACKEND_UNREACHABLE, detail)
         self.ambiguous = ambiguous
 
 
