@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hardware.printer import PrinterConfig, Receipt
     from kiosk.cli._devices import DeviceReport
 
 DEFAULT_PROBE_TIMEOUT_S = 10.0
@@ -77,11 +79,56 @@ def format_table(reports: list[DeviceReport]) -> str:
 
 
 def run_print_test(args: argparse.Namespace) -> int:
-    from kiosk.cli._devices import configured
+    from kiosk.cli._devices import configured, open_device
     from kiosk.config import load_config
 
     devices = load_config(args.config).devices
-    if "printer" not in {family.name for family in configured(devices)}:
+    family = next((f for f in configured(devices) if f.name == "printer"), None)
+    if family is None:
         print("no printer in this build or configuration", file=sys.stderr)
         return 2
-    raise NotImplementedError
+    from hardware.printer import PrinterError
+
+    try:
+        printer = open_device(family, devices)
+        try:
+            printer.print_receipt(sample_receipt(datetime.now(UTC)))
+        finally:
+            printer.close()
+    except PrinterError as exc:
+        print(f"print test failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"test receipt printed: {_where(printer, devices.printer)}")
+    return 0
+
+
+def sample_receipt(now: datetime) -> Receipt:
+    """A receipt that exercises what guests' receipts use: sizes, bold, CJK, pairs, a QR."""
+    from hardware.printer import Align, Pair, QrCode, Receipt, Separator, Text
+
+    return Receipt(
+        (
+            Text("Lobby kiosk", Align.CENTER, bold=True, double=True),
+            Text("printer test / 打印测试", Align.CENTER),
+            Separator(),
+            Pair("Time (UTC)", now.strftime("%Y-%m-%d %H:%M")),
+            Pair("Amount", "0.00", bold=True),
+            Text("ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 房间 欢迎"),
+            Separator("="),
+            QrCode("lobby-kiosk print test"),
+            Text("end of test", Align.CENTER),
+        )
+    )
+
+
+def _where(printer: Any, config: PrinterConfig) -> str:
+    printed = getattr(printer, "printed", None)  # the simulator keeps the PNGs it wrote
+    if printed:
+        return str(printed[-1])
+    if config.connection == "network":
+        return f"escpos printer at {config.host}:{config.port}"
+    if config.connection == "serial":
+        return f"escpos printer on {config.serial_port}"
+    if config.connection == "usb":
+        return f"escpos printer on USB {config.usb_vendor_id:04x}:{config.usb_product_id:04x}"
+    return f"escpos printer file {config.file_path}"
