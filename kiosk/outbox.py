@@ -28,6 +28,8 @@ from pydantic import BaseModel
 
 from kiosk.api import ApiError, HttpStatusError, PmsError, ResponseFormatError, TransportError
 from kiosk.api._client import dump_request
+from kiosk.api.openability import OPERATIONS as OA_OPERATIONS
+from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import OPERATIONS as PMS_OPERATIONS
 from kiosk.api.pms import PmsClient
 
@@ -100,14 +102,6 @@ class Outbox(Protocol):
         ...
 
 
-class OpenAbilityInvoker(Protocol):
-    """What the outbox needs of the open-ability client (kept structural: no import cycle)."""
-
-    def is_mutation(self, command: str) -> bool: ...
-
-    async def invoke(self, command: str, param: dict[str, Any], *, command_id: str) -> Any: ...
-
-
 Sender = Callable[[Mutation], Awaitable[Any]]
 
 
@@ -123,15 +117,15 @@ def pms_sender(client: PmsClient) -> Sender:
     return send
 
 
-def openability_sender(client: OpenAbilityInvoker) -> Sender:
+def openability_sender(client: OpenAbilityClient) -> Sender:
     """Sends open-ability commands with the mutation's reference as the command ``id``."""
 
     async def send(mutation: Mutation) -> Any:
-        if not client.is_mutation(mutation.operation):
+        op = OA_OPERATIONS.get(mutation.operation)
+        if op is None or op.read:
             raise ValueError(f"{mutation.operation} is not an open-ability mutation")
-        return await client.invoke(
-            mutation.operation, dict(mutation.request), command_id=mutation.reference
-        )
+        request = op.request.model_validate(dict(mutation.request))
+        return await client.invoke(op, request, command_id=mutation.reference)
 
     return send
 
@@ -149,7 +143,7 @@ class DirectOutbox:
 
     @classmethod
     def for_clients(
-        cls, *, pms: PmsClient | None = None, openability: OpenAbilityInvoker | None = None
+        cls, *, pms: PmsClient | None = None, openability: OpenAbilityClient | None = None
     ) -> DirectOutbox:
         senders: dict[str, Sender] = {}
         if pms is not None:

@@ -1,0 +1,384 @@
+"""The PMS adapter (seed 004): the kiosk's verbs as PMS operations.
+
+Reads go straight to :class:`PmsClient`; every write is a :class:`Mutation` sent through
+the outbox. Choices the seed leaves open:
+
+- An order's stays come from ``getAccomDetail``; a stay needs its ``accom_id`` (documented,
+  though the seed's example lacks it), so a reply without one is a back-end fault.
+- A stay's room is ``room_id`` (0 or absent: none yet). Floor and building are the
+  PMS's ``room_location`` ids: the seed has no floor number, so ``floor_id`` stands in.
+- Amount due is ``bill_summary.need_pay_amount``; without a bill summary it is
+  ``getBillSummary``'s order amount less what the cashier took, never below zero.
+- Rooms to assign come from ``getRoomStatus`` for the stay's type and range: neither
+  dirty, nor occupied, nor due to be vacated today; in the PMS's own order.
+- ``generateRoomCard`` is a write by the client's rules (not ``get*``/``list*``), so it
+  goes through the outbox too, each time with a fresh reference: a card's payload is
+  asked for anew whenever a card is made.
+- Door PINs need the stay's lock and order, which only ``find_reservation`` sees: the
+  adapter remembers them per stay (and says ``None`` for a stay it has not looked up).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kiosk.api import PmsError
+from kiosk.api.pms import PmsClient
+from kiosk.api.pms_types import (
+    Accom,
+    AccomDetail,
+    AccomDetailRequest,
+    AccomRef,
+    AccomStatus,
+    AddAccomCardRequest,
+    BillListRequest,
+    BillListType,
+    BillSummaryRequest,
+    BillType,
+    CashierPayment,
+    CashierRequest,
+    CheckInRequest,
+    CheckInRoom,
+    IdType,
+    LockType,
+    OccupancyRequest,
+    OrderRef,
+    PhoneContact,
+    RoomCard,
+    RoomStatusRequest,
+    SendOfflinePasswordRequest,
+    Tenant,
+    TenantEdit,
+    UpdateAccomTenantRequest,
+)
+from kiosk.backends.api_errors import mapped
+from kiosk.backends.base import (
+    BackendError,
+    Guest,
+    IdKind,
+    KeyGrant,
+    Reason,
+    Reservation,
+    ReservationNotFound,
+    Room,
+    Stay,
+    StayState,
+)
+from kiosk.outbox import Mutation, Outbox
+from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
+
+PAYMENT_NAME = "Kiosk payment"
+REFERENCE_TAG = "kiosk-ref:"  # marks the kiosk's reference inside a cashier bill's remark
+BILL_PAGE_SIZE = 100
+MAX_BILL_PAGES = 50
+
+_STATES = {
+    AccomStatus.BOOKED: StayState.BOOKED,
+    AccomStatus.CANCELLED: StayState.CANCELLED,
+    AccomStatus.CHECKED_IN: StayState.CHECKED_IN,
+    AccomStatus.CHECKED_OUT: StayState.CHECKED_OUT,
+}
+_ID_KINDS = {
+    IdType.ID_CARD: IdKind.NATIONAL_ID,
+    IdType.OFFICER_CARD: IdKind.OFFICER_ID,
+    IdType.TRAVEL_PERMIT: IdKind.TRAVEL_PERMIT,
+    IdType.PASSPORT: IdKind.PASSPORT,
+    IdType.OTHER: IdKind.OTHER,
+}
+_ID_TYPES = {kind: id_type for id_type, kind in _ID_KINDS.items()} | {
+    IdKind.UNKNOWN: IdType.UNKNOWN
+}
+
+
+@dataclass(frozen=True)
+class _StayContext:
+    """What ``door_pin`` needs of a stay that a ``Stay`` does not carry."""
+
+    order_id: int
+    lock_type: LockType | None
+    phone: str
+
+
+class PmsBackend:
+    """:class:`~kiosk.backends.base.PropertyBackend` over a PMS (seed 004)."""
+
+    def __init__(
+        self,
+        client: PmsClient,
+        outbox: Outbox,
+        *,
+        currency: str = "CNY",
+        country_code: str = "+86",
+    ) -> None:
+        self._client = client
+        self._outbox = outbox
+        self._currency = currency
+        self._country_code = country_code  # guests' phones are stored without one
+        self._stays: dict[str, _StayContext] = {}
+
+    async def _send(self, operation: str, request: BaseModel, reference: str) -> Any:
+        return await self._outbox.send(Mutation.of("pms", operation, request, reference))
+
+    # --- find -----------------------------------------------------------------------------
+
+    async def find_reservation(self, ref: PmsOrderRef | BookingCodeRef) -> Reservation:
+        if not isinstance(ref, PmsOrderRef):
+            raise BackendError(Reason.WRONG_CODE_KIND, "an open-ability code at a PMS kiosk")
+        with mapped(Reason.BACKEND_FAULT):
+            try:
+                detail = await self._client.get_accom_detail(
+                    AccomDetailRequest(order_id=ref.order_id)
+                )
+            except PmsError as exc:
+                # The order id is the only input: a refusal means "no such order".
+                raise ReservationNotFound("the PMS knows no such order") from exc
+        if ref.order_no is not None and detail.order_no != ref.order_no:
+            raise ReservationNotFound("the order number does not match the order")
+        with mapped(Reason.BACKEND_FAULT):
+            dirty = await self._dirty_rooms(detail.accom_list)
+            amount_due = await self._amount_due(ref.order_id, detail)
+        stays = tuple(self._stay(accom, dirty) for accom in detail.accom_list)
+        for accom, stay in zip(detail.accom_list, stays, strict=True):
+            phones = [t.phone for t in accom.tenant_list if t.phone] + [detail.phone]
+            lock = accom.device_lock.lock_type if accom.device_lock else None
+            self._stays[stay.stay_id] = _StayContext(ref.order_id, lock, phones[0])
+        return Reservation(
+            reservation_id=str(ref.order_id),
+            reference=detail.order_no,
+            holder_name=detail.name,
+            holder_phone=detail.phone,
+            stays=stays,
+            total=detail.total_amount,
+            paid=detail.total_payed_amount,
+            amount_due=amount_due,
+            currency=self._currency,
+        )
+
+    def _stay(self, accom: Accom, dirty: set[int]) -> Stay:
+        if accom.accom_id is None:
+            raise BackendError(Reason.BACKEND_FAULT, "getAccomDetail: a stay without accom_id")
+        state = _STATES.get(accom.accom_status)
+        if state is None:
+            raise BackendError(
+                Reason.BACKEND_FAULT, f"undocumented accom_status {accom.accom_status}"
+            )
+        room = None
+        if accom.room_id:
+            location = accom.room_location
+            room = Room(
+                room_id=str(accom.room_id),
+                name=accom.room_name,
+                room_type_id=str(accom.room_type_id),
+                floor=location.floor_id if location else None,
+                building=str(location.building_id) if location and location.building_id else None,
+            )
+        return Stay(
+            stay_id=str(accom.accom_id),
+            room_type_id=str(accom.room_type_id),
+            room_type_name=accom.room_type_name,
+            starts=accom.checkin_start_time,
+            ends=accom.checkin_end_time,
+            state=state,
+            room=room,
+            guests=tuple(_guest(t) for t in accom.tenant_list),
+            room_is_clean=accom.room_id not in dirty,
+        )
+
+    async def _dirty_rooms(self, accoms: Iterable[Accom]) -> set[int]:
+        """Dirty rooms among those assigned to stays still to check in (one call per range)."""
+        ranges = {
+            (a.room_type_id, a.checkin_start_time, a.checkin_end_time)
+            for a in accoms
+            if a.room_id and a.accom_status is AccomStatus.BOOKED
+        }
+        dirty: set[int] = set()
+        for room_type_id, starts, ends in sorted(ranges):
+            occupancy = await self._client.list_occupied(
+                OccupancyRequest(room_type_id=room_type_id, start_date=starts, end_date=ends)
+            )
+            dirty.update(occupancy.dirty_room_ids)
+        return dirty
+
+    async def _amount_due(self, order_id: int, detail: AccomDetail) -> Decimal:
+        if detail.bill_summary is not None:
+            return max(Decimal("0"), detail.bill_summary.need_pay_amount)
+        summary = await self._client.get_bill_summary(BillSummaryRequest(order_id=order_id))
+        return max(Decimal("0"), summary.order_amount - (summary.cash_amount or Decimal("0")))
+
+    # --- rooms ----------------------------------------------------------------------------
+
+    async def assignable_rooms(self, stay: Stay) -> list[Room]:
+        with mapped(Reason.BACKEND_FAULT):
+            states = await self._client.get_room_status(
+                RoomStatusRequest(
+                    accom_id=int(stay.stay_id),
+                    room_type_id=int(stay.room_type_id),
+                    start_date=stay.starts,
+                    end_date=stay.ends,
+                )
+            )
+        return [
+            Room(room_id=str(s.room_id), name=s.room_name, room_type_id=stay.room_type_id)
+            for s in states
+            if not (s.is_dirty or s.is_occupied or s.is_pre_checkout)
+        ]
+
+    # --- guests and money -----------------------------------------------------------------
+
+    async def register_guests(self, stay: Stay, guests: list[Guest], reference: str) -> None:
+        try:
+            request = UpdateAccomTenantRequest(
+                accom_id=int(stay.stay_id), tenant_list=[_tenant_edit(g) for g in guests]
+            )
+        except ValidationError as exc:  # its text hides the input: no guest data in it
+            raise BackendError(Reason.INVALID_GUEST, str(exc.error_count())) from None
+        with mapped(Reason.GUESTS_REFUSED):
+            await self._send("updateAccomTenant", request, reference)
+
+    async def record_payment(
+        self, reservation: Reservation, amount: Decimal, payment_reference: str, reference: str
+    ) -> None:
+        if amount <= 0:
+            raise ValueError("a payment is a positive amount")
+        order_id = int(reservation.reservation_id)
+        with mapped(Reason.PAYMENT_REFUSED):
+            if await self._payment_booked(order_id, reference):
+                return  # a replay: the PMS has the bill already
+            bill = CashierPayment(
+                bill_type=BillType.PAYMENT,
+                name=PAYMENT_NAME,
+                amount=amount,
+                remark=f"{payment_reference} {REFERENCE_TAG}{reference}",
+            )
+            await self._send("cashier", CashierRequest(order_id=order_id, bills=[bill]), reference)
+
+    async def _payment_booked(self, order_id: int, reference: str) -> bool:
+        tag = f"{REFERENCE_TAG}{reference}"
+        for page_no in range(1, MAX_BILL_PAGES + 1):
+            page = await self._client.get_bill_list(
+                BillListRequest(
+                    order_id=order_id,
+                    list_type=BillListType.CASHIER,
+                    page_no=page_no,
+                    page_size=BILL_PAGE_SIZE,
+                )
+            )
+            if any(tag in bill.remark.split() for bill in page.bills):
+                return True
+            if len(page.bills) < BILL_PAGE_SIZE:
+                return False
+        raise BackendError(Reason.BACKEND_FAULT, "getBillList: too many cashier bills to search")
+
+    # --- check-in and keys ----------------------------------------------------------------
+
+    async def check_in(
+        self, reservation: Reservation, rooms: dict[str, Room], reference: str
+    ) -> None:
+        order_id = int(reservation.reservation_id)
+        with mapped(Reason.CHECK_IN_REFUSED):
+            checkable = {
+                str(a.accom_id)
+                for a in await self._client.get_check_in_accom(OrderRef(order_id=order_id))
+            }
+            pending = {sid: room for sid, room in rooms.items() if sid in checkable}
+            if len(pending) < len(rooms):
+                await self._require_checked_in(order_id, rooms.keys() - pending.keys())
+            if pending:
+                request = CheckInRequest(
+                    order_id=order_id,
+                    checkin_rooms=[
+                        CheckInRoom(accom_id=int(sid), room_id=int(room.room_id))
+                        for sid, room in pending.items()
+                    ],
+                )
+                await self._send("checkIn", request, reference)
+
+    async def _require_checked_in(self, order_id: int, stay_ids: set[str]) -> None:
+        """Stays the PMS will not check in are fine only if they already are (a replay)."""
+        detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+        checked_in = {
+            str(a.accom_id) for a in detail.accom_list if a.accom_status is AccomStatus.CHECKED_IN
+        }
+        if not stay_ids <= checked_in:
+            raise BackendError(Reason.CHECK_IN_REFUSED, "a stay cannot be checked in now")
+
+    async def key_grant(self, stay: Stay) -> KeyGrant:
+        with mapped(Reason.KEY_REFUSED):
+            card = await self._send(
+                "generateRoomCard", AccomRef(accom_id=int(stay.stay_id)), f"key-{uuid.uuid4().hex}"
+            )
+        assert isinstance(card, RoomCard)
+        try:
+            payload = card.card_bytes
+        except ValueError:
+            raise BackendError(Reason.BACKEND_FAULT, "ic_card_string is not hex") from None
+        return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
+
+    async def record_key(self, stay: Stay, card_uid: str, reference: str) -> None:
+        accom_id = int(stay.stay_id)
+        with mapped(Reason.KEY_REFUSED):
+            cards = await self._client.get_all_accom_card(AccomRef(accom_id=accom_id))
+            if any(c.card_uid.upper() == card_uid.upper() for c in cards):
+                return  # a replay: the card is on record
+            await self._send(
+                "addAccomCard", AddAccomCardRequest(accom_id=accom_id, card_uid=card_uid), reference
+            )
+
+    async def door_pin(self, stay: Stay, reference: str) -> str | None:
+        context = self._stays.get(stay.stay_id)
+        if context is None or context.lock_type is not LockType.PASSWORD:
+            return None
+        with mapped(Reason.PIN_REFUSED):
+            pin = await self._pin_of(context.order_id, stay)
+            if pin is None:
+                phones = [PhoneContact(country_code=self._country_code, phone=context.phone)]
+                request = SendOfflinePasswordRequest(
+                    accom_id=int(stay.stay_id),
+                    start_time=stay.starts,
+                    end_time=stay.ends,
+                    phone_list=phones if context.phone else [],
+                )
+                await self._send("sendOfflinePassword", request, reference)
+                pin = await self._pin_of(context.order_id, stay)
+        if pin is None:
+            raise BackendError(Reason.PIN_REFUSED, "the PMS made no password for the stay")
+        return pin
+
+    async def _pin_of(self, order_id: int, stay: Stay) -> str | None:
+        """The newest password of the stay valid for its whole range, if any."""
+        passwords = [
+            p
+            for entry in await self._client.get_accom_all_lock_password(OrderRef(order_id=order_id))
+            if str(entry.accom_id) == stay.stay_id
+            for p in entry.password_list
+            if p.start_date <= stay.starts and p.end_date >= stay.ends
+        ]
+        if not passwords:
+            return None
+        return max(passwords, key=lambda p: p.pwd_id).keyboard_pwd
+
+
+def _guest(tenant: Tenant) -> Guest:
+    return Guest(
+        guest_id=str(tenant.tenant_id),
+        name=tenant.name,
+        phone=tenant.phone,
+        id_kind=_ID_KINDS.get(tenant.id_type, IdKind.UNKNOWN),
+        id_number=tenant.id_number,
+    )
+
+
+def _tenant_edit(guest: Guest) -> TenantEdit:
+    return TenantEdit(
+        tenant_id=int(guest.guest_id) if guest.guest_id else None,
+        name=guest.name or None,
+        phone=guest.phone or None,
+        id_type=_ID_TYPES[guest.id_kind],
+        id_number=guest.id_number,
+    )
