@@ -9,7 +9,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from hardware.camera.config import CameraConfig
+from hardware.dispenser.config import DispenserConfig
 from hardware.payment.config import PaymentConfig
+from hardware.printer.config import PrinterConfig
 
 
 class DevicesConfig(BaseModel):
@@ -19,3 +21,5 @@ class DevicesConfig(BaseModel):
 
     camera: CameraConfig = CameraConfig()
     payment: PaymentConfig = PaymentConfig()
+    dispenser: DispenserConfig = DispenserConfig()
+    printer: PrinterConfig = PrinterConfig()
