@@ -10,8 +10,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hardware.config import DevicesConfig
@@ -32,6 +33,19 @@ class BackendConfig(BaseModel):
     pms_id: int = Field(1, description="the PMS store id (pms_id) of this property")
     timeout_s: float = Field(10.0, gt=0, le=120, description="per-request timeout")
     read_retries: int = Field(2, ge=0, le=10, description="retries of read-only calls")
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_http_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an http(s) URL")
+        if parts.username or parts.password:
+            # Credentials in a URL end up in logs; the token field carries the secret.
+            raise ValueError("base_url must not carry credentials; use token")
+        return value.rstrip("/")
 
 
 class SimConfig(BaseModel):
