@@ -58,7 +58,7 @@ COMMAND, POSITIVE, NEGATIVE = ord("C"), ord("P"), ord("N")
 CM_INIT, CM_STATUS, CM_MOVE = 0x30, 0x31, 0x32
 PM_INIT_CAPTURE = 0x31
 PM_STATUS = 0x30
-PM_HOLD, PM_RF, PM_REJECT, PM_EXIT = 0x30, 0x32, 0x33, 0x39
+PM_RF, PM_REJECT, PM_EXIT = 0x32, 0x33, 0x39
 
 MAX_TEXT = 512  # longer LEN fields are line noise, not a reply
 _READ_SLICE_S = 0.05  # pyserial read timeout; the real bound is each wait's deadline

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hardware.printer.config import PrinterConfig
-from hardware.printer.driver import (
+from hardware.printer.protocol import (
     PaperLevel,
     PaperOut,
     PrinterError,

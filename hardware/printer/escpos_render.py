@@ -8,9 +8,12 @@ use the printer's own QR command (GS ( k) so they stay sharp at any size.
 
 from __future__ import annotations
 
-from escpos.escpos import Escpos
+from typing import TYPE_CHECKING
 
 from hardware.printer.receipt import Align, Logo, QrCode, Receipt, TextRow, layout
+
+if TYPE_CHECKING:  # python-escpos is slow to import; callers bring their printer object
+    from escpos.escpos import Escpos
 
 
 def render_escpos(receipt: Receipt, printer: Escpos, columns: int = 48, cut: bool = True) -> None:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hardware.health import DeviceHealth
-from hardware.printer.driver import (
+from hardware.printer.png_render import CELL_H, render_png
+from hardware.printer.protocol import (
     PaperLevel,
     PaperOut,
     PrinterOffline,
@@ -16,7 +17,6 @@ from hardware.printer.driver import (
     check_printable,
     printer_health,
 )
-from hardware.printer.png_render import CELL_H, render_png
 from hardware.printer.receipt import Receipt
 
 

@@ -26,7 +26,8 @@ from hardware.printer import (
     Text,
     open_printer,
 )
-from hardware.printer.driver import EscposPrinter, parse_online, parse_paper
+from hardware.printer.driver import EscposPrinter
+from hardware.printer.protocol import parse_online, parse_paper
 
 pytestmark = pytest.mark.timeout(20)
 
