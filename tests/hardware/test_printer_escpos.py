@@ -3,9 +3,12 @@ File printer; real-time status (DLE EOT) parsed; a printer that never answers is
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import threading
 import time
+import tty
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -250,3 +253,36 @@ def test_malformed_status_bytes_are_an_error_not_a_guess(
     with pytest.raises(PrinterError):
         parse_online(0x00)
     assert parse_online(ONLINE) is True and parse_paper(PAPER_OUT) is PaperLevel.OUT
+
+
+def test_serial_printer_status_over_a_pty() -> None:
+    """A serial printer: the driver opens the pty's slave; a thread answers on the master."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            if select.select([master], [], [], 0.02)[0]:
+                request = os.read(master, 64)
+                if request.endswith(b"\x10\x04\x01"):
+                    os.write(master, bytes([ONLINE]))
+                elif request.endswith(b"\x10\x04\x04"):
+                    os.write(master, bytes([PAPER_NEAR_END]))
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    config = PrinterConfig(
+        driver="escpos", connection="serial", serial_port=os.ttyname(slave), timeout_s=1.0
+    )
+    printer = EscposPrinter(config)
+    try:
+        started = time.monotonic()
+        assert printer.status().paper is PaperLevel.NEAR_END
+        assert time.monotonic() - started < 0.5  # one byte is enough; no waiting out the timeout
+    finally:
+        printer.close()
+        stop.set()
+        thread.join(timeout=2)
+        os.close(master)
+        os.close(slave)
