@@ -172,7 +172,7 @@ class DirectOutbox:
         try:
             reply = await sender(mutation)
         except ApiError as exc:
-            outcome = _outcome_of(exc)
+            outcome = outcome_of(exc)
             self._record(mutation, outcome, _describe(exc))
             log.warning("%s %s: %s", mutation.operation, mutation.reference, outcome.value)
             raise
@@ -185,7 +185,8 @@ class DirectOutbox:
         self._journal.append(JournalEntry(mutation, outcome, self._clock(), error))
 
 
-def _outcome_of(exc: ApiError) -> Outcome:
+def outcome_of(exc: ApiError) -> Outcome:
+    """Whether a failed write was surely not applied, or may have been."""
     if isinstance(exc, TransportError):
         return Outcome.AMBIGUOUS if exc.ambiguous else Outcome.UNREACHABLE
     if isinstance(exc, ResponseFormatError):
