@@ -1,0 +1,226 @@
+"""The kiosk's Kivy app: a thin layer that shows the journey's views and posts the guest's
+actions, on the one asyncio loop (``await app.async_run(async_lib="asyncio")``).
+
+It owns what no single screen does: the language, the large-text / high-contrast mode,
+the inactivity warning and timeout, wiping guest data, and the hidden operator menu.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.i18n import DEFAULT_LANG, Catalogue
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+from kiosk.operator_access import OperatorAccess, OperatorPort
+from screens import theme
+from screens import widgets as _widgets  # noqa: F401  (registers widgets, loads their kv)
+from screens.attract import AttractScreen
+from screens.base import StepScreen
+from screens.busy import BusyScreen
+from screens.done import DoneScreen
+from screens.identity import IdentityScreen
+from screens.inactivity import InactivityTimer
+from screens.key_progress import KeyProgressScreen
+from screens.keys import KeysScreen
+from screens.language import LanguageScreen
+from screens.out_of_service import OutOfServiceScreen
+from screens.payment import PaymentScreen
+from screens.receipt import ReceiptScreen
+from screens.refusal import RefusalScreen
+from screens.register import RegisterScreen
+from screens.room import RoomScreen
+from screens.scan import ScanScreen
+from screens.summary import SummaryScreen
+from screens.type_reference import TypeReferenceScreen
+from screens.widgets.camera_preview import PreviewSource
+from screens.widgets.operator_menu import OperatorCorner, OperatorMenu
+from screens.widgets.timeout_overlay import TimeoutOverlay
+
+log = logging.getLogger(__name__)
+
+SCREENS: tuple[type[StepScreen], ...] = (
+    AttractScreen,
+    LanguageScreen,
+    ScanScreen,
+    TypeReferenceScreen,
+    IdentityScreen,
+    SummaryScreen,
+    RegisterScreen,
+    RoomScreen,
+    PaymentScreen,
+    BusyScreen,
+    KeysScreen,
+    KeyProgressScreen,
+    ReceiptScreen,
+    DoneScreen,
+    RefusalScreen,
+    OutOfServiceScreen,
+)
+# Shown until the journey's first view, and at once after a timeout (data already gone).
+IDLE_VIEW = View(Step.ATTRACT, "attract.title", "attract.message", timeout_s=None)
+
+
+@dataclass(frozen=True)
+class UiTiming:
+    """Delays of the UI itself (tests shorten them)."""
+
+    warning_s: float = 20.0  # the "Are you still there?" countdown before a view times out
+    tick_s: float = 0.25  # how often the inactivity timer looks at the clock
+    operator_hold_s: float = 3.0  # press in the top-left corner that opens the operator menu
+    preview_fps: float = 15.0
+
+
+class KioskRoot(FloatLayout):
+    """Every touch is guest activity; a touch that dismisses the timeout warning does nothing
+    else."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if App.get_running_app().timer.activity():
+            return True
+        return super().on_touch_down(touch)
+
+
+class KioskApp(App):
+    lang = StringProperty(DEFAULT_LANG)
+    high_contrast = BooleanProperty(False)
+    palette = ObjectProperty(theme.NORMAL)
+    font_scale = NumericProperty(1.0)
+
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        catalogue: Catalogue,
+        operator: OperatorPort,
+        operator_access: OperatorAccess,
+        preview: PreviewSource | None = None,
+        timing: UiTiming = UiTiming(),
+        font: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.channel = channel
+        self.catalogue = catalogue
+        self.operator = operator
+        self.preview = preview
+        self.timing = timing
+        self.title = "Lobby kiosk"
+        self._font = font
+        self._operator_access = operator_access
+        self._consumer: asyncio.Task[None] | None = None
+
+    def build(self) -> KioskRoot:
+        theme.register_fonts(self._font)
+        self.manager = ScreenManager(transition=NoTransition())
+        for screen_class in SCREENS:
+            self.manager.add_widget(screen_class(name=screen_class.step.value))
+        self.overlay = TimeoutOverlay()
+        self.timer = InactivityTimer(
+            self.overlay,
+            self._timed_out,
+            warning_s=self.timing.warning_s,
+            tick_s=self.timing.tick_s,
+        )
+        self.operator_menu = OperatorMenu(self._operator_access, self.operator)
+        corner = OperatorCorner(
+            hold_s=self.timing.operator_hold_s,
+            size_hint=(None, None),
+            size=(theme.TOUCH_TARGET * 1.5, theme.TOUCH_TARGET * 1.5),
+            pos_hint={"x": 0, "top": 1},
+        )
+        corner.bind(on_hold=lambda _corner: self.open_operator_menu())
+        root = KioskRoot()
+        for layer in (self.manager, self.overlay, corner):
+            root.add_widget(layer)
+        self.show(IDLE_VIEW)
+        return root
+
+    def on_start(self) -> None:
+        self._consumer = asyncio.ensure_future(self._consume_views())
+
+    def on_stop(self) -> None:
+        if self._consumer is not None:
+            self._consumer.cancel()
+        self.timer.stop()
+        self.wipe()
+
+    async def _consume_views(self) -> None:
+        while True:
+            view = await self.channel.views.get()
+            try:
+                self.show(view)
+            except Exception:  # one bad view must not leave the kiosk frozen on the last one
+                log.exception("cannot show the %s view; showing the idle screen", view.step)
+                self.wipe()
+                self.show(IDLE_VIEW)
+
+    # --- what the journey sees -------------------------------------------------------
+
+    def show(self, view: View) -> None:
+        """Make ``view`` the current screen; ATTRACT first wipes every guest's data."""
+        if view.step is Step.ATTRACT:
+            self.wipe()
+        screen: StepScreen = self.manager.get_screen(view.step.value)
+        previous = self.manager.current_screen
+        if previous is not None and previous is not screen:
+            previous.clear()  # guest data lives on the current screen only
+        screen.show(view)
+        self.manager.current = screen.name
+        if self.operator_menu.parent is None:
+            self.timer.start(view.timeout_s)
+
+    def post(self, action: Action) -> None:
+        self.channel.actions.put_nowait(action)
+
+    def wipe(self) -> None:
+        """Forget every guest's data on every screen."""
+        for screen in self.manager.screens:
+            screen.clear()
+
+    def _timed_out(self) -> None:
+        self.post(Action(ActionKind.TIMEOUT))
+        # Do not wait for the journey's reply to hide the guest's data.
+        self.show(IDLE_VIEW)
+
+    # --- guest settings --------------------------------------------------------------
+
+    def tr(self, key: str, lang: str, **params: Any) -> str:
+        """A catalogue text; kv passes ``app.lang`` so that texts follow the language."""
+        return self.catalogue.translate(key, lang, **params)
+
+    def choose_language(self, code: str) -> None:
+        if code not in {language.code for language in self.catalogue.languages}:
+            return
+        self.lang = code
+        self.post(Action(ActionKind.LANGUAGE, code))
+
+    def on_lang(self, _app: Any, _lang: str) -> None:
+        self.manager.current_screen.refresh()
+
+    def on_high_contrast(self, _app: Any, on: bool) -> None:
+        self.palette = theme.HIGH_CONTRAST if on else theme.NORMAL
+        self.font_scale = theme.LARGE_TEXT_SCALE if on else 1.0
+
+    # --- operator --------------------------------------------------------------------
+
+    def open_operator_menu(self) -> None:
+        if self.operator_menu.parent is not None:
+            return
+        self.timer.stop()  # staff at the kiosk: no guest timeout behind the menu
+        self.root.add_widget(self.operator_menu)
+        self.operator_menu.show_pin_stage()
+
+    def close_operator_menu(self) -> None:
+        self.operator_menu.cancel()
+        self.root.remove_widget(self.operator_menu)
+        view = self.manager.current_screen.view
+        self.timer.start(view.timeout_s if view is not None else None)

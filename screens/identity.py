@@ -1,0 +1,14 @@
+"""The second factor for unsigned payloads: surname, or the phone number's last digits."""
+
+from __future__ import annotations
+
+from kiosk.journeys.messages import Step
+from screens.base import KeyboardScreen
+from screens.kv import load_kv
+
+
+class IdentityScreen(KeyboardScreen):
+    step = Step.IDENTITY
+
+
+load_kv(__file__)

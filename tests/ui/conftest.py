@@ -1,0 +1,101 @@
+"""Real Kivy under a private Xvfb display, one app per test on the test's asyncio loop.
+
+The window is 1080x1920 portrait at density 1, the kiosk's panel (docs/ui.md). Kivy's
+environment is set here, before anything imports Kivy: no command-line parsing, logs
+through Python logging, config in a throw-away KIVY_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_KIVY_HOME = tempfile.mkdtemp(prefix="kivy-home-")
+os.environ.update(
+    KIVY_NO_ARGS="1",
+    KIVY_LOG_MODE="PYTHON",
+    KIVY_METRICS_DENSITY="1",
+    KIVY_HOME=_KIVY_HOME,
+    KIVY_NO_FILELOG="1",
+)
+
+WIDTH, HEIGHT = 1080, 1920
+
+
+@pytest.fixture(scope="session")
+def kivy_display() -> Iterator[str]:
+    """An Xvfb server on a free display number (Xvfb picks it: -displayfd)."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb; .ci/bootstrap does)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            f"{WIDTH}x{HEIGHT}x24",
+            "-nolisten",
+            "tcp",
+        ],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    _configure_kivy()
+    try:
+        yield os.environ["DISPLAY"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
+        shutil.rmtree(_KIVY_HOME, ignore_errors=True)
+
+
+def _configure_kivy() -> None:
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(WIDTH))
+    Config.set("graphics", "height", str(HEIGHT))
+    Config.set("graphics", "resizable", "0")
+    # No real mouse or touch devices: every touch in these tests is a synthetic MotionEvent.
+    for name, _value in Config.items("input"):
+        Config.remove_option("input", name)
+    # Import every kv file into the global Builder now: each test's Builder copies it.
+    import screens.app  # noqa: F401
+
+
+@pytest.fixture
+def ui_clock() -> Any:
+    from tests.ui.driver import FixedClock
+
+    return FixedClock(datetime(2026, 3, 4, 6, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def ui(kivy_display: str, ui_clock: Any, tmp_path: Path) -> AsyncIterator[Any]:
+    """A running ``KioskApp`` and the driver that stands in for the journey."""
+    from tests.ui.driver import start_app
+
+    async with start_app(ui_clock, tmp_path) as driver:
+        yield driver

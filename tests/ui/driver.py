@@ -1,0 +1,223 @@
+"""The test driver: a stand-in for the check-in journey, which is not written yet.
+
+It puts Views on the app's Channel and reads the Actions back, exactly as the journey
+will, and it touches the screen like a guest: synthetic MotionEvents (Kivy's
+``UnitTestTouch``) at a widget's window coordinates, dispatched through Kivy's event loop
+— never by calling handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from hardware.health import DeviceHealth, HealthLevel
+from kiosk.i18n import Catalogue
+from kiosk.journeys.messages import Action, Channel, View
+from kiosk.operator_access import OperatorAccess, hash_pin
+
+OPERATOR_PIN = "246810"
+TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4, "preview_fps": 30.0}
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingOperatorPort:
+    """The kiosk core's side of the operator menu (not written yet; its devices cannot run
+    here): fixed health, and a record of every out-of-service request."""
+
+    def __init__(self) -> None:
+        self.out_of_service_calls: list[bool] = []
+        self.devices = [
+            DeviceHealth("printer", HealthLevel.WARNING, "paper low"),
+            DeviceHealth("card_dispenser", HealthLevel.FAULT, "stack empty"),
+            DeviceHealth("camera", HealthLevel.OK),
+        ]
+
+    def health(self) -> list[DeviceHealth]:
+        return list(self.devices)
+
+    def set_out_of_service(self, on: bool) -> None:
+        self.out_of_service_calls.append(on)
+
+
+class PreviewFeed:
+    """The camera's newest-frame callable; a test sets ``frame`` or ``error``."""
+
+    def __init__(self) -> None:
+        self.frame: np.ndarray | None = None
+        self.error: Exception | None = None
+        self.calls = 0
+
+    def __call__(self) -> np.ndarray | None:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.frame
+
+
+class UiDriver:
+    def __init__(
+        self,
+        app: Any,
+        channel: Channel,
+        port: RecordingOperatorPort,
+        feed: PreviewFeed,
+        access: OperatorAccess,
+        tmp_path: Path,
+    ) -> None:
+        self.app = app
+        self.channel = channel
+        self.port = port
+        self.feed = feed
+        self.access = access
+        self.tmp_path = tmp_path
+
+    # --- the journey's side ----------------------------------------------------------
+
+    async def show(self, view: View) -> Any:
+        """Send ``view`` and wait until it is on screen; returns its screen."""
+        await self.channel.views.put(view)
+        await self.until(lambda: self.app.manager.current_screen.view is view)
+        await self.frames(2)
+        return self.app.manager.current_screen
+
+    async def action(self, timeout: float = 3.0) -> Action:
+        return await asyncio.wait_for(self.channel.actions.get(), timeout)
+
+    def no_action(self) -> bool:
+        return self.channel.actions.empty()
+
+    # --- the guest's side ------------------------------------------------------------
+
+    async def tap(self, widget: Any) -> None:
+        await self.press(widget, 0.0)
+
+    async def press(
+        self, widget: Any, seconds: float, at: tuple[float, float] | None = None
+    ) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = at if at is not None else widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        await self.frames(1)
+        if seconds:
+            await asyncio.sleep(seconds)
+        touch.touch_up()
+        await self.frames(2)
+
+    async def type_text(self, keyboard: Any, text: str) -> None:
+        for char in text:
+            await self.tap(self.key(keyboard, char))
+
+    def key(self, keyboard: Any, char: str) -> Any:
+        keys = [*keyboard.ids.key_grid.children, *keyboard.ids.bottom_row.children]
+        return next(k for k in keys if getattr(k, "choice_id", None) == char)
+
+    def button(self, text: str, root: Any = None) -> Any:
+        """The one button on screen showing ``text``."""
+        from screens.widgets.big_button import BigButton
+
+        found = [w for w in self.walk(root) if isinstance(w, BigButton) and w.text == text]
+        assert len(found) == 1, f"{len(found)} buttons show {text!r}"
+        return found[0]
+
+    def walk(self, root: Any = None) -> Iterator[Any]:
+        from kivy.core.window import Window
+
+        for top in [root] if root is not None else Window.children:
+            yield from top.walk(restrict=True)
+
+    # --- waiting and looking ---------------------------------------------------------
+
+    async def frames(self, count: int) -> None:
+        from kivy.clock import Clock
+
+        target = Clock.frames + count
+        await self.until(lambda: Clock.frames >= target)
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the UI did not get there in time")
+            await asyncio.sleep(0.01)
+
+    async def screenshot(self, name: str) -> Image.Image:
+        """The window as an image, saved in tmp_path (look at it when a test fails)."""
+        from kivy.core.window import Window
+
+        await self.frames(3)
+        saved = Window.screenshot(name=str(self.tmp_path / f"{name}.png"))
+        return Image.open(saved).convert("RGB")
+
+    @staticmethod
+    def crop(image: Image.Image, widget: Any) -> Image.Image:
+        """The part of a screenshot covered by ``widget`` (window y grows upwards)."""
+        x, y = widget.to_window(widget.x, widget.y)
+        top = image.height - (y + widget.height)
+        return image.crop((int(x), int(top), int(x + widget.width), int(top + widget.height)))
+
+
+@contextlib.asynccontextmanager
+async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver]:
+    """Run a fresh KioskApp on the running loop with its own Kivy Clock, Factory and Builder
+    (as Kivy's own test fixture does), and stop it afterwards."""
+    from kivy.base import stopTouchApp
+    from kivy.clock import ClockBase
+    from kivy.context import Context
+    from kivy.core.window import Window
+    from kivy.factory import Factory, FactoryBase
+    from kivy.lang.builder import Builder, BuilderBase
+
+    from screens.app import KioskApp, UiTiming
+
+    context = Context(init=False)
+    context["Clock"] = ClockBase(async_lib="asyncio")
+    context["Factory"] = FactoryBase.create_from(Factory)
+    context["Builder"] = BuilderBase.create_from(Builder)
+    context.push()
+    Window.create_window()
+    Window.register()
+    Window.initialized = True
+    Window.canvas.clear()
+
+    channel = Channel()
+    port = RecordingOperatorPort()
+    feed = PreviewFeed()
+    access = OperatorAccess(hash_pin(OPERATOR_PIN, iterations=1_000), clock=clock)
+    app = KioskApp(
+        channel,
+        catalogue=Catalogue.load(tz="Asia/Shanghai"),
+        operator=port,
+        operator_access=access,
+        preview=feed,
+        timing=UiTiming(**TIMING),
+    )
+    task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
+    driver = UiDriver(app, channel, port, feed, access, tmp_path)
+    try:
+        await driver.until(lambda: app.root is not None and app._consumer is not None, 20)
+        await driver.frames(3)
+        yield driver
+    finally:
+        stopTouchApp()
+        await asyncio.wait_for(task, 10)
+        for child in Window.children[:]:
+            Window.remove_widget(child)
+        context.pop()
