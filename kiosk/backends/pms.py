@@ -14,6 +14,9 @@ the outbox. Choices the seed leaves open:
 - ``generateRoomCard`` is a write by the client's rules (not ``get*``/``list*``), so it
   goes through the outbox too, each time with a fresh reference: a card's payload is
   asked for anew whenever a card is made.
+- Check-in reads the stays' states first: stays already checked in are a replay and
+  are left out; the rest go to ``checkIn``, which assigns the rooms and is the judge of
+  the day and the room (``getCheckInAccom`` would hide stays that have no room yet).
 - Door PINs need the stay's lock and order, which only ``find_reservation`` sees: the
   adapter remembers them per stay (and says ``None`` for a stay it has not looked up).
 """
@@ -282,13 +285,15 @@ class PmsBackend:
     ) -> None:
         order_id = int(reservation.reservation_id)
         with mapped(Reason.CHECK_IN_REFUSED):
-            checkable = {
-                str(a.accom_id)
-                for a in await self._client.get_check_in_accom(OrderRef(order_id=order_id))
+            detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+            states = {str(a.accom_id): a.accom_status for a in detail.accom_list}
+            pending = {
+                sid: room
+                for sid, room in rooms.items()
+                if states.get(sid) is not AccomStatus.CHECKED_IN  # checked in: a replay
             }
-            pending = {sid: room for sid, room in rooms.items() if sid in checkable}
-            if len(pending) < len(rooms):
-                await self._require_checked_in(order_id, rooms.keys() - pending.keys())
+            if any(states.get(sid) is not AccomStatus.BOOKED for sid in pending):
+                raise BackendError(Reason.CHECK_IN_REFUSED, "a stay is not awaiting arrival")
             if pending:
                 request = CheckInRequest(
                     order_id=order_id,
@@ -298,15 +303,6 @@ class PmsBackend:
                     ],
                 )
                 await self._send("checkIn", request, reference)
-
-    async def _require_checked_in(self, order_id: int, stay_ids: set[str]) -> None:
-        """Stays the PMS will not check in are fine only if they already are (a replay)."""
-        detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
-        checked_in = {
-            str(a.accom_id) for a in detail.accom_list if a.accom_status is AccomStatus.CHECKED_IN
-        }
-        if not stay_ids <= checked_in:
-            raise BackendError(Reason.CHECK_IN_REFUSED, "a stay cannot be checked in now")
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
         with mapped(Reason.KEY_REFUSED):
