@@ -9,10 +9,10 @@ property seeds what no API creates (room types, rooms, locks, housekeeping).
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.sim.pms import bills, logs, orders, reminders, rooms, stays, tenants
+from kiosk.sim.pms import bills, checkout, keys, logs, orders, reminders, rooms, stays, tenants
 
 ROUTES: dict[str, Callable[..., Any]] = {
     path: handler
-    for module in (rooms, orders, tenants, stays, bills, reminders, logs)
+    for module in (rooms, orders, tenants, stays, bills, checkout, reminders, logs, keys)
     for path, handler in module.ROUTES.items()
 }
