@@ -1,0 +1,902 @@
+"""The check-in journey: a plain async state machine driven through a ``Channel`` (no Kivy).
+
+attract -> language -> scan (or type the reference) -> identity (unsigned payloads) ->
+summary -> registration per stay -> room assignment -> payment (+ deposit) -> check-in
+-> keys -> receipt -> done, with a refusal screen for every way it can stop.
+
+Each ``run`` builds a fresh ``_Run``, the only object that holds the guest's booking; it
+is dropped when the run returns, so nothing of one guest survives into the next
+(``JourneyResult`` carries no personal data). Back-end verbs are the only writes
+(``PropertyBackend``, whose adapters route them through the outbox); money follows one
+rule: when no card reached the guest, every approved payment is voided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hmac
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from hardware.payment.protocol import Kind, PaymentResult
+from hardware.printer.driver import PrinterError
+from kiosk.backends.base import (
+    BackendError,
+    Guest,
+    IdKind,
+    PropertyBackend,
+    Reason,
+    Reservation,
+    Room,
+    Stay,
+    StayState,
+)
+from kiosk.i18n import Catalogue
+from kiosk.journeys.devices import Devices
+from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
+from kiosk.journeys.messages import Action, ActionKind, Channel, Choice, Step, TextInput, View
+from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
+from kiosk.journeys.receipt import (
+    RECEIPT_KEYS,
+    ReceiptFacts,
+    build_receipt,
+    initial_of,
+    receipt_qr_text,
+    receipt_rows,
+)
+from kiosk.journeys.settings import JourneySettings
+from kiosk.qr_payload import BookingPayload, PmsOrderRef, QrPayloadError, parse_payload
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHECKED_IN = "checked_in"
+CANCELLED_BY_GUEST = "cancelled_by_guest"
+TIMED_OUT = "timed_out"
+CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
+FAILED = "failed"  # a bug: the guest was sent to the front desk
+
+
+class Refusal(StrEnum):
+    """Why a journey stopped; each has a screen (``refusal.<reason>.title/.message``)."""
+
+    MALFORMED_CODE = "malformed_code"
+    UNKNOWN_CODE = "unknown_code"
+    SECOND_FACTOR_FAILED = "second_factor_failed"
+    WRONG_DAY = "wrong_day"
+    CANCELLED = "cancelled"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    NOTHING_ASSIGNABLE = "nothing_assignable"
+    INVALID_GUEST = "invalid_guest"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_UNRESOLVED = "payment_unresolved"
+    CARD_STOCK_EMPTY = "card_stock_empty"
+    CARD_FAILED = "card_failed"
+    BACKEND_UNREACHABLE = "backend_unreachable"
+    BACKEND_FAULT = "backend_fault"
+
+    @property
+    def retryable(self) -> bool:
+        """The guest may scan (or type) another code."""
+        return self in (Refusal.MALFORMED_CODE, Refusal.UNKNOWN_CODE)
+
+
+# Every i18n key the journey puts on a view; the catalogues must hold each of them.
+CHECKIN_KEYS: tuple[str, ...] = (
+    "attract.title", "attract.message", "attract.start",
+    "language.title", "language.message", "language.name",
+    "scan.title", "scan.message", "scan.type_reference",
+    "type_reference.title", "type_reference.message", "type_reference.placeholder",
+    "identity.title", "identity.surname", "identity.phone_digits", "identity.placeholder",
+    "identity.wrong",
+    "summary.title", "summary.message", "summary.not_mine",
+    "register.title", "register.message", "register.name", "register.id_type",
+    "register.id_number", "register.id_passport", "register.id_national", "register.id_permit",
+    "register.invalid",
+    "room.title", "room.message", "room.option",
+    "payment.title", "payment.message", "payment.deposit", "payment.pay", "payment.processing",
+    "payment.another_card",
+    "busy.title", "busy.looking_up", "busy.checking_in", "busy.message",
+    "keys.title", "keys.message", "keys.count",
+    "key_progress.title", "key_progress.message",
+    *(f"key_progress.{stage.value}" for stage in Stage),
+    "receipt.title", "receipt.printed", "receipt.on_screen",
+    "done.title", "done.message", "done.finish",
+    "common.continue", "common.cancel", "common.try_again", "common.ask_staff",
+    "common.start_over",
+    *(f"refusal.{r.value}.{part}" for r in Refusal for part in ("title", "message")),
+    *RECEIPT_KEYS,
+)  # fmt: skip
+
+_ID_CHOICES = (
+    (IdKind.PASSPORT, "register.id_passport"),
+    (IdKind.NATIONAL_ID, "register.id_national"),
+    (IdKind.TRAVEL_PERMIT, "register.id_permit"),
+)
+_ID_NUMBER = re.compile(r"[A-Za-z0-9]{4,24}")
+_INVALID_INPUT_ATTEMPTS = 3
+_BACKEND_REASONS = {
+    Reason.UNKNOWN_CODE: Refusal.UNKNOWN_CODE,
+    Reason.WRONG_CODE_KIND: Refusal.UNKNOWN_CODE,
+    Reason.CODE_CLAIMED: Refusal.UNKNOWN_CODE,
+    Reason.BACKEND_UNREACHABLE: Refusal.BACKEND_UNREACHABLE,
+    Reason.INVALID_GUEST: Refusal.INVALID_GUEST,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class JourneyResult:
+    """How one run ended; no guest personal data, so transcripts and logs may show it."""
+
+    outcome: str  # checked_in, refused:<reason>, cancelled_by_guest, timed_out, ...
+    steps: tuple[Step, ...]  # screens shown, consecutive repeats folded
+    language: str
+    payments: tuple[str, ...] = ()  # references approved at the terminal
+    voided: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()  # outcome unknown or void failed: for the operator
+    unrecorded: tuple[str, ...] = ()  # approved, but the folio entry failed: for the operator
+    cards: tuple[str, ...] = ()  # UIDs of the cards the guest took
+    cards_not_taken: tuple[str, ...] = ()  # presented, left, captured
+    rejected_cards: int = 0
+    receipt: str = "none"  # printed, on_screen, none
+
+
+@dataclass
+class CheckinJourney:
+    """What stays between guests: the back-end, the devices and the property's settings."""
+
+    backend: PropertyBackend
+    devices: Devices
+    settings: JourneySettings
+    payment_log: PaymentLog
+    catalogue: Catalogue
+    signing_key: bytes | None = None
+    qr_max_length: int = 512
+    now: Callable[[], datetime] = utc_now
+
+    async def run(self, channel: Channel) -> JourneyResult:
+        """One guest, from the attract screen to the end."""
+        return await _Run(self, channel).run()
+
+
+class _GuestLeft(Exception):
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class _Refused(Exception):
+    def __init__(self, reason: Refusal, shown: bool = False, **params: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.shown = shown  # the guest already saw it (on a screen that offered choices)
+        self.params = params
+
+
+@dataclass
+class _Run:
+    """One guest's run: the only holder of their booking, dropped when the run ends."""
+
+    journey: CheckinJourney
+    channel: Channel
+    steps: list[Step] = field(default_factory=list)
+    language: str = "en"
+    cards: list[IssuedCard] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)
+    receipt: str = "none"
+    reservation: Reservation | None = None
+    sale: PaymentResult | None = None  # the balance paid, until it is on the folio
+
+    def __post_init__(self) -> None:
+        settings, devices = self.journey.settings, self.journey.devices
+        self.settings = settings
+        self.backend = self.journey.backend
+        self.payments = Payments(
+            devices.terminal,
+            self.journey.payment_log,
+            status_interval_s=settings.payment_status_interval_s,
+            status_deadline_s=settings.payment_status_deadline_s,
+        )
+        self.issuer = CardIssuer(
+            devices.dispenser,
+            devices.encoder,
+            attempts=settings.card_attempts,
+            take_timeout_s=settings.card_take_timeout_s,
+        )
+
+    async def run(self) -> JourneyResult:
+        try:
+            outcome = await self._journey()
+        except _GuestLeft as left:
+            await self._settle_money()
+            outcome = left.outcome
+        except _Refused as refusal:
+            await self._settle_money()
+            if not refusal.shown:
+                await self._show_refusal(refusal)
+            outcome = f"refused:{refusal.reason.value}"
+        except Exception as exc:  # a bug must not strand a guest or keep their money
+            log.error("check-in failed: %s", type(exc).__name__)  # its text may hold guest data
+            await self._settle_money()
+            await self._show_refusal(_Refused(Refusal.BACKEND_FAULT))
+            outcome = f"{FAILED}:{type(exc).__name__}"
+        log.info("check-in ended: %s", outcome)
+        return self._result(outcome)
+
+    # -- the journey ------------------------------------------------------------------------
+
+    async def _journey(self) -> str:
+        pending_qr = await self._attract()
+        await self._choose_language()
+        reservation = self.reservation = await self._identify(pending_qr)
+        stays = self._stays_to_check_in(reservation)
+        await self._summary(reservation, stays)
+        for number, stay in enumerate(stays, 1):
+            await self._register(stay, number, len(stays))
+        rooms = await self._assign_rooms(stays)
+        await self._cards_available()
+        self.sale, deposit = await self._pay(reservation)
+        await self._check_in(reservation, rooms)
+        checked_in = [
+            dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
+        ]
+        await self._issue_keys(checked_in)
+        paid = self.sale
+        await self._settle_money()
+        if not any(card.taken for card in self.cards):
+            return CARD_NOT_TAKEN  # nobody is there to read the receipt or the done screen
+        await self._receipt(reservation, checked_in, paid, deposit)
+        await self._done(checked_in)
+        return CHECKED_IN
+
+    async def _attract(self) -> str | None:
+        """Waits for the first touch; a QR scanned here is kept for after the language."""
+        action = await self._ask(
+            View(
+                Step.ATTRACT,
+                "attract.title",
+                "attract.message",
+                choices=(Choice("start", "attract.start", primary=True),),
+                timeout_s=None,
+            ),
+            ActionKind.CHOOSE,
+            ActionKind.QR,
+        )
+        return action.value if action.kind is ActionKind.QR else None
+
+    async def _choose_language(self) -> None:
+        codes = [language.code for language in self.journey.catalogue.languages]
+        action = await self._ask(
+            View(
+                Step.LANGUAGE,
+                "language.title",
+                "language.message",
+                choices=tuple(
+                    Choice(code, "language.name", params={"code": code}) for code in codes
+                ),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.CHOOSE,
+            ActionKind.LANGUAGE,
+        )
+        if action.value in codes:
+            self.language = action.value
+
+    async def _identify(self, pending_qr: str | None) -> Reservation:
+        """Scan or type until a booking is found and the guest proved it is theirs."""
+        for attempt in range(1, self.settings.scan_attempts + 1):
+            try:
+                payload = await self._payload(pending_qr)
+                pending_qr = None
+                await self._show_busy("busy.looking_up")
+                reservation = await self._backend(self.backend.find_reservation(payload.ref))
+                if payload.needs_second_factor:
+                    await self._second_factor(reservation)
+                return reservation
+            except _Refused as refusal:
+                if not refusal.reason.retryable or attempt == self.settings.scan_attempts:
+                    raise
+                pending_qr = await self._offer_retry(refusal)
+        raise AssertionError("unreachable: the last attempt re-raises")
+
+    async def _payload(self, pending_qr: str | None) -> BookingPayload:
+        if pending_qr is None:
+            action = await self._ask(
+                View(
+                    Step.SCAN,
+                    "scan.title",
+                    "scan.message",
+                    choices=(
+                        Choice("type_reference", "scan.type_reference"),
+                        Choice("cancel", "common.cancel"),
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.QR,
+                ActionKind.CHOOSE,
+            )
+            if action.kind is ActionKind.CHOOSE:
+                self._cancel_on(action)
+                return await self._typed_reference()
+            pending_qr = action.value
+        try:
+            return parse_payload(
+                pending_qr,
+                signing_key=self.journey.signing_key,
+                max_length=self.journey.qr_max_length,
+                now=self.journey.now(),
+            )
+        except QrPayloadError as exc:
+            log.info("scanned code refused: %s", exc.reason)  # never the scanned text
+            raise _Refused(Refusal.MALFORMED_CODE) from None
+
+    async def _typed_reference(self) -> BookingPayload:
+        """A typed reference names a booking like an unsigned QR: a second factor follows."""
+        action = await self._ask(
+            View(
+                Step.TYPE_REFERENCE,
+                "type_reference.title",
+                "type_reference.message",
+                choices=(Choice("cancel", "common.cancel"),),
+                input=TextInput(max_length=32, placeholder="type_reference.placeholder"),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.TEXT,
+            ActionKind.CHOOSE,
+        )
+        self._cancel_on(action)
+        text = action.value.strip()
+        # Only an order id can be looked up today; an order number needs a back-end search verb.
+        if not text.isdigit() or not 0 < int(text) < 2**31:
+            raise _Refused(Refusal.UNKNOWN_CODE)
+        return BookingPayload(PmsOrderRef(order_id=int(text)), signed=False)
+
+    async def _second_factor(self, reservation: Reservation) -> None:
+        by_phone = self.settings.second_factor == "phone_digits"
+        attempts = self.settings.second_factor_attempts
+        for attempt in range(attempts):
+            action = await self._ask(
+                View(
+                    Step.IDENTITY,
+                    "identity.title",
+                    "identity.wrong" if attempt else "",
+                    params={
+                        "prompt": "identity.phone_digits" if by_phone else "identity.surname",
+                        "attempts_left": attempts - attempt,
+                    },
+                    choices=(Choice("cancel", "common.cancel"),),
+                    input=TextInput(
+                        kind="digits" if by_phone else "text",
+                        max_length=4 if by_phone else 40,
+                        placeholder="identity.phone_digits" if by_phone else "identity.surname",
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.TEXT,
+                ActionKind.CHOOSE,
+            )
+            self._cancel_on(action)
+            if _second_factor_matches(action.value, reservation, by_phone=by_phone):
+                return
+            log.info("second factor did not match (attempt %d of %d)", attempt + 1, attempts)
+        raise _Refused(Refusal.SECOND_FACTOR_FAILED)
+
+    def _stays_to_check_in(self, reservation: Reservation) -> list[Stay]:
+        booked = [s for s in reservation.stays if s.state is StayState.BOOKED]
+        if not booked:
+            if any(s.state is StayState.CHECKED_IN for s in reservation.stays):
+                raise _Refused(Refusal.ALREADY_CHECKED_IN)
+            raise _Refused(Refusal.CANCELLED)
+        zone = self.settings.zone
+        today = self.journey.now().astimezone(zone).date()
+        due = [
+            s
+            for s in booked
+            if s.starts.astimezone(zone).date() <= today < s.ends.astimezone(zone).date()
+        ]
+        if not due:
+            raise _Refused(Refusal.WRONG_DAY, arrival=min(s.starts for s in booked))
+        return due
+
+    async def _summary(self, reservation: Reservation, stays: list[Stay]) -> None:
+        zone = self.settings.zone
+        arrival, departure = min(s.starts for s in stays), max(s.ends for s in stays)
+        action = await self._ask(
+            View(
+                Step.SUMMARY,
+                "summary.title",
+                "summary.message",
+                params={
+                    "guest_name": reservation.holder_name,
+                    "arrival": arrival,
+                    "departure": departure,
+                    "nights": (
+                        departure.astimezone(zone).date() - arrival.astimezone(zone).date()
+                    ).days,
+                    "rooms": ", ".join(s.room.name if s.room else s.room_type_name for s in stays),
+                    "guests": sum(max(len(s.guests), 1) for s in stays),
+                    "amount_due": reservation.amount_due,
+                    "currency": reservation.currency,
+                },
+                choices=(
+                    Choice("continue", "common.continue", primary=True),
+                    Choice("not_mine", "summary.not_mine"),
+                ),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.CHOOSE,
+        )
+        if action.value == "not_mine":
+            raise _GuestLeft(CANCELLED_BY_GUEST)
+
+    async def _register(self, stay: Stay, number: int, of: int) -> None:
+        """The stay's guest as the PMS requires: name, ID type and number."""
+        if stay.guests and all(guest.registered for guest in stay.guests):
+            return
+        counter = {"guest": number, "guests": of}
+        name = await self._valid_text(
+            "register.name", counter, TextInput(max_length=60), _valid_name
+        )
+        id_action = await self._ask(
+            View(
+                Step.REGISTER,
+                "register.title",
+                "register.id_type",
+                params=counter,
+                choices=(
+                    *(Choice(kind.value, label) for kind, label in _ID_CHOICES),
+                    Choice("cancel", "common.cancel"),
+                ),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.CHOOSE,
+        )
+        self._cancel_on(id_action)
+        id_number = await self._valid_text(
+            "register.id_number",
+            counter,
+            TextInput(max_length=24),
+            lambda text: bool(_ID_NUMBER.fullmatch(text)),
+        )
+        known = stay.guests[0] if stay.guests else Guest(guest_id=None)
+        guest = dataclasses.replace(
+            known, name=name, id_kind=IdKind(id_action.value), id_number=id_number.upper()
+        )
+        await self._show_busy("busy.message")
+        await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
+
+    async def _valid_text(
+        self,
+        prompt: str,
+        params: Mapping[str, Any],
+        text_input: TextInput,
+        valid: Callable[[str], bool],
+    ) -> str:
+        for attempt in range(_INVALID_INPUT_ATTEMPTS):
+            action = await self._ask(
+                View(
+                    Step.REGISTER,
+                    "register.title",
+                    "register.invalid" if attempt else prompt,
+                    params={**params, "prompt": prompt},
+                    choices=(Choice("cancel", "common.cancel"),),
+                    input=text_input,
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.TEXT,
+                ActionKind.CHOOSE,
+            )
+            self._cancel_on(action)
+            text = " ".join(action.value.split())
+            if valid(text):
+                return text
+        raise _Refused(Refusal.INVALID_GUEST)
+
+    async def _assign_rooms(self, stays: list[Stay]) -> dict[str, Room]:
+        """The assigned room of each stay; a clean, free one of its type where it has none."""
+        rooms: dict[str, Room] = {}
+        for stay in stays:
+            if stay.room is not None and stay.room_is_clean:
+                rooms[stay.stay_id] = stay.room
+                continue
+            await self._show_busy("busy.message")
+            taken = {room.room_id for room in rooms.values()}
+            free = [
+                room
+                for room in await self._backend(self.backend.assignable_rooms(stay))
+                if room.room_id not in taken
+            ]
+            if not free:
+                raise _Refused(Refusal.NOTHING_ASSIGNABLE)
+            action = await self._ask(
+                View(
+                    Step.ROOM,
+                    "room.title",
+                    "room.message",
+                    choices=tuple(
+                        Choice(room.room_id, "room.option", params=_room_params(room))
+                        for room in free[:6]
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.CHOOSE,
+            )
+            rooms[stay.stay_id] = next(r for r in free if r.room_id == action.value)
+        return rooms
+
+    async def _cards_available(self) -> None:
+        """Before any money is taken: can a card come out at all?"""
+        try:
+            await self.issuer.ready()
+        except CardStockEmpty:
+            raise _Refused(Refusal.CARD_STOCK_EMPTY) from None
+        except CardIssueFailed:
+            raise _Refused(Refusal.CARD_FAILED) from None
+
+    async def _pay(
+        self, reservation: Reservation
+    ) -> tuple[PaymentResult | None, PaymentResult | None]:
+        """The balance due (skipped when nothing is due), then the deposit if the property
+        holds one."""
+        sale = deposit = None
+        currency = reservation.currency
+        if reservation.amount_due > 0:
+            sale = await self._charge(Kind.SALE, reservation.amount_due, currency)
+        if self.settings.deposit > 0:
+            deposit = await self._charge(Kind.PREAUTH, self.settings.deposit, currency)
+        return sale, deposit
+
+    async def _charge(self, kind: Kind, amount: Decimal, currency: str) -> PaymentResult:
+        params = {"amount_due": amount, "currency": currency}
+        message = "payment.message" if kind is Kind.SALE else "payment.deposit"
+        self._cancel_on(
+            await self._ask(
+                View(
+                    Step.PAYMENT,
+                    "payment.title",
+                    message,
+                    params=params,
+                    choices=(
+                        Choice("pay", "payment.pay", primary=True),
+                        Choice("cancel", "common.cancel"),
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.CHOOSE,
+            )
+        )
+        for attempt in range(1, self.settings.payment_attempts + 1):
+            await self._show(
+                View(Step.PAYMENT, "payment.title", "payment.processing", params, timeout_s=None)
+            )
+            try:
+                result = await self.payments.charge(kind, amount, currency)
+            except PaymentUnresolved:
+                raise _Refused(Refusal.PAYMENT_UNRESOLVED) from None
+            if result.approved:
+                return result
+            if attempt == self.settings.payment_attempts:
+                raise _Refused(Refusal.PAYMENT_DECLINED)
+            action = await self._ask(
+                View(
+                    Step.PAYMENT,
+                    "refusal.payment_declined.title",
+                    "refusal.payment_declined.message",
+                    params=params,
+                    choices=(
+                        Choice("retry", "common.try_again", primary=True),
+                        Choice("other_card", "payment.another_card"),
+                        Choice("front_desk", "common.ask_staff"),
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.CHOOSE,
+            )
+            if action.value == "front_desk":
+                raise _Refused(Refusal.PAYMENT_DECLINED, shown=True)
+        raise AssertionError("unreachable: the last attempt raises")
+
+    async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
+        await self._show_busy("busy.checking_in")
+        await self._backend(self.backend.check_in(reservation, rooms, new_reference("checkin")))
+
+    async def _issue_keys(self, stays: list[Stay]) -> None:
+        counts = [await self._card_count(stay) for stay in stays]
+        total, number = sum(counts), 0
+        for stay, count in zip(stays, counts, strict=True):
+            grant = await self._backend(self.backend.key_grant(stay))
+            for _ in range(count):
+                number += 1
+                card = await self._issue_card(stay, grant.payload, number, total)
+                self.cards.append(card)
+                if not card.taken:
+                    return  # the guest has walked away: no more cards into the reject bin
+
+    async def _card_count(self, stay: Stay) -> int:
+        most = self.settings.max_cards_per_room
+        if most == 1:
+            return 1
+        action = await self._ask(
+            View(
+                Step.KEYS,
+                "keys.title",
+                "keys.message",
+                params=_room_params(stay.room),
+                choices=tuple(
+                    Choice(str(n), "keys.count", primary=n == 1, params={"count": n})
+                    for n in range(1, most + 1)
+                ),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.CHOOSE,
+        )
+        return int(action.value)
+
+    async def _issue_card(self, stay: Stay, payload: bytes, number: int, total: int) -> IssuedCard:
+        params = {**_room_params(stay.room), "card": number, "cards": total}
+
+        async def progress(stage: Stage) -> None:
+            await self._show(
+                View(
+                    Step.KEY_PROGRESS,
+                    "key_progress.title",
+                    f"key_progress.{stage.value}",
+                    params=params,
+                    progress=(number, total),
+                    timeout_s=None,
+                )
+            )
+
+        async def record(uid: str) -> None:
+            await self._backend(self.backend.record_key(stay, uid, new_reference("key")))
+
+        try:
+            return await self.issuer.issue(payload, record, progress)
+        except CardStockEmpty:
+            raise _Refused(Refusal.CARD_STOCK_EMPTY) from None
+        except CardIssueFailed:
+            raise _Refused(Refusal.CARD_FAILED) from None
+
+    async def _settle_money(self) -> None:
+        """Never money without a key: when no card reached the guest, void every approved
+        payment; otherwise book the balance on the folio. The folio entry waits until the
+        payment can no longer be voided, so a voided payment never needs a refund bill."""
+        if not any(card.taken for card in self.cards):
+            await self.payments.void_all()
+            return
+        sale, self.sale = self.sale, None
+        if sale is None or sale.amount is None or self.reservation is None:
+            return
+        try:
+            await self._backend(
+                self.backend.record_payment(
+                    self.reservation, sale.amount, sale.reference, new_reference("bill")
+                )
+            )
+        except _Refused as refusal:  # a failed write is the outbox's to retry, or the operator's
+            log.error("payment %s not on the folio: %s", sale.reference, refusal.reason)
+            self.unrecorded.append(sale.reference)
+
+    async def _receipt(
+        self,
+        reservation: Reservation,
+        stays: list[Stay],
+        sale: PaymentResult | None,
+        deposit: PaymentResult | None,
+    ) -> None:
+        facts = ReceiptFacts(
+            booking_reference=reservation.reference,
+            holder_initial=initial_of(reservation.holder_name),
+            rooms=tuple(s.room.name for s in stays if s.room),
+            arrival=min(s.starts for s in stays),
+            departure=max(s.ends for s in stays),
+            paid=sale.amount if sale and sale.amount else Decimal("0"),
+            currency=reservation.currency,
+            card_last4=sale.card_last4 if sale else None,
+            approval_code=sale.approval_code if sale else None,
+            deposit=deposit.amount if deposit and deposit.amount else Decimal("0"),
+        )
+        receipt = build_receipt(facts, self.journey.catalogue, self.language)
+        printer = self.journey.devices.printer
+        params: dict[str, Any] = {}
+        if printer is not None:
+            try:
+                await asyncio.to_thread(printer.print_receipt, receipt)
+                self.receipt = "printed"
+            except PrinterError as exc:
+                log.warning("receipt not printed: %s", type(exc).__name__)
+        if self.receipt != "printed":
+            self.receipt = "on_screen"
+            params = {"receipt_rows": receipt_rows(receipt), "receipt_qr": receipt_qr_text(receipt)}
+        await self._ask_final(
+            View(
+                Step.RECEIPT,
+                "receipt.title",
+                "receipt.printed" if self.receipt == "printed" else "receipt.on_screen",
+                params=params,
+                choices=(Choice("continue", "common.continue", primary=True),),
+                timeout_s=self.settings.done_timeout_s,
+            )
+        )
+
+    async def _done(self, stays: list[Stay]) -> None:
+        rooms = []
+        for stay in stays:
+            room_params = _room_params(stay.room)
+            room_params["directions"] = self.settings.directions_for(
+                stay.room.floor if stay.room else None, self.language
+            )
+            room_params["door_pin"] = await self._door_pin(stay)
+            rooms.append(room_params)
+        await self._ask_final(
+            View(
+                Step.DONE,
+                "done.title",
+                "done.message",
+                params={
+                    "rooms": rooms,
+                    **{key: _joined(r[key] for r in rooms) for key in rooms[0]},
+                    "wifi_ssid": self.settings.wifi_ssid,
+                    "wifi_password": self.settings.wifi_password,
+                },
+                choices=(Choice("finish", "done.finish", primary=True),),
+                timeout_s=self.settings.done_timeout_s,
+            )
+        )
+
+    async def _door_pin(self, stay: Stay) -> str:
+        if not self.settings.door_pins:
+            return ""
+        try:
+            pin = await self._backend(self.backend.door_pin(stay, new_reference("pin")))
+        except _Refused:
+            return ""  # the card opens the door; the PIN is a convenience
+        return pin or ""
+
+    # -- endings ----------------------------------------------------------------------------
+
+    async def _offer_retry(self, refusal: _Refused) -> str | None:
+        """Try again (or scan another code right away: returned), or give up."""
+        action = await self._ask(
+            self._refusal_view(refusal, Choice("try_again", "common.try_again", primary=True)),
+            ActionKind.CHOOSE,
+            ActionKind.QR,
+        )
+        if action.kind is ActionKind.QR:
+            return action.value
+        if action.value != "try_again":
+            refusal.shown = True
+            raise refusal
+        return None
+
+    async def _show_refusal(self, refusal: _Refused) -> None:
+        await self._ask_final(self._refusal_view(refusal))
+
+    def _refusal_view(self, refusal: _Refused, *extra: Choice) -> View:
+        key = f"refusal.{refusal.reason.value}"
+        return View(
+            Step.REFUSAL,
+            f"{key}.title",
+            f"{key}.message",
+            params={"reason": refusal.reason.value, **refusal.params},
+            choices=(*extra, Choice("finish", "common.start_over", primary=not extra)),
+            timeout_s=self.settings.done_timeout_s,
+        )
+
+    def _result(self, outcome: str) -> JourneyResult:
+        payments = self.payments
+        return JourneyResult(
+            outcome=outcome,
+            steps=tuple(self.steps),
+            language=self.language,
+            payments=tuple(p.reference for p in payments.approved),
+            voided=tuple(payments.voided),
+            unresolved=(*payments.unresolved, *payments.void_failed),
+            unrecorded=tuple(self.unrecorded),
+            cards=tuple(c.uid for c in self.cards if c.taken),
+            cards_not_taken=tuple(c.uid for c in self.cards if not c.taken),
+            rejected_cards=self.issuer.rejected,
+            receipt=self.receipt,
+        )
+
+    # -- the channel ------------------------------------------------------------------------
+
+    async def _show(self, view: View) -> None:
+        if not self.steps or self.steps[-1] is not view.step:
+            self.steps.append(view.step)
+        await self.channel.views.put(view)
+
+    async def _show_busy(self, message: str) -> None:
+        await self._show(View(Step.BUSY, "busy.title", message, timeout_s=None))
+
+    async def _ask(self, view: View, *kinds: ActionKind) -> Action:
+        """Show ``view`` and wait for an action of ``kinds`` (a choice must be one of the
+        view's). Cancel and timeout leave the journey; anything else is ignored."""
+        while not self.channel.actions.empty():  # meant for an earlier screen
+            self.channel.actions.get_nowait()
+        await self._show(view)
+        loop = asyncio.get_running_loop()
+        deadline = None
+        if view.timeout_s is not None:
+            deadline = loop.time() + view.timeout_s + self.settings.timeout_grace_s
+        choice_ids = {choice.id for choice in view.choices}
+        while True:
+            remaining = None if deadline is None else max(deadline - loop.time(), 0)
+            try:
+                action = await asyncio.wait_for(self.channel.actions.get(), remaining)
+            except TimeoutError:
+                action = Action(ActionKind.TIMEOUT)
+            if action.kind is ActionKind.CANCEL:
+                raise _GuestLeft(CANCELLED_BY_GUEST)
+            if action.kind is ActionKind.TIMEOUT:
+                raise _GuestLeft(TIMED_OUT)
+            if action.kind in kinds and (
+                action.kind is not ActionKind.CHOOSE or action.value in choice_ids
+            ):
+                return action
+
+    async def _ask_final(self, view: View) -> None:
+        """A closing screen: leaving it (finish, cancel, timeout) changes nothing."""
+        with contextlib.suppress(_GuestLeft):
+            await self._ask(view, ActionKind.CHOOSE)
+
+    @staticmethod
+    def _cancel_on(action: Action) -> None:
+        if action.kind is ActionKind.CHOOSE and action.value == "cancel":
+            raise _GuestLeft(CANCELLED_BY_GUEST)
+
+    async def _backend(self, call: Awaitable[T]) -> T:
+        """A back-end verb, bounded in time; its failure becomes the refusal it means."""
+        try:
+            return await asyncio.wait_for(call, self.settings.backend_timeout_s)
+        except TimeoutError:
+            raise _Refused(Refusal.BACKEND_UNREACHABLE) from None
+        except BackendError as exc:
+            log.warning("back-end refused: %s", exc.reason)  # the detail may quote guest data
+            raise _Refused(_BACKEND_REASONS.get(exc.reason, Refusal.BACKEND_FAULT)) from None
+
+
+def _second_factor_matches(typed: str, reservation: Reservation, *, by_phone: bool) -> bool:
+    """Constant-time comparison with the last four phone digits, or the surname (the name's
+    last word, or the whole name for names written without spaces)."""
+    if by_phone:
+        expected = [reservation.holder_phone[-4:]] if len(reservation.holder_phone) >= 4 else []
+        given = typed.strip()
+    else:
+        words = reservation.holder_name.split()
+        expected = [_folded(words[-1]), _folded(reservation.holder_name)] if words else []
+        given = _folded(typed)
+    return bool(given) and any(
+        hmac.compare_digest(given.encode(), candidate.encode()) for candidate in expected
+    )
+
+
+def _folded(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _valid_name(text: str) -> bool:
+    return 0 < len(text) <= 60 and any(ch.isalpha() for ch in text)
+
+
+def _room_params(room: Room | None) -> dict[str, Any]:
+    if room is None:
+        return {"room": "", "floor": ""}
+    return {"room": room.name, "floor": "" if room.floor is None else room.floor}
+
+
+def _joined(values: Any) -> str:
+    """Distinct non-empty values, in order, for the single-line fields of the done screen."""
+    return ", ".join(dict.fromkeys(str(v) for v in values if v not in ("", None)))

@@ -1,0 +1,161 @@
+"""Issue room cards: dispense -> RF position -> write -> read back and compare -> present.
+
+A card that fails any step goes to the reject bin and the next one is tried, up to
+``attempts`` cards per key (DESIGN.md, "Offline and failure policy"). The back-end
+learns a card's UID before the card leaves the kiosk, so no working key is ever unknown
+to the property. Device calls block and run in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hardware.card_encoder.protocol import CardEncoder, CardEncoderError
+from hardware.dispenser.protocol import (
+    CardDispenser,
+    DispenserEmpty,
+    DispenserError,
+    DispenserJam,
+    RejectBinFull,
+    StockLevel,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Stage(StrEnum):
+    """What the guest sees while a card is prepared (``key_progress.<stage>``)."""
+
+    DISPENSE = "dispense"
+    ENCODE = "encode"
+    VERIFY = "verify"
+    PRESENT = "present"
+
+
+class CardStockEmpty(Exception):
+    """No card left in the stacker."""
+
+
+class CardIssueFailed(Exception):
+    """No card could be made for this key: every attempt failed, or the mechanism is stuck."""
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    uid: str  # hex, as the encoder reads it
+    taken: bool  # False: the guest left it; it was captured to the reject bin
+
+
+class CardIssuer:
+    """Makes working cards one at a time; ``rejected`` counts cards sent to the reject bin."""
+
+    def __init__(
+        self,
+        dispenser: CardDispenser,
+        encoder: CardEncoder,
+        *,
+        attempts: int,
+        take_timeout_s: float,
+    ) -> None:
+        self._dispenser = dispenser
+        self._encoder = encoder
+        self._attempts = attempts
+        self._take_timeout_s = take_timeout_s
+        self.rejected = 0
+
+    async def ready(self) -> None:
+        """Refuse before a guest pays when no card can come out (stock empty, jam, bin full)."""
+        try:
+            status = await asyncio.to_thread(self._dispenser.status)
+        except DispenserError as exc:
+            raise CardIssueFailed(f"dispenser status: {type(exc).__name__}") from exc
+        if status.stock is StockLevel.EMPTY:
+            raise CardStockEmpty("card stock empty")
+        if status.jammed or status.reject_bin_full:
+            raise CardIssueFailed("dispenser jammed or reject bin full")
+
+    async def issue(
+        self,
+        payload: bytes,
+        record: Callable[[str], Awaitable[None]],
+        progress: Callable[[Stage], Awaitable[None]],
+    ) -> IssuedCard:
+        """One working card holding ``payload``; ``record(uid)`` runs before it is presented
+        (an exception from it captures the card and propagates)."""
+        for attempt in range(1, self._attempts + 1):
+            await progress(Stage.DISPENSE)
+            uid = await self._encoded_card(payload, progress)
+            if uid is None:
+                log.warning("card attempt %d of %d failed: card rejected", attempt, self._attempts)
+                continue
+            try:
+                await record(uid)
+            except BaseException:
+                await self._reject()
+                raise
+            await progress(Stage.PRESENT)
+            try:
+                await asyncio.to_thread(self._dispenser.present)
+            except DispenserError as exc:
+                log.warning("presenting the card failed (%s): rejected", type(exc).__name__)
+                await self._reject()
+                continue
+            taken = await asyncio.to_thread(self._dispenser.wait_taken, self._take_timeout_s)
+            if not taken:  # a working key must not lie in the slot for the next person
+                await self._reject()
+            return IssuedCard(uid, taken)
+        raise CardIssueFailed(f"{self._attempts} cards failed")
+
+    async def _encoded_card(
+        self, payload: bytes, progress: Callable[[Stage], Awaitable[None]]
+    ) -> str | None:
+        """The UID of a card at the RF position that holds ``payload``, or None (rejected)."""
+        try:
+            await asyncio.to_thread(self._dispenser.move_to_rf)
+        except DispenserEmpty as exc:
+            raise CardStockEmpty("card stock empty") from exc
+        except DispenserJam:
+            await self._clear_jam()
+            return None
+        except DispenserError as exc:
+            log.warning("feeding a card failed (%s)", type(exc).__name__)
+            await self._reject()
+            return None
+        try:
+            await progress(Stage.ENCODE)
+            written = await asyncio.to_thread(self._encoder.write_key, payload)
+            await progress(Stage.VERIFY)
+            # write_key compares what it wrote; a fresh read checks the card as a door would.
+            read, holds = await asyncio.to_thread(self._encoder.read_key)
+        except CardEncoderError as exc:
+            log.warning("encoding a card failed (%s)", type(exc).__name__)
+            await self._reject()
+            return None
+        if holds != payload or read.uid != written.uid:
+            log.warning("card read back differs from what was written")
+            await self._reject()
+            return None
+        return written.uid_hex
+
+    async def _reject(self) -> None:
+        """The card in the channel to the reject bin; a reset when capture is refused."""
+        try:
+            await asyncio.to_thread(self._dispenser.capture)
+        except RejectBinFull as exc:
+            raise CardIssueFailed("reject bin full") from exc
+        except DispenserError as exc:
+            log.warning("capture refused (%s): resetting the dispenser", type(exc).__name__)
+            await self._clear_jam()
+            return
+        self.rejected += 1
+
+    async def _clear_jam(self) -> None:
+        try:
+            await asyncio.to_thread(self._dispenser.reset)
+        except DispenserError as exc:
+            raise CardIssueFailed(f"dispenser stuck: {type(exc).__name__}") from exc
+        self.rejected += 1
