@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from hardware.camera.config import CameraConfig
+from hardware.card_encoder.config import EncoderConfig
 from hardware.dispenser.config import DispenserConfig
 from hardware.payment.config import PaymentConfig
 from hardware.printer.config import PrinterConfig
@@ -23,3 +24,4 @@ class DevicesConfig(BaseModel):
     payment: PaymentConfig = PaymentConfig()
     dispenser: DispenserConfig = DispenserConfig()
     printer: PrinterConfig = PrinterConfig()
+    encoder: EncoderConfig = EncoderConfig()
