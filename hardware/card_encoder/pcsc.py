@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from smartcard import scard
 from smartcard.CardMonitoring import CardMonitor, CardMonitoringThread, CardObserver
 from smartcard.Exceptions import NoCardException, SmartcardException
+from smartcard.pcsc.PCSCExceptions import BaseSCardException
 from smartcard.System import readers as list_readers
 
 from hardware.card_encoder.config import DEFAULT_TRANSPORT_KEY, SectorKeys
@@ -59,6 +60,8 @@ _READER_GONE = {
     scard.SCARD_E_SERVICE_STOPPED,
 }
 CARD_POLL_S = 0.1
+# pyscard raises two unrelated exception families.
+PCSC_ERRORS = (SmartcardException, BaseSCardException)
 
 
 def pick_reader(names: list[str], wanted: str) -> str:
@@ -74,7 +77,7 @@ def pick_reader(names: list[str], wanted: str) -> str:
     return matches[0]
 
 
-def _hresult(exc: SmartcardException) -> int:
+def _hresult(exc: SmartcardException | BaseSCardException) -> int:
     return exc.hresult & 0xFFFFFFFF
 
 
@@ -126,7 +129,7 @@ class PcscEncoder:
         """The name of the reader this encoder uses now; ``NoReader`` if it is not there."""
         try:
             names = [str(r) for r in self._bounded(list_readers, "list readers")]
-        except SmartcardException as exc:
+        except PCSC_ERRORS as exc:
             raise NoReader(f"PC/SC service not available: {exc}") from None
         return pick_reader(names, self._wanted)
 
@@ -144,13 +147,16 @@ class PcscEncoder:
     def _connect(self, reader: str) -> Any:
         from smartcard.pcsc.PCSCReader import PCSCReader
 
-        connection = PCSCReader(reader).createConnection()
+        try:
+            connection = self._bounded(PCSCReader(reader).createConnection, "context")
+        except PCSC_ERRORS as exc:
+            raise NoReader(f"PC/SC service not available: {exc}") from None
         try:
             self._bounded(connection.connect, "connect")
         except NoCardException:
             connection.release()
             raise NoCard(f"no card on reader {reader}") from None
-        except SmartcardException as exc:
+        except PCSC_ERRORS as exc:
             connection.release()
             if _hresult(exc) in _READER_GONE:
                 raise NoReader(f"reader {reader} is gone") from None
@@ -163,7 +169,7 @@ class PcscEncoder:
     def _transmit(self, connection: Any, command: bytes) -> bytes:
         try:
             data, sw1, sw2 = self._bounded(lambda: connection.transmit(list(command)), "transmit")
-        except SmartcardException as exc:
+        except PCSC_ERRORS as exc:
             if _hresult(exc) in _READER_GONE:
                 raise NoReader("the reader went away during the operation") from None
             if _hresult(exc) in _CARD_GONE:
@@ -174,7 +180,7 @@ class PcscEncoder:
     def _reactivate(self, connection: Any) -> None:
         try:
             self._bounded(lambda: connection.reconnect(disposition=scard.SCARD_RESET_CARD), "reset")
-        except SmartcardException:
+        except PCSC_ERRORS:
             raise CardRemoved("the card left the field while being reset") from None
 
     def _with_card(self, work: Callable[[CardSession, CardInfo], T]) -> T:
@@ -182,7 +188,7 @@ class PcscEncoder:
         try:
             try:
                 atr = bytes(self._bounded(connection.getATR, "ATR"))
-            except SmartcardException:
+            except PCSC_ERRORS:
                 raise CardRemoved("the card left the field") from None
             session = CardSession(
                 lambda command: self._transmit(connection, command),
@@ -196,9 +202,9 @@ class PcscEncoder:
 
     def _release(self, connection: Any) -> None:
         # The card or reader may be gone already: then there is nothing left to undo.
-        with contextlib.suppress(SmartcardException, CardEncoderError):
+        with contextlib.suppress(*PCSC_ERRORS, CardEncoderError):
             self._bounded(connection.disconnect, "disconnect")
-        with contextlib.suppress(SmartcardException):
+        with contextlib.suppress(*PCSC_ERRORS):
             connection.release()
 
     def wait_for_card(self, timeout: float) -> CardInfo:
