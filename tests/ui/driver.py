@@ -114,12 +114,12 @@ class UiDriver:
 
         x, y = at if at is not None else widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
-        touch.touch_down()
+        touch.touch_down()  # queued: Kivy dispatches it at the start of its next frame
         await self.frames(1)
         if seconds:
             await asyncio.sleep(seconds)
         touch.touch_up()
-        await self.frames(2)
+        await self.frames(1)
 
     async def type_text(self, keyboard: Any, text: str) -> None:
         for char in text:
