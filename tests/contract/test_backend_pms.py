@@ -291,7 +291,10 @@ async def test_journal_holds_every_mutation_and_only_mutations(
 async def test_backend_down_is_unreachable(
     backend: PmsBackend, demo: dict, sim_server: SimServer, outbox: DirectOutbox
 ) -> None:
-    reservation = await find(backend, demo["balance_due"])
+    # Looked up on another connection: SimServer.stop() leaves open keep-alive
+    # connections served, and a back-end that goes down closes them.
+    async with PmsClient(sim_server.url, SIM_TOKEN) as other:
+        reservation = await find(PmsBackend(other, outbox), demo["balance_due"])
     sim_server.stop()
     with pytest.raises(BackendUnreachable) as caught:
         await find(backend, demo["balance_due"])
