@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -305,3 +306,17 @@ async def test_backend_down_is_unreachable(
     with pytest.raises(BackendUnreachable):
         await backend.key_grant(stay)
     assert [e.outcome for e in outbox.journal] == [Outcome.UNREACHABLE]  # generateRoomCard
+
+
+async def test_logs_carry_no_guest_data(
+    backend: PmsBackend, demo: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reservation = await find(backend, demo["prepaid"])
+    (stay,) = reservation.stays
+    guest = replace(stay.guests[0], id_kind=IdKind.PASSPORT, id_number="E99887766")
+    await backend.register_guests(stay, [guest], "log-guests")
+    await backend.door_pin(stay, "log-pin")
+    assert "log-guests" in caplog.text  # the outbox did log the mutation
+    for secret in (guest.name, guest.id_number, reservation.holder_phone, SIM_TOKEN):
+        assert secret not in caplog.text
