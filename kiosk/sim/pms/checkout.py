@@ -58,7 +58,8 @@ def _fees(
     conn: sqlite3.Connection, order_id: int, items: list[Params], tz: Any, action: str
 ) -> list[tuple[sqlite3.Row, Decimal]]:
     """The checked-in stays of ``room_list`` with the fee each one's ``type`` asks for."""
-    unique_ids([item.integer("accom_id") for item in items], "room_list")
+    if items:
+        unique_ids([item.integer("accom_id") for item in items], "room_list")
     result = []
     for item in items:
         accom = stay_of_order(conn, order_id, item.integer("accom_id"))
