@@ -9,10 +9,12 @@ envelope, and nothing a client sends can make it answer 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -135,6 +137,7 @@ class SimServer:
             if httpd is not None:
                 httpd.shutdown()
                 httpd.server_close()
+                httpd.drop_connections()
                 if self._thread is not None:
                     self._thread.join(timeout=5)
 
@@ -175,6 +178,29 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = True
     sim: SimServer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close keep-alive connections too: a stopped simulator is down for every client."""
+        with self._open_lock:
+            open_now, self._open = self._open, set()
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
