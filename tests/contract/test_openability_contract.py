@@ -284,7 +284,8 @@ async def test_a_claimed_code_is_refused_the_second_time(
 ) -> None:
     claim = t.CodeBookingRequest(residence_id=prop.residence_id, booking_code=prop.code)
     await client.create_code_booking_info(claim)
-    await assert_refused(client.create_code_booking_info(claim), CONFLICT)
+    error = await assert_refused(client.create_code_booking_info(claim), CONFLICT)
+    assert "already been used" in error.message  # not merely "the slot is taken"
 
 
 async def test_unknown_codes_and_other_residences_codes_are_refused(

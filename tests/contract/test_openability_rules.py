@@ -373,7 +373,8 @@ async def test_the_demo_is_deterministic_and_its_codes_work(
                 residence_id=code["residence_id"], booking_code=code["booking_code"]
             )
             if code["case"] == "oa_code_already_used":
-                await assert_refused(c.create_code_booking_info(claim), CONFLICT)
+                error = await assert_refused(c.create_code_booking_info(claim), CONFLICT)
+                assert "already been used" in error.message
                 continue
             created = await c.create_code_booking_info(claim)
             info = await c.get_booking_info(
