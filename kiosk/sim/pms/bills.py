@@ -170,8 +170,8 @@ def add_accom_bill(conn: sqlite3.Connection, params: Params, ctx: Any) -> dict[s
 
 
 def cashier(conn: sqlite3.Connection, params: Params, ctx: Any) -> dict[str, Any]:
-    order = require_order(conn, params.integer("order_id"))
     bills = params.objects("bills")
+    order = require_order(conn, params.integer("order_id"))
     if not bills:
         raise SimError(BAD_PARAMS, "bills must not be empty")
     record_payments(conn, ctx, order, bills, "bills")

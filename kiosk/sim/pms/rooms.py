@@ -2,9 +2,9 @@
 
 A room is taken over ``[start, end)`` by every booked (40) or checked-in (70) stay
 that overlaps it; a checked-in guest who has not left yet keeps the room until
-check-out, even past the booked end. Stays without a room (room_id 0) take one room
-of their type: a type has room for one more stay only while its rooms outnumber the
-stays already holding one over the interval.
+check-out, even past the booked end (as if leaving any second now). Stays without a
+room (room_id 0) take one room of their type: a type has room for one more stay only
+while its rooms outnumber the stays already holding one over the interval.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from kiosk.sim.pms.store import (
 _TAKEN = f"""
     accom_status IN ({BOOKED}, {CHECKED_IN}) AND accom_id != :exclude
     AND start_time < :end
-    AND (CASE WHEN accom_status = {CHECKED_IN} THEN MAX(end_time, :now) ELSE end_time END) > :start
+    AND (CASE WHEN accom_status = {CHECKED_IN} THEN MAX(end_time, :now + 1) ELSE end_time END)
+        > :start
 """
 
 
@@ -68,7 +69,8 @@ def conflicts(
 def taken_until(stays: list[sqlite3.Row], now: int) -> int:
     """When the last of the conflicting ``stays`` frees the room (0: none)."""
     ends = [
-        max(s["end_time"], now) if s["accom_status"] == CHECKED_IN else s["end_time"] for s in stays
+        max(s["end_time"], now + 1) if s["accom_status"] == CHECKED_IN else s["end_time"]
+        for s in stays
     ]
     return max(ends, default=0)
 
