@@ -126,7 +126,10 @@ class SimServer:
                 self.port = httpd.server_address[1]
                 self._httpd = httpd
                 self._thread = threading.Thread(
-                    target=httpd.serve_forever, name="sim-http", daemon=True
+                    target=httpd.serve_forever,
+                    kwargs={"poll_interval": 0.05},  # stop() returns promptly
+                    name="sim-http",
+                    daemon=True,
                 )
                 self._thread.start()
         return self
@@ -167,11 +170,28 @@ class SimServer:
         self.stop()
         self.db.close()
 
-    def call(self, handler: Callable[..., Any], params: dict[str, Any]) -> Any:
-        """Run one handler in a write transaction (the HTTP path, and seeding)."""
+    def call(self, handler: Callable[..., Any], params: Any, replay_key: str | None = None) -> Any:
+        """Run one handler in a write transaction (the HTTP path, and seeding).
+
+        With a ``replay_key`` (an open-ability command id) a command already applied is
+        answered with its first reply and not applied again (DESIGN.md: a replay is
+        recognised and never applied twice).
+        """
         ctx = SimContext(now=self.clock(), rng=self.rng)
         with self.db.transaction() as conn:
-            return handler(conn, Params(params), ctx)
+            if replay_key is not None:
+                row = conn.execute(
+                    "SELECT reply FROM sim_replies WHERE key = ?", (replay_key,)
+                ).fetchone()
+                if row is not None:
+                    return json.loads(row["reply"])
+            payload = handler(conn, Params(params), ctx)
+            if replay_key is not None:
+                conn.execute(
+                    "INSERT INTO sim_replies (key, reply) VALUES (?, ?)",
+                    (replay_key, json.dumps(payload)),
+                )
+            return payload
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -239,8 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = json.loads(raw or b"{}")
-            handler, params = self._route(body)
-            payload = sim.call(handler, params)
+            handler, params, replay_key = self._route(body)
+            payload = sim.call(handler, params, replay_key)
         except SimError as exc:
             self._reply_error(HTTPStatus.OK, exc.code, exc.message)
             return
@@ -260,21 +280,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _is_oa(self) -> bool:
         return self.path.startswith(OA_PREFIX)
 
-    def _route(self, body: Any) -> tuple[Callable[..., Any], Any]:
+    def _route(self, body: Any) -> tuple[Callable[..., Any], Any, str | None]:
+        """The handler, its parameters, and the replay key of a mutating command."""
         if self._is_oa():
             commands = OA_COMMANDS.get(self.path[len(OA_PREFIX) :])
             if commands is None:
                 raise SimError(NOT_FOUND, f"unknown method {self.path}")
             envelope = Params(body, "body")
             command = envelope.text("command", max_len=100)
-            envelope.text("id", max_len=200)
+            command_id = envelope.text("id", max_len=200)
             if command not in commands:
                 raise SimError(UNKNOWN_OPERATION, f"unknown command {command!r}")
-            return commands[command], envelope.raw("param", {})
+            replay_key = None if command.startswith("get_") else f"{command}:{command_id}"
+            return commands[command], envelope.raw("param", {}), replay_key
         handler = pms.ROUTES.get(self.path)
         if handler is None:
             raise SimError(NOT_FOUND, f"unknown path {self.path}")
-        return handler, body
+        return handler, body, None
 
     def _envelope(self, payload: Any) -> dict[str, Any]:
         if self._is_oa():

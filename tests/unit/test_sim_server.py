@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import httpx
 import pytest
 
+from kiosk.sim.openability.demo import seed_openability
 from kiosk.sim.pms.property import add_room, add_room_type
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN
@@ -119,3 +121,27 @@ def test_outage_takes_the_server_down_then_up_by_itself(sim_server: SimServer) -
         except httpx.TransportError:
             time.sleep(0.1)
     pytest.fail("the simulator did not come back after its outage")
+
+
+def test_a_replayed_open_ability_command_is_answered_not_applied_again(
+    sim_server: SimServer,
+) -> None:
+    with sim_server.db.transaction() as conn:
+        codes = seed_openability(conn, random.Random(1), sim_server.clock())
+    code = next(c for c in codes if c["case"] == "oa_gym")
+    claim = {
+        "command": "create_code_booking_info",
+        "id": "kiosk-1-claim-1",
+        "param": {"residence_id": code["residence_id"], "booking_code": code["booking_code"]},
+    }
+    first = post(sim_server, OA_USER, claim).json()
+    replay = post(sim_server, OA_USER, claim).json()
+    assert first["success"] and replay["result"] == first["result"]
+    other_id = post(sim_server, OA_USER, {**claim, "id": "kiosk-1-claim-2"}).json()
+    assert other_id["success"] is False  # a new command with a used code is refused
+    listed = post(
+        sim_server,
+        OA_USER,
+        {"command": "get_booking_list", "id": "q", "param": {"residence_id": code["residence_id"]}},
+    ).json()["result"]
+    assert [b["booking_id"] for b in listed] == [first["result"]["booking_id"]]
