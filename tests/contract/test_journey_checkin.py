@@ -5,6 +5,7 @@ printer). After each run the simulator's own state is checked, not only the scre
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,15 +17,20 @@ from hardware.payment.protocol import Kind, Outcome
 from hardware.payment.simulator import SimulatedTerminal
 from hardware.printer.simulator import SimPrinter
 from kiosk.api.pms import PmsClient
-from kiosk.api.pms_types import AccomDetailRequest, AccomRef, AccomStatus, BillListRequest
-from kiosk.api.pms_types import BillListType
+from kiosk.api.pms_types import (
+    AccomDetailRequest,
+    AccomRef,
+    AccomStatus,
+    BillListRequest,
+    BillListType,
+)
 from kiosk.backends.pms import PmsBackend
 from kiosk.i18n import Catalogue
 from kiosk.journeys import checkin
-from kiosk.journeys.checkin import CheckinJourney, JourneyResult
+from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import SimCardPath, simulated_devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step
-from kiosk.journeys.payment import SqlitePaymentLog
+from kiosk.journeys.payment import Payments, SqlitePaymentLog
 from kiosk.journeys.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DirectOutbox
@@ -58,7 +64,7 @@ def demo(sim_server: SimServer) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def values(demo: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """"@case" -> the case's QR payload; "@case.phone_last4" / "@case.surname"."""
+    """ "@case" -> the case's QR payload; "@case.phone_last4" / "@case.surname"."""
     found: dict[str, str] = {}
     for case, arrival in demo.items():
         ref = PmsOrderRef(arrival["order_id"], arrival["order_no"])
@@ -334,3 +340,345 @@ async def test_dirty_room_is_replaced_by_a_clean_one(
         AccomDetailRequest(order_id=demo["dirty_room"]["order_id"])
     )
     assert detail.accom_list[0].room_name == "205"  # 204 is dirty; 205 is the only free King
+
+
+# --- cards -------------------------------------------------------------------------------------
+
+
+async def test_a_card_failing_verification_goes_to_the_reject_bin_and_the_next_one_works(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"tap": "continue"}, *register(),
+         {"card_fault": "verify_mismatch"}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, rejected_cards=1,
+    )  # fmt: skip
+    path: SimCardPath = devices.dispenser
+    assert path.inner.rejected == 1 and path.inner.stock == 98  # two fed, one in the bin
+    # Only the card that works is on record: the bad one never reached record_key.
+    assert await cards_on_record(client, demo["prepaid"]["order_id"]) == list(report.result.cards)
+
+
+async def test_a_card_leaving_the_field_while_written_is_rejected_too(
+    journey: CheckinJourney, values: dict, devices: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("prepaid"), {"tap": "continue"}, *register(),
+         {"card_fault": "removed"}, {"card_fault": "verify_mismatch"}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, rejected_cards=2,
+    )  # fmt: skip
+
+
+async def test_card_stock_empty_before_payment_takes_no_money(
+    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    values: dict, demo: dict,
+) -> None:  # fmt: skip
+    devices = simulated_devices(tmp_path, card_stock=0)
+    journey = make_journey(client, devices, payment_log, sim_clock)
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(),
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:card_stock_empty", payments=0, steps_include=["refusal"],
+    )  # fmt: skip
+    assert sales(devices.terminal) == []
+    assert await stay_states(client, demo["balance_due"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+async def test_card_stock_running_out_after_payment_voids_it(
+    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    values: dict, demo: dict,
+) -> None:  # fmt: skip
+    devices = simulated_devices(tmp_path, card_stock=1)
+    journey = make_journey(client, devices, payment_log, sim_clock)
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "approve"},
+         {"card_fault": "verify_mismatch"}, {"on": "keys", "tap": "1"},
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:card_stock_empty", payments=1, voided=1, cards=0, rejected_cards=1,
+    )  # fmt: skip
+    (reference,) = report.result.voided
+    assert devices.terminal.status(reference).outcome is Outcome.VOIDED
+    assert payment_log.state(reference) == Outcome.VOIDED.value
+    order_id = demo["balance_due"]["order_id"]
+    assert await kiosk_bills(client, order_id) == []  # a voided payment never reaches the folio
+    assert await cards_on_record(client, order_id) == []
+
+
+async def test_a_card_left_in_the_slot_is_captured_and_the_payment_voided(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "approve"},
+         {"take_card": False}, {"on": "keys", "tap": "2"}],
+        outcome="card_not_taken", payments=1, voided=1, cards=0, rejected_cards=1,
+    )  # fmt: skip
+    assert len(report.result.cards_not_taken) == 1  # the second card was never made
+    assert devices.dispenser.inner.issued == 0
+    assert await kiosk_bills(client, demo["balance_due"]["order_id"]) == []
+
+
+# --- receipt -----------------------------------------------------------------------------------
+
+
+async def test_printer_out_of_paper_shows_the_receipt_on_screen(
+    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    values: dict,
+) -> None:  # fmt: skip
+    devices = simulated_devices(tmp_path, printer_paper_rows=0)
+    journey = make_journey(client, devices, payment_log, sim_clock)
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"tap": "continue"}, *register(), {"tap": "1"}],
+        outcome="checked_in", cards=1, receipt="on_screen",
+    )  # fmt: skip
+    assert "receipt: receipt.title / receipt.on_screen" in report.transcript
+    assert devices.printer.printed == []
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("tomorrow", "wrong_day"),
+        ("cancelled", "cancelled"),
+        ("already_checked_in", "already_checked_in"),
+    ],
+)
+async def test_bookings_that_cannot_check_in_today(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, case: str, reason: str
+) -> None:
+    before = await stay_states(client, demo[case]["order_id"])
+    report = await play(
+        journey,
+        values,
+        [*start(case), {"on": "refusal", "tap": "finish"}],
+        outcome=f"refused:{reason}",
+    )
+    assert f"refusal: refusal.{reason}.title / refusal.{reason}.message" in report.transcript
+    assert Step.SUMMARY not in report.result.steps
+    assert await stay_states(client, demo[case]["order_id"]) == before
+
+
+async def test_malformed_code_then_a_good_one(journey: CheckinJourney, values: dict) -> None:
+    await play(
+        journey,
+        values,
+        [*start("prepaid")[:2], {"on": "scan", "scan": "https://evil.example/?v=1&t=pms"},
+         {"on": "refusal", "tap": "try_again"}, {"on": "scan", "scan": "@prepaid"},
+         {"on": "summary", "tap": "continue"}, *register(), {"tap": "1"}],
+        outcome="checked_in", cards=1,
+    )  # fmt: skip
+
+
+async def test_malformed_code_refused(journey: CheckinJourney, values: dict) -> None:
+    await play(
+        journey,
+        values,
+        [*start("prepaid")[:2], {"scan": "{not json"}, {"on": "refusal", "tap": "finish"}],
+        outcome="refused:malformed_code",
+    )  # fmt: skip
+
+
+async def test_unknown_order_is_refused(journey: CheckinJourney, values: dict) -> None:
+    unknown = encode_payload(PmsOrderRef(987654), signing_key=SIGNING_KEY)
+    await play(
+        journey,
+        values,
+        [*start("prepaid")[:2], {"scan": unknown}, {"on": "refusal", "tap": "finish"}],
+        outcome="refused:unknown_code",
+    )  # fmt: skip
+
+
+async def test_unsigned_code_asks_the_second_factor(journey: CheckinJourney, values: dict) -> None:
+    await play(
+        journey,
+        values,
+        [*start("unsigned_qr"), {"on": "identity", "type": "0000"},
+         {"on": "identity", "type": "@unsigned_qr.phone_last4"},
+         {"on": "summary", "tap": "continue"}, *register(), {"tap": "1"}],
+        outcome="checked_in", cards=1,
+    )  # fmt: skip
+
+
+async def test_second_factor_wrong_three_times_is_refused(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient
+) -> None:
+    wrong = "0000" if values["unsigned_qr.phone_last4"] != "0000" else "1111"
+    report = await play(
+        journey,
+        values,
+        [*start("unsigned_qr"), *[{"on": "identity", "type": wrong}] * 3,
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:second_factor_failed",
+    )  # fmt: skip
+    assert Step.SUMMARY not in report.result.steps  # nothing of the booking was shown
+    assert await stay_states(client, demo["unsigned_qr"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+async def test_typed_reference_is_treated_like_an_unsigned_code(
+    journey: CheckinJourney, values: dict, demo: dict
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("prepaid")[:2], {"on": "scan", "tap": "type_reference"},
+         {"on": "type_reference", "type": str(demo["prepaid"]["order_id"])},
+         {"on": "identity", "type": "@prepaid.phone_last4"}, {"on": "summary", "cancel": True}],
+        outcome="cancelled_by_guest", steps_include=["type_reference", "identity"],
+    )  # fmt: skip
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+
+async def test_payment_timeout_then_status_approved_charges_once(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(),
+         {"pay": "timeout_then_approve"}, {"tap": "1"}],
+        outcome="checked_in", cards=1, payments=1,
+    )  # fmt: skip
+    assert len(sales(devices.terminal)) == 1  # asked for the status, never charged again
+    (bill,) = await kiosk_bills(client, demo["balance_due"]["order_id"])
+    assert report.result.payments[0] in bill.remark
+
+
+async def test_link_dropping_during_the_payment_is_resolved_by_status(
+    journey: CheckinJourney, values: dict, devices: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "link_drop"},
+         {"tap": "1"}],
+        outcome="checked_in", cards=1, payments=1,
+    )  # fmt: skip
+    assert len(sales(devices.terminal)) == 1
+
+
+async def test_declined_three_times_sends_the_guest_to_the_front_desk(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(),
+         {"pay": "decline"}, {"pay": "decline"}, {"pay": "decline"},
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:payment_declined", payments=0,
+    )  # fmt: skip
+    assert len(sales(devices.terminal)) == 3  # a new reference for each attempt
+    assert await stay_states(client, demo["balance_due"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+async def test_front_desk_after_a_decline(journey: CheckinJourney, values: dict) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "decline"},
+         {"on": "payment", "tap": "front_desk"}],
+        outcome="refused:payment_declined", payments=0,
+    )  # fmt: skip
+
+
+async def test_back_end_down_after_payment_voids_it(
+    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock,
+    sim_server: SimServer, values: dict, demo: dict,
+) -> None:  # fmt: skip
+    journey = make_journey(client, devices, payment_log, sim_clock)
+    real_charge = Payments.charge
+
+    async def charge_then_outage(self: Payments, *args: Any) -> Any:
+        result = await real_charge(self, *args)
+        sim_server.faults.failure_rate = 1.0  # the property's server goes down right after
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Payments, "charge", charge_then_outage)
+        report = await play(
+            journey,
+            values,
+            [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "approve"},
+             {"on": "refusal", "tap": "finish"}],
+            outcome="refused:backend_unreachable", payments=1, voided=1, cards=0,
+        )  # fmt: skip
+    sim_server.faults.failure_rate = 0.0
+    (reference,) = report.result.voided
+    assert devices.terminal.status(reference).outcome is Outcome.VOIDED
+    order_id = demo["balance_due"]["order_id"]
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
+    assert await kiosk_bills(client, order_id) == []
+    assert devices.dispenser.inner.stock == 100  # no card left the stacker
+
+
+# --- leaving -----------------------------------------------------------------------------------
+
+
+async def test_timeout_on_a_screen_ends_the_run_and_writes_nothing(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "timeout": True}],
+        outcome="timed_out",
+    )
+    assert report.result.steps[-1] is Step.SUMMARY
+    assert await stay_states(client, demo["balance_due"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+async def test_the_journey_times_out_on_its_own_when_no_one_answers(
+    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock,
+    values: dict,
+) -> None:  # fmt: skip
+    settings = FAST.model_copy(update={"view_timeout_s": 0.05, "timeout_grace_s": 0.05})
+    journey = make_journey(client, devices, payment_log, sim_clock, settings)
+    channel = Channel()
+    run = asyncio.create_task(journey.run(channel))
+    assert (await channel.views.get()).step is Step.ATTRACT
+    await channel.actions.put(Action(ActionKind.QR, values["prepaid"]))  # scanned on attract
+    result = await asyncio.wait_for(run, 5)  # the language screen is left unanswered
+    assert result.outcome == "timed_out"
+    assert result.steps == (Step.ATTRACT, Step.LANGUAGE)
+
+
+async def test_cancel_at_the_payment_takes_nothing(
+    journey: CheckinJourney, values: dict, devices: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(),
+         {"on": "payment", "tap": "cancel"}],
+        outcome="cancelled_by_guest", payments=0,
+    )  # fmt: skip
+    assert sales(devices.terminal) == []
+
+
+async def test_each_run_starts_fresh_and_keeps_no_guest_data(
+    journey: CheckinJourney, values: dict
+) -> None:
+    await play(journey, values, [*start("prepaid"), {"on": "summary", "cancel": True}],
+               outcome="cancelled_by_guest")  # fmt: skip
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, checkin._Run)]
+    # The same journey object serves the next guest from the attract screen.
+    report = await play(journey, values, [*start("cancelled"), {"tap": "finish"}],
+                        outcome="refused:cancelled")  # fmt: skip
+    assert report.result.steps[0] is Step.ATTRACT
