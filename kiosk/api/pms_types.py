@@ -370,6 +370,9 @@ class NewAccom(PmsRequest):
     is_custom_price: Documented[YesNo] | None = None
     bill_list: list[NewBill] | None = None
     tenant_list: list[NewTenant] | None = None
+    # Not in the seed: with ``room_id`` 0, the room type of a stay booked without a room
+    # (the simulator's reading of an unassigned stay; docs/simulator.md).
+    room_type_id: int | None = None
 
 
 class AccomEdit(NewAccom):

@@ -80,6 +80,7 @@ def seed_demo(server: SimServer, *, seed: int, timezone: str = DEFAULT_TIMEZONE)
         ctx = SimContext(now=server.clock(), rng=rng)
         tz = ZoneInfo(timezone)
         rooms = _seed_rooms(conn)
+        pms_property.set_timezone(conn, PMS_ID, timezone)
         today = ctx.now.astimezone(tz).date()
         arrivals = [_seed_arrival(conn, ctx, rooms, a, today, tz) for a in ARRIVALS]
         codes = seed_openability(conn, rng, ctx.now)
