@@ -84,6 +84,11 @@ class Refusal(StrEnum):
     BACKEND_FAULT = "backend_fault"
 
     @property
+    def key(self) -> str:
+        """The i18n key prefix of its screen; a back-end fault has the generic one."""
+        return "refusal.generic" if self is Refusal.BACKEND_FAULT else f"refusal.{self.value}"
+
+    @property
     def retryable(self) -> bool:
         """The guest may scan (or type) another code."""
         return self in (Refusal.MALFORMED_CODE, Refusal.UNKNOWN_CODE)
@@ -106,13 +111,13 @@ CHECKIN_KEYS: tuple[str, ...] = (
     "payment.another_card",
     "busy.title", "busy.looking_up", "busy.checking_in", "busy.message",
     "keys.title", "keys.message", "keys.count",
-    "key_progress.title", "key_progress.message",
+    "key_progress.title",
     *(f"key_progress.{stage.value}" for stage in Stage),
     "receipt.title", "receipt.printed", "receipt.on_screen",
     "done.title", "done.message", "done.finish",
     "common.continue", "common.cancel", "common.try_again", "common.ask_staff",
     "common.start_over",
-    *(f"refusal.{r.value}.{part}" for r in Refusal for part in ("title", "message")),
+    *(f"{r.key}.{part}" for r in Refusal for part in ("title", "message")),
     *RECEIPT_KEYS,
 )  # fmt: skip
 
@@ -366,21 +371,19 @@ class _Run:
     async def _second_factor(self, reservation: Reservation) -> None:
         by_phone = self.settings.second_factor == "phone_digits"
         attempts = self.settings.second_factor_attempts
+        prompt = "identity.phone_digits" if by_phone else "identity.surname"
         for attempt in range(attempts):
             action = await self._ask(
                 View(
                     Step.IDENTITY,
                     "identity.title",
-                    "identity.wrong" if attempt else "",
-                    params={
-                        "prompt": "identity.phone_digits" if by_phone else "identity.surname",
-                        "attempts_left": attempts - attempt,
-                    },
+                    "identity.wrong" if attempt else prompt,
+                    params={"prompt": prompt, "attempts_left": attempts - attempt},
                     choices=(Choice("cancel", "common.cancel"),),
                     input=TextInput(
                         kind="digits" if by_phone else "text",
                         max_length=4 if by_phone else 40,
-                        placeholder="identity.phone_digits" if by_phone else "identity.surname",
+                        placeholder="identity.placeholder",
                     ),
                     timeout_s=self.settings.view_timeout_s,
                 ),
@@ -785,7 +788,7 @@ class _Run:
         await self._ask_final(self._refusal_view(refusal))
 
     def _refusal_view(self, refusal: _Refused, *extra: Choice) -> View:
-        key = f"refusal.{refusal.reason.value}"
+        key = refusal.reason.key
         return View(
             Step.REFUSAL,
             f"{key}.title",
