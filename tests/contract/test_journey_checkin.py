@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +32,7 @@ from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import SimCardPath, simulated_devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step
 from kiosk.journeys.payment import Payments, SqlitePaymentLog
-from kiosk.journeys.script import GuestScript, ScriptReport, run_script
+from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
@@ -682,3 +683,38 @@ async def test_each_run_starts_fresh_and_keeps_no_guest_data(
     report = await play(journey, values, [*start("cancelled"), {"tap": "finish"}],
                         outcome="refused:cancelled")  # fmt: skip
     assert report.result.steps[0] is Step.ATTRACT
+
+
+# --- the script runner's errors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actions", "error"),
+    [
+        ([{"tap": "begin"}], "no choice 'begin' on the attract screen"),
+        ([{"on": "summary", "tap": "start"}], "expected the summary screen"),
+        ([{"tap": "start"}, {"language": "en"}, {"scan": "@nobody"}], "no value '@nobody'"),
+    ],
+)
+async def test_a_script_that_does_not_fit_the_screens_stops_with_an_error(
+    journey: CheckinJourney, values: dict, actions: list[dict], error: str
+) -> None:
+    script = GuestScript.model_validate(
+        {"name": "bad", "actions": actions, "expect": {"outcome": "checked_in"}}
+    )
+    with pytest.raises(ScriptError, match=re.escape(error)):
+        await run_script(journey, script, values)
+
+
+async def test_an_unmet_expectation_is_reported(journey: CheckinJourney, values: dict) -> None:
+    script = GuestScript.model_validate(
+        {"name": "x", "actions": [*start("cancelled")],
+         "expect": {"outcome": "checked_in", "steps_include": ["done"]}}
+    )  # fmt: skip
+    report = await run_script(journey, script, values)
+    assert report.result.outcome == "refused:cancelled"  # the script ran out: timeout on refusal
+    assert report.failures == [
+        "outcome: expected checked_in, got refused:cancelled",
+        "steps not shown: ['done']",
+    ]
+    assert report.transcript[-1] == "(script ended: the guest walks away)"

@@ -1,0 +1,50 @@
+"""The guest script format: validation, and the documented example."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from kiosk.journeys.messages import Step
+from kiosk.journeys.script import GuestScript, ScriptAction, ScriptError
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "journey-script.md"
+
+
+def test_the_documented_example_is_a_valid_script() -> None:
+    (example,) = re.findall(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    script = GuestScript.model_validate(json.loads(example))
+    assert script.expect.outcome == "checked_in"
+    assert script.actions[0].on is Step.ATTRACT and script.actions[0].is_guest_move
+    assert not next(a for a in script.actions if a.card_fault).is_guest_move
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},  # no move
+        {"tap": "start", "type": "x"},  # two moves
+        {"choice": "other_card", "tap": "pay"},  # choice belongs to pay
+        {"pay": "bribe"},
+        {"card_fault": "melted"},
+        {"on": "lobby", "tap": "start"},
+        {"wait": -1},
+        {"tap": "start", "shout": True},
+    ],
+)
+def test_malformed_actions_are_refused(bad: dict) -> None:
+    with pytest.raises(ValidationError):
+        ScriptAction.model_validate(bad)
+
+
+def test_load_reports_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "guest.json"
+    path.write_text('{"name": "x", "actions": [], "expect": {}}', encoding="utf-8")
+    with pytest.raises(ScriptError, match=r"guest\.json"):
+        GuestScript.load(path)
+    with pytest.raises(ScriptError):
+        GuestScript.load(tmp_path / "missing.json")
