@@ -14,7 +14,6 @@ rule: when no card reached the guest, every approved payment is voided.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hmac
 import logging
@@ -41,8 +40,9 @@ from kiosk.backends.base import (
 )
 from kiosk.i18n import Catalogue
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
-from kiosk.journeys.messages import Action, ActionKind, Channel, Choice, Step, TextInput, View
+from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, TextInput, View
 from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
 from kiosk.journeys.receipt import (
     RECEIPT_KEYS,
@@ -59,8 +59,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHECKED_IN = "checked_in"
-CANCELLED_BY_GUEST = "cancelled_by_guest"
-TIMED_OUT = "timed_out"
 CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
 FAILED = "failed"  # a bug: the guest was sent to the front desk
 
@@ -173,13 +171,7 @@ class CheckinJourney:
 
     async def run(self, channel: Channel) -> JourneyResult:
         """One guest, from the attract screen to the end."""
-        return await _Run(self, channel).run()
-
-
-class _GuestLeft(Exception):
-    def __init__(self, outcome: str) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
+        return await _Run(self, Dialog(channel, self.settings.timeout_grace_s)).run()
 
 
 class _Refused(Exception):
@@ -195,8 +187,7 @@ class _Run:
     """One guest's run: the only holder of their booking, dropped when the run ends."""
 
     journey: CheckinJourney
-    channel: Channel
-    steps: list[Step] = field(default_factory=list)
+    dialog: Dialog
     language: str = "en"
     cards: list[IssuedCard] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)
@@ -224,7 +215,7 @@ class _Run:
     async def run(self) -> JourneyResult:
         try:
             outcome = await self._journey()
-        except _GuestLeft as left:
+        except GuestLeft as left:
             await self._settle_money()
             outcome = left.outcome
         except _Refused as refusal:
@@ -268,7 +259,7 @@ class _Run:
 
     async def _attract(self) -> str | None:
         """Waits for the first touch; a QR scanned here is kept for after the language."""
-        action = await self._ask(
+        action = await self.dialog.ask(
             View(
                 Step.ATTRACT,
                 "attract.title",
@@ -283,7 +274,7 @@ class _Run:
 
     async def _choose_language(self) -> None:
         codes = [language.code for language in self.journey.catalogue.languages]
-        action = await self._ask(
+        action = await self.dialog.ask(
             View(
                 Step.LANGUAGE,
                 "language.title",
@@ -305,7 +296,7 @@ class _Run:
             try:
                 payload = await self._payload(pending_qr)
                 pending_qr = None
-                await self._show_busy("busy.looking_up")
+                await self.dialog.busy("busy.looking_up")
                 reservation = await self._backend(self.backend.find_reservation(payload.ref))
                 if payload.needs_second_factor:
                     await self._second_factor(reservation)
@@ -318,7 +309,7 @@ class _Run:
 
     async def _payload(self, pending_qr: str | None) -> BookingPayload:
         if pending_qr is None:
-            action = await self._ask(
+            action = await self.dialog.ask(
                 View(
                     Step.SCAN,
                     "scan.title",
@@ -333,7 +324,7 @@ class _Run:
                 ActionKind.CHOOSE,
             )
             if action.kind is ActionKind.CHOOSE:
-                self._cancel_on(action)
+                cancel_on(action)
                 return await self._typed_reference()
             pending_qr = action.value
         try:
@@ -349,7 +340,7 @@ class _Run:
 
     async def _typed_reference(self) -> BookingPayload:
         """A typed reference names a booking like an unsigned QR: a second factor follows."""
-        action = await self._ask(
+        action = await self.dialog.ask(
             View(
                 Step.TYPE_REFERENCE,
                 "type_reference.title",
@@ -361,7 +352,7 @@ class _Run:
             ActionKind.TEXT,
             ActionKind.CHOOSE,
         )
-        self._cancel_on(action)
+        cancel_on(action)
         text = action.value.strip()
         # Only an order id can be looked up today; an order number needs a back-end search verb.
         if not text.isdigit() or not 0 < int(text) < 2**31:
@@ -373,7 +364,7 @@ class _Run:
         attempts = self.settings.second_factor_attempts
         prompt = "identity.phone_digits" if by_phone else "identity.surname"
         for attempt in range(attempts):
-            action = await self._ask(
+            action = await self.dialog.ask(
                 View(
                     Step.IDENTITY,
                     "identity.title",
@@ -390,7 +381,7 @@ class _Run:
                 ActionKind.TEXT,
                 ActionKind.CHOOSE,
             )
-            self._cancel_on(action)
+            cancel_on(action)
             if _second_factor_matches(action.value, reservation, by_phone=by_phone):
                 return
             log.info("second factor did not match (attempt %d of %d)", attempt + 1, attempts)
@@ -416,7 +407,7 @@ class _Run:
     async def _summary(self, reservation: Reservation, stays: list[Stay]) -> None:
         zone = self.settings.zone
         arrival, departure = min(s.starts for s in stays), max(s.ends for s in stays)
-        action = await self._ask(
+        action = await self.dialog.ask(
             View(
                 Step.SUMMARY,
                 "summary.title",
@@ -442,7 +433,7 @@ class _Run:
             ActionKind.CHOOSE,
         )
         if action.value == "not_mine":
-            raise _GuestLeft(CANCELLED_BY_GUEST)
+            raise GuestLeft(CANCELLED_BY_GUEST)
 
     async def _register(self, stay: Stay, number: int, of: int) -> None:
         """The stay's guest as the PMS requires: name, ID type and number."""
@@ -452,7 +443,7 @@ class _Run:
         name = await self._valid_text(
             "register.name", counter, TextInput(max_length=60), _valid_name
         )
-        id_action = await self._ask(
+        id_action = await self.dialog.ask(
             View(
                 Step.REGISTER,
                 "register.title",
@@ -466,7 +457,7 @@ class _Run:
             ),
             ActionKind.CHOOSE,
         )
-        self._cancel_on(id_action)
+        cancel_on(id_action)
         id_number = await self._valid_text(
             "register.id_number",
             counter,
@@ -477,7 +468,7 @@ class _Run:
         guest = dataclasses.replace(
             known, name=name, id_kind=IdKind(id_action.value), id_number=id_number.upper()
         )
-        await self._show_busy("busy.message")
+        await self.dialog.busy("busy.message")
         await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
 
     async def _valid_text(
@@ -488,7 +479,7 @@ class _Run:
         valid: Callable[[str], bool],
     ) -> str:
         for attempt in range(_INVALID_INPUT_ATTEMPTS):
-            action = await self._ask(
+            action = await self.dialog.ask(
                 View(
                     Step.REGISTER,
                     "register.title",
@@ -501,7 +492,7 @@ class _Run:
                 ActionKind.TEXT,
                 ActionKind.CHOOSE,
             )
-            self._cancel_on(action)
+            cancel_on(action)
             text = " ".join(action.value.split())
             if valid(text):
                 return text
@@ -514,7 +505,7 @@ class _Run:
             if stay.room is not None and stay.room_is_clean:
                 rooms[stay.stay_id] = stay.room
                 continue
-            await self._show_busy("busy.message")
+            await self.dialog.busy("busy.message")
             taken = {room.room_id for room in rooms.values()}
             free = [
                 room
@@ -523,7 +514,7 @@ class _Run:
             ]
             if not free:
                 raise _Refused(Refusal.NOTHING_ASSIGNABLE)
-            action = await self._ask(
+            action = await self.dialog.ask(
                 View(
                     Step.ROOM,
                     "room.title",
@@ -564,8 +555,8 @@ class _Run:
     async def _charge(self, kind: Kind, amount: Decimal, currency: str) -> PaymentResult:
         params = {"amount_due": amount, "currency": currency}
         message = "payment.message" if kind is Kind.SALE else "payment.deposit"
-        self._cancel_on(
-            await self._ask(
+        cancel_on(
+            await self.dialog.ask(
                 View(
                     Step.PAYMENT,
                     "payment.title",
@@ -581,7 +572,7 @@ class _Run:
             )
         )
         for attempt in range(1, self.settings.payment_attempts + 1):
-            await self._show(
+            await self.dialog.show(
                 View(Step.PAYMENT, "payment.title", "payment.processing", params, timeout_s=None)
             )
             try:
@@ -592,7 +583,7 @@ class _Run:
                 return result
             if attempt == self.settings.payment_attempts:
                 raise _Refused(Refusal.PAYMENT_DECLINED)
-            action = await self._ask(
+            action = await self.dialog.ask(
                 View(
                     Step.PAYMENT,
                     "refusal.payment_declined.title",
@@ -612,7 +603,7 @@ class _Run:
         raise AssertionError("unreachable: the last attempt raises")
 
     async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
-        await self._show_busy("busy.checking_in")
+        await self.dialog.busy("busy.checking_in")
         await self._backend(self.backend.check_in(reservation, rooms, new_reference("checkin")))
 
     async def _issue_keys(self, stays: list[Stay]) -> None:
@@ -631,7 +622,7 @@ class _Run:
         most = self.settings.max_cards_per_room
         if most == 1:
             return 1
-        action = await self._ask(
+        action = await self.dialog.ask(
             View(
                 Step.KEYS,
                 "keys.title",
@@ -651,7 +642,7 @@ class _Run:
         params = {**_room_params(stay.room), "card": number, "cards": total}
 
         async def progress(stage: Stage) -> None:
-            await self._show(
+            await self.dialog.show(
                 View(
                     Step.KEY_PROGRESS,
                     "key_progress.title",
@@ -723,7 +714,7 @@ class _Run:
         if self.receipt != "printed":
             self.receipt = "on_screen"
             params = {"receipt_rows": receipt_rows(receipt), "receipt_qr": receipt_qr_text(receipt)}
-        await self._ask_final(
+        await self.dialog.ask_final(
             View(
                 Step.RECEIPT,
                 "receipt.title",
@@ -743,7 +734,7 @@ class _Run:
             )
             room_params["door_pin"] = await self._door_pin(stay)
             rooms.append(room_params)
-        await self._ask_final(
+        await self.dialog.ask_final(
             View(
                 Step.DONE,
                 "done.title",
@@ -772,7 +763,7 @@ class _Run:
 
     async def _offer_retry(self, refusal: _Refused) -> str | None:
         """Try again (or scan another code right away: returned), or give up."""
-        action = await self._ask(
+        action = await self.dialog.ask(
             self._refusal_view(refusal, Choice("try_again", "common.try_again", primary=True)),
             ActionKind.CHOOSE,
             ActionKind.QR,
@@ -785,7 +776,7 @@ class _Run:
         return None
 
     async def _show_refusal(self, refusal: _Refused) -> None:
-        await self._ask_final(self._refusal_view(refusal))
+        await self.dialog.ask_final(self._refusal_view(refusal))
 
     def _refusal_view(self, refusal: _Refused, *extra: Choice) -> View:
         key = refusal.reason.key
@@ -802,7 +793,7 @@ class _Run:
         payments = self.payments
         return JourneyResult(
             outcome=outcome,
-            steps=tuple(self.steps),
+            steps=tuple(self.dialog.steps),
             language=self.language,
             payments=tuple(p.reference for p in payments.approved),
             voided=tuple(payments.voided),
@@ -813,52 +804,6 @@ class _Run:
             rejected_cards=self.issuer.rejected,
             receipt=self.receipt,
         )
-
-    # -- the channel ------------------------------------------------------------------------
-
-    async def _show(self, view: View) -> None:
-        if not self.steps or self.steps[-1] is not view.step:
-            self.steps.append(view.step)
-        await self.channel.views.put(view)
-
-    async def _show_busy(self, message: str) -> None:
-        await self._show(View(Step.BUSY, "busy.title", message, timeout_s=None))
-
-    async def _ask(self, view: View, *kinds: ActionKind) -> Action:
-        """Show ``view`` and wait for an action of ``kinds`` (a choice must be one of the
-        view's). Cancel and timeout leave the journey; anything else is ignored."""
-        while not self.channel.actions.empty():  # meant for an earlier screen
-            self.channel.actions.get_nowait()
-        await self._show(view)
-        loop = asyncio.get_running_loop()
-        deadline = None
-        if view.timeout_s is not None:
-            deadline = loop.time() + view.timeout_s + self.settings.timeout_grace_s
-        choice_ids = {choice.id for choice in view.choices}
-        while True:
-            remaining = None if deadline is None else max(deadline - loop.time(), 0)
-            try:
-                action = await asyncio.wait_for(self.channel.actions.get(), remaining)
-            except TimeoutError:
-                action = Action(ActionKind.TIMEOUT)
-            if action.kind is ActionKind.CANCEL:
-                raise _GuestLeft(CANCELLED_BY_GUEST)
-            if action.kind is ActionKind.TIMEOUT:
-                raise _GuestLeft(TIMED_OUT)
-            if action.kind in kinds and (
-                action.kind is not ActionKind.CHOOSE or action.value in choice_ids
-            ):
-                return action
-
-    async def _ask_final(self, view: View) -> None:
-        """A closing screen: leaving it (finish, cancel, timeout) changes nothing."""
-        with contextlib.suppress(_GuestLeft):
-            await self._ask(view, ActionKind.CHOOSE)
-
-    @staticmethod
-    def _cancel_on(action: Action) -> None:
-        if action.kind is ActionKind.CHOOSE and action.value == "cancel":
-            raise _GuestLeft(CANCELLED_BY_GUEST)
 
     async def _backend(self, call: Awaitable[T]) -> T:
         """A back-end verb, bounded in time; its failure becomes the refusal it means."""
