@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from hardware.payment.protocol import Kind, PaymentResult
 from hardware.printer.driver import PrinterError
 from kiosk.backends.base import (
-    BackendError,
     Guest,
     IdKind,
     PropertyBackend,
-    Reason,
     Reservation,
     Room,
     Stay,
@@ -41,6 +37,7 @@ from kiosk.backends.base import (
 from kiosk.i18n import Catalogue
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
+from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
 from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, TextInput, View
 from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
@@ -52,8 +49,8 @@ from kiosk.journeys.receipt import (
     receipt_qr_text,
     receipt_rows,
 )
+from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.settings import JourneySettings
-from kiosk.qr_payload import BookingPayload, PmsOrderRef, QrPayloadError, parse_payload
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,35 +58,6 @@ T = TypeVar("T")
 CHECKED_IN = "checked_in"
 CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
 FAILED = "failed"  # a bug: the guest was sent to the front desk
-
-
-class Refusal(StrEnum):
-    """Why a journey stopped; each has a screen (``refusal.<reason>.title/.message``)."""
-
-    MALFORMED_CODE = "malformed_code"
-    UNKNOWN_CODE = "unknown_code"
-    SECOND_FACTOR_FAILED = "second_factor_failed"
-    WRONG_DAY = "wrong_day"
-    CANCELLED = "cancelled"
-    ALREADY_CHECKED_IN = "already_checked_in"
-    NOTHING_ASSIGNABLE = "nothing_assignable"
-    INVALID_GUEST = "invalid_guest"
-    PAYMENT_DECLINED = "payment_declined"
-    PAYMENT_UNRESOLVED = "payment_unresolved"
-    CARD_STOCK_EMPTY = "card_stock_empty"
-    CARD_FAILED = "card_failed"
-    BACKEND_UNREACHABLE = "backend_unreachable"
-    BACKEND_FAULT = "backend_fault"
-
-    @property
-    def key(self) -> str:
-        """The i18n key prefix of its screen; a back-end fault has the generic one."""
-        return "refusal.generic" if self is Refusal.BACKEND_FAULT else f"refusal.{self.value}"
-
-    @property
-    def retryable(self) -> bool:
-        """The guest may scan (or type) another code."""
-        return self in (Refusal.MALFORMED_CODE, Refusal.UNKNOWN_CODE)
 
 
 # Every i18n key the journey puts on a view; the catalogues must hold each of them.
@@ -126,13 +94,6 @@ _ID_CHOICES = (
 )
 _ID_NUMBER = re.compile(r"[A-Za-z0-9]{4,24}")
 _INVALID_INPUT_ATTEMPTS = 3
-_BACKEND_REASONS = {
-    Reason.UNKNOWN_CODE: Refusal.UNKNOWN_CODE,
-    Reason.WRONG_CODE_KIND: Refusal.UNKNOWN_CODE,
-    Reason.CODE_CLAIMED: Refusal.UNKNOWN_CODE,
-    Reason.BACKEND_UNREACHABLE: Refusal.BACKEND_UNREACHABLE,
-    Reason.INVALID_GUEST: Refusal.INVALID_GUEST,
-}
 
 
 def utc_now() -> datetime:
@@ -174,14 +135,6 @@ class CheckinJourney:
         return await _Run(self, Dialog(channel, self.settings.timeout_grace_s)).run()
 
 
-class _Refused(Exception):
-    def __init__(self, reason: Refusal, shown: bool = False, **params: Any) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
-        self.shown = shown  # the guest already saw it (on a screen that offered choices)
-        self.params = params
-
-
 @dataclass
 class _Run:
     """One guest's run: the only holder of their booking, dropped when the run ends."""
@@ -218,15 +171,18 @@ class _Run:
         except GuestLeft as left:
             await self._settle_money()
             outcome = left.outcome
-        except _Refused as refusal:
+        except Refused as refusal:
             await self._settle_money()
             if not refusal.shown:
                 await self._show_refusal(refusal)
             outcome = f"refused:{refusal.reason.value}"
+        except asyncio.CancelledError:  # the kiosk stops mid-run: the money rule holds still
+            await self._settle_money()
+            raise
         except Exception as exc:  # a bug must not strand a guest or keep their money
             log.error("check-in failed: %s", type(exc).__name__)  # its text may hold guest data
             await self._settle_money()
-            await self._show_refusal(_Refused(Refusal.BACKEND_FAULT))
+            await self._show_refusal(Refused(Refusal.BACKEND_FAULT))
             outcome = f"{FAILED}:{type(exc).__name__}"
         log.info("check-in ended: %s", outcome)
         return self._result(outcome)
@@ -236,7 +192,15 @@ class _Run:
     async def _journey(self) -> str:
         pending_qr = await self._attract()
         await self._choose_language()
-        reservation = self.reservation = await self._identify(pending_qr)
+        identify = Identification(
+            self.dialog,
+            self.backend,
+            self.settings,
+            signing_key=self.journey.signing_key,
+            qr_max_length=self.journey.qr_max_length,
+            now=self.journey.now,
+        )
+        reservation = self.reservation = await identify.reservation(pending_qr)
         stays = self._stays_to_check_in(reservation)
         await self._summary(reservation, stays)
         for number, stay in enumerate(stays, 1):
@@ -290,109 +254,12 @@ class _Run:
         if action.value in codes:
             self.language = action.value
 
-    async def _identify(self, pending_qr: str | None) -> Reservation:
-        """Scan or type until a booking is found and the guest proved it is theirs."""
-        for attempt in range(1, self.settings.scan_attempts + 1):
-            try:
-                payload = await self._payload(pending_qr)
-                pending_qr = None
-                await self.dialog.busy("busy.looking_up")
-                reservation = await self._backend(self.backend.find_reservation(payload.ref))
-                if payload.needs_second_factor:
-                    await self._second_factor(reservation)
-                return reservation
-            except _Refused as refusal:
-                if not refusal.reason.retryable or attempt == self.settings.scan_attempts:
-                    raise
-                pending_qr = await self._offer_retry(refusal)
-        raise AssertionError("unreachable: the last attempt re-raises")
-
-    async def _payload(self, pending_qr: str | None) -> BookingPayload:
-        if pending_qr is None:
-            action = await self.dialog.ask(
-                View(
-                    Step.SCAN,
-                    "scan.title",
-                    "scan.message",
-                    choices=(
-                        Choice("type_reference", "scan.type_reference"),
-                        Choice("cancel", "common.cancel"),
-                    ),
-                    timeout_s=self.settings.view_timeout_s,
-                ),
-                ActionKind.QR,
-                ActionKind.CHOOSE,
-            )
-            if action.kind is ActionKind.CHOOSE:
-                cancel_on(action)
-                return await self._typed_reference()
-            pending_qr = action.value
-        try:
-            return parse_payload(
-                pending_qr,
-                signing_key=self.journey.signing_key,
-                max_length=self.journey.qr_max_length,
-                now=self.journey.now(),
-            )
-        except QrPayloadError as exc:
-            log.info("scanned code refused: %s", exc.reason)  # never the scanned text
-            raise _Refused(Refusal.MALFORMED_CODE) from None
-
-    async def _typed_reference(self) -> BookingPayload:
-        """A typed reference names a booking like an unsigned QR: a second factor follows."""
-        action = await self.dialog.ask(
-            View(
-                Step.TYPE_REFERENCE,
-                "type_reference.title",
-                "type_reference.message",
-                choices=(Choice("cancel", "common.cancel"),),
-                input=TextInput(max_length=32, placeholder="type_reference.placeholder"),
-                timeout_s=self.settings.view_timeout_s,
-            ),
-            ActionKind.TEXT,
-            ActionKind.CHOOSE,
-        )
-        cancel_on(action)
-        text = action.value.strip()
-        # Only an order id can be looked up today; an order number needs a back-end search verb.
-        if not text.isdigit() or not 0 < int(text) < 2**31:
-            raise _Refused(Refusal.UNKNOWN_CODE)
-        return BookingPayload(PmsOrderRef(order_id=int(text)), signed=False)
-
-    async def _second_factor(self, reservation: Reservation) -> None:
-        by_phone = self.settings.second_factor == "phone_digits"
-        attempts = self.settings.second_factor_attempts
-        prompt = "identity.phone_digits" if by_phone else "identity.surname"
-        for attempt in range(attempts):
-            action = await self.dialog.ask(
-                View(
-                    Step.IDENTITY,
-                    "identity.title",
-                    "identity.wrong" if attempt else prompt,
-                    params={"prompt": prompt, "attempts_left": attempts - attempt},
-                    choices=(Choice("cancel", "common.cancel"),),
-                    input=TextInput(
-                        kind="digits" if by_phone else "text",
-                        max_length=4 if by_phone else 40,
-                        placeholder="identity.placeholder",
-                    ),
-                    timeout_s=self.settings.view_timeout_s,
-                ),
-                ActionKind.TEXT,
-                ActionKind.CHOOSE,
-            )
-            cancel_on(action)
-            if _second_factor_matches(action.value, reservation, by_phone=by_phone):
-                return
-            log.info("second factor did not match (attempt %d of %d)", attempt + 1, attempts)
-        raise _Refused(Refusal.SECOND_FACTOR_FAILED)
-
     def _stays_to_check_in(self, reservation: Reservation) -> list[Stay]:
         booked = [s for s in reservation.stays if s.state is StayState.BOOKED]
         if not booked:
             if any(s.state is StayState.CHECKED_IN for s in reservation.stays):
-                raise _Refused(Refusal.ALREADY_CHECKED_IN)
-            raise _Refused(Refusal.CANCELLED)
+                raise Refused(Refusal.ALREADY_CHECKED_IN)
+            raise Refused(Refusal.CANCELLED)
         zone = self.settings.zone
         today = self.journey.now().astimezone(zone).date()
         due = [
@@ -401,7 +268,7 @@ class _Run:
             if s.starts.astimezone(zone).date() <= today < s.ends.astimezone(zone).date()
         ]
         if not due:
-            raise _Refused(Refusal.WRONG_DAY, arrival=min(s.starts for s in booked))
+            raise Refused(Refusal.WRONG_DAY, arrival=min(s.starts for s in booked))
         return due
 
     async def _summary(self, reservation: Reservation, stays: list[Stay]) -> None:
@@ -496,7 +363,7 @@ class _Run:
             text = " ".join(action.value.split())
             if valid(text):
                 return text
-        raise _Refused(Refusal.INVALID_GUEST)
+        raise Refused(Refusal.INVALID_GUEST)
 
     async def _assign_rooms(self, stays: list[Stay]) -> dict[str, Room]:
         """The assigned room of each stay; a clean, free one of its type where it has none."""
@@ -513,7 +380,7 @@ class _Run:
                 if room.room_id not in taken
             ]
             if not free:
-                raise _Refused(Refusal.NOTHING_ASSIGNABLE)
+                raise Refused(Refusal.NOTHING_ASSIGNABLE)
             action = await self.dialog.ask(
                 View(
                     Step.ROOM,
@@ -535,9 +402,9 @@ class _Run:
         try:
             await self.issuer.ready()
         except CardStockEmpty:
-            raise _Refused(Refusal.CARD_STOCK_EMPTY) from None
+            raise Refused(Refusal.CARD_STOCK_EMPTY) from None
         except CardIssueFailed:
-            raise _Refused(Refusal.CARD_FAILED) from None
+            raise Refused(Refusal.CARD_FAILED) from None
 
     async def _pay(
         self, reservation: Reservation
@@ -578,11 +445,11 @@ class _Run:
             try:
                 result = await self.payments.charge(kind, amount, currency)
             except PaymentUnresolved:
-                raise _Refused(Refusal.PAYMENT_UNRESOLVED) from None
+                raise Refused(Refusal.PAYMENT_UNRESOLVED) from None
             if result.approved:
                 return result
             if attempt == self.settings.payment_attempts:
-                raise _Refused(Refusal.PAYMENT_DECLINED)
+                raise Refused(Refusal.PAYMENT_DECLINED)
             action = await self.dialog.ask(
                 View(
                     Step.PAYMENT,
@@ -599,7 +466,7 @@ class _Run:
                 ActionKind.CHOOSE,
             )
             if action.value == "front_desk":
-                raise _Refused(Refusal.PAYMENT_DECLINED, shown=True)
+                raise Refused(Refusal.PAYMENT_DECLINED, shown=True)
         raise AssertionError("unreachable: the last attempt raises")
 
     async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
@@ -659,9 +526,9 @@ class _Run:
         try:
             return await self.issuer.issue(payload, record, progress)
         except CardStockEmpty:
-            raise _Refused(Refusal.CARD_STOCK_EMPTY) from None
+            raise Refused(Refusal.CARD_STOCK_EMPTY) from None
         except CardIssueFailed:
-            raise _Refused(Refusal.CARD_FAILED) from None
+            raise Refused(Refusal.CARD_FAILED) from None
 
     async def _settle_money(self) -> None:
         """Never money without a key: when no card reached the guest, void every approved
@@ -679,7 +546,7 @@ class _Run:
                     self.reservation, sale.amount, sale.reference, new_reference("bill")
                 )
             )
-        except _Refused as refusal:  # a failed write is the outbox's to retry, or the operator's
+        except Refused as refusal:  # a failed write is the outbox's to retry, or the operator's
             log.error("payment %s not on the folio: %s", sale.reference, refusal.reason)
             self.unrecorded.append(sale.reference)
 
@@ -755,39 +622,17 @@ class _Run:
             return ""
         try:
             pin = await self._backend(self.backend.door_pin(stay, new_reference("pin")))
-        except _Refused:
+        except Refused:
             return ""  # the card opens the door; the PIN is a convenience
         return pin or ""
 
     # -- endings ----------------------------------------------------------------------------
 
-    async def _offer_retry(self, refusal: _Refused) -> str | None:
-        """Try again (or scan another code right away: returned), or give up."""
-        action = await self.dialog.ask(
-            self._refusal_view(refusal, Choice("try_again", "common.try_again", primary=True)),
-            ActionKind.CHOOSE,
-            ActionKind.QR,
-        )
-        if action.kind is ActionKind.QR:
-            return action.value
-        if action.value != "try_again":
-            refusal.shown = True
-            raise refusal
-        return None
+    async def _show_refusal(self, refusal: Refused) -> None:
+        await self.dialog.ask_final(refusal_view(refusal, self.settings.done_timeout_s))
 
-    async def _show_refusal(self, refusal: _Refused) -> None:
-        await self.dialog.ask_final(self._refusal_view(refusal))
-
-    def _refusal_view(self, refusal: _Refused, *extra: Choice) -> View:
-        key = refusal.reason.key
-        return View(
-            Step.REFUSAL,
-            f"{key}.title",
-            f"{key}.message",
-            params={"reason": refusal.reason.value, **refusal.params},
-            choices=(*extra, Choice("finish", "common.start_over", primary=not extra)),
-            timeout_s=self.settings.done_timeout_s,
-        )
+    async def _backend(self, call: Awaitable[T]) -> T:
+        return await backend_call(call, self.settings.backend_timeout_s)
 
     def _result(self, outcome: str) -> JourneyResult:
         payments = self.payments
@@ -804,35 +649,6 @@ class _Run:
             rejected_cards=self.issuer.rejected,
             receipt=self.receipt,
         )
-
-    async def _backend(self, call: Awaitable[T]) -> T:
-        """A back-end verb, bounded in time; its failure becomes the refusal it means."""
-        try:
-            return await asyncio.wait_for(call, self.settings.backend_timeout_s)
-        except TimeoutError:
-            raise _Refused(Refusal.BACKEND_UNREACHABLE) from None
-        except BackendError as exc:
-            log.warning("back-end refused: %s", exc.reason)  # the detail may quote guest data
-            raise _Refused(_BACKEND_REASONS.get(exc.reason, Refusal.BACKEND_FAULT)) from None
-
-
-def _second_factor_matches(typed: str, reservation: Reservation, *, by_phone: bool) -> bool:
-    """Constant-time comparison with the last four phone digits, or the surname (the name's
-    last word, or the whole name for names written without spaces)."""
-    if by_phone:
-        expected = [reservation.holder_phone[-4:]] if len(reservation.holder_phone) >= 4 else []
-        given = typed.strip()
-    else:
-        words = reservation.holder_name.split()
-        expected = [_folded(words[-1]), _folded(reservation.holder_name)] if words else []
-        given = _folded(typed)
-    return bool(given) and any(
-        hmac.compare_digest(given.encode(), candidate.encode()) for candidate in expected
-    )
-
-
-def _folded(text: str) -> str:
-    return "".join(text.split()).casefold()
 
 
 def _valid_name(text: str) -> bool:

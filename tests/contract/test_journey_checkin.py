@@ -718,3 +718,29 @@ async def test_an_unmet_expectation_is_reported(journey: CheckinJourney, values:
         "steps not shown: ['done']",
     ]
     assert report.transcript[-1] == "(script ended: the guest walks away)"
+
+
+async def test_a_run_stopped_after_payment_voids_it(
+    journey: CheckinJourney, values: dict, devices: Any
+) -> None:
+    channel = Channel()
+    run = asyncio.create_task(journey.run(channel))
+    answers = iter(
+        [
+            Action(ActionKind.CHOOSE, "start"),
+            Action(ActionKind.LANGUAGE, "en"),
+            Action(ActionKind.QR, values["balance_due"]),
+            Action(ActionKind.CHOOSE, "continue"),
+            Action(ActionKind.TEXT, "Wei Wang"),
+            Action(ActionKind.CHOOSE, "passport"),
+            Action(ActionKind.TEXT, "E1234567"),
+            Action(ActionKind.CHOOSE, "pay"),
+        ]
+    )
+    while (view := await asyncio.wait_for(channel.views.get(), 10)).step is not Step.KEYS:
+        if view.choices or view.input:
+            await channel.actions.put(next(answers))
+    run.cancel()  # the kiosk is taken out of service while the guest chooses the cards
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert [e.event for e in devices.terminal.journal()] == ["requested", "approved", "voided"]
