@@ -37,6 +37,7 @@ from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
+from kiosk.sim.pms.property import set_dirty
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 
@@ -744,3 +745,39 @@ async def test_a_run_stopped_after_payment_voids_it(
     with pytest.raises(asyncio.CancelledError):
         await run
     assert [e.event for e in devices.terminal.journal()] == ["requested", "approved", "voided"]
+
+
+async def test_nothing_assignable_when_every_room_of_the_type_is_dirty(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, sim_server: SimServer
+) -> None:
+    with sim_server.db.transaction() as conn:
+        suites = conn.execute(
+            "SELECT room_id FROM pms_room WHERE name IN ('501', '502', '503')"
+        ).fetchall()
+        for row in suites:
+            set_dirty(conn, row["room_id"], True)
+    await play(
+        journey,
+        values,
+        [*start("unassigned_room"), {"tap": "continue"}, *register(),
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:nothing_assignable", payments=0,
+    )  # fmt: skip
+    order_id = demo["unassigned_room"]["order_id"]
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
+
+
+async def test_back_end_unreachable_at_lookup(
+    journey: CheckinJourney, values: dict, sim_server: SimServer
+) -> None:
+    sim_server.faults.failure_rate = 1.0
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "refusal", "tap": "finish"}],
+        outcome="refused:backend_unreachable",
+    )
+    sim_server.faults.failure_rate = 0.0
+    assert "refusal: refusal.backend_unreachable.title / refusal.backend_unreachable.message" in (
+        report.transcript
+    )
