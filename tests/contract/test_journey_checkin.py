@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -781,3 +782,22 @@ async def test_back_end_unreachable_at_lookup(
     assert "refusal: refusal.backend_unreachable.title / refusal.backend_unreachable.message" in (
         report.transcript
     )
+
+
+async def test_no_guest_data_or_token_in_the_logs(
+    journey: CheckinJourney, values: dict, demo: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await play(
+        journey,
+        values,
+        [*start("unsigned_qr"), {"type": "0000"}, {"type": "@unsigned_qr.phone_last4"},
+         {"tap": "continue"}, *register("Zed Quux", "X98765432"), {"tap": "1"}],
+        outcome="checked_in",
+    )  # fmt: skip
+    text = caplog.text
+    assert "check-in ended: checked_in" in text  # the journey does log
+    second = demo["unsigned_qr"]["second_factor"]
+    for secret in ("Zed Quux", "X98765432", second["surname"], second["phone_last4"], SIM_TOKEN):
+        assert secret not in text
+    assert values["unsigned_qr"] not in text  # the scanned payload
