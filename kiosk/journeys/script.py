@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -102,6 +102,17 @@ class ScriptReport:
     @property
     def passed(self) -> bool:
         return not self.failures
+
+
+def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The "@name" values of the demo manifest (``kiosk sim``): each case's QR payload as
+    "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4"."""
+    values: dict[str, str] = {}
+    for entry in [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]:
+        values[entry["case"]] = entry["qr_payload"]
+        for name, value in entry.get("second_factor", {}).items():
+            values[f"{entry['case']}.{name}"] = str(value)
+    return values
 
 
 async def run_script(

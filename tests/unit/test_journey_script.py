@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk.journeys.messages import Step
-from kiosk.journeys.script import GuestScript, ScriptAction, ScriptError
+from kiosk.journeys.script import GuestScript, ScriptAction, ScriptError, values_from_manifest
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "journey-script.md"
 
@@ -48,3 +48,21 @@ def test_load_reports_the_file(tmp_path: Path) -> None:
         GuestScript.load(path)
     with pytest.raises(ScriptError):
         GuestScript.load(tmp_path / "missing.json")
+
+
+def test_values_from_the_demo_manifest() -> None:
+    manifest = {
+        "arrivals": [
+            {"case": "prepaid", "qr_payload": '{"v":1}', "second_factor": {"surname": "Kim"}},
+            {"case": "unsigned_qr", "qr_payload": "https://x/?v=1",
+             "second_factor": {"phone_last4": "0042"}},
+        ],
+        "booking_codes": [{"case": "amenity", "qr_payload": '{"v":1,"t":"oa"}'}],
+    }  # fmt: skip
+    assert values_from_manifest(manifest) == {
+        "prepaid": '{"v":1}',
+        "prepaid.surname": "Kim",
+        "unsigned_qr": "https://x/?v=1",
+        "unsigned_qr.phone_last4": "0042",
+        "amenity": '{"v":1,"t":"oa"}',
+    }
