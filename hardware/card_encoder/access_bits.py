@@ -153,21 +153,25 @@ def decode(access: bytes) -> AccessConditions:
     )
 
 
-def check_trailer(trailer: bytes, working_key: Key = Key.B) -> AccessConditions:
+def check_trailer(trailer: bytes, writer: Key = Key.B, reader: Key = Key.A) -> AccessConditions:
     """Validate a 16-byte trailer before writing it; ``BadTrailer`` if it must not be written.
 
-    Refused: inconsistent access bytes, and conditions under which ``working_key`` (the key
-    the encoder will use from then on) could no longer write the data blocks or change the
-    trailer again — writing those would leave cards the kiosk cannot re-encode.
+    Refused: inconsistent access bytes; conditions under which ``writer`` (the encoder's
+    key from then on) could no longer write the data blocks or change the trailer again,
+    which would leave cards the kiosk cannot re-encode; and conditions under which
+    ``reader`` (the key the door locks read with) could not read the data blocks.
     """
     if len(trailer) != 16:
         raise BadTrailer(f"a sector trailer is 16 bytes, not {len(trailer)}")
     conditions = decode(trailer[6:9])
-    if any(working_key not in data_access(conditions, b).write for b in range(TRAILER_BLOCK)):
-        raise BadTrailer(f"key {working_key} could no longer write the sector's data blocks")
+    blocks = [data_access(conditions, b) for b in range(TRAILER_BLOCK)]
+    if any(writer not in block.write for block in blocks):
+        raise BadTrailer(f"key {writer} could no longer write the sector's data blocks")
+    if any(reader not in block.read for block in blocks):
+        raise BadTrailer(f"key {reader} could not read the sector's data blocks")
     rules = trailer_access(conditions)
-    if working_key not in rules.write_access or working_key not in rules.write_key_b:
-        raise BadTrailer(f"key {working_key} could no longer change the sector trailer")
+    if writer not in rules.write_access or writer not in rules.write_key_b:
+        raise BadTrailer(f"key {writer} could no longer change the sector trailer")
     return conditions
 
 

@@ -36,6 +36,11 @@ class SectorKeys:
         """Whether sectors are moved from the transport key to the site's keys."""
         return self.site_a is not None and self.site_b is not None
 
+    def check_before_write(self) -> None:
+        """``BadTrailer`` now, before any APDU, if re-keying would write a bad trailer."""
+        if self.rekeys:
+            self.site_trailer()
+
     def site_trailer(self) -> bytes:
         """The trailer written when re-keying; ``BadTrailer`` if it must not be written."""
         if self.site_a is None or self.site_b is None:

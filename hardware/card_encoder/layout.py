@@ -119,6 +119,12 @@ def pack(payload: bytes, layout: CardLayout, card_type: CardType) -> list[tuple[
     return [(unit, content[i * size : (i + 1) * size]) for i, unit in enumerate(units)]
 
 
+def blank(layout: CardLayout, card_type: CardType) -> list[tuple[int, bytes]]:
+    """Every unit of the area, zeroed: what an erased card holds."""
+    size = unit_size(card_type)
+    return [(unit, bytes(size)) for unit in data_units(layout, card_type)]
+
+
 def unpack(area: bytes, layout: CardLayout) -> bytes:
     """The payload the area's bytes hold (as read, in unit order); ``CorruptPayload`` if none."""
     if not layout.header:

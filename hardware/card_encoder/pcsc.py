@@ -154,15 +154,17 @@ class PcscEncoder:
         try:
             self._bounded(connection.connect, "connect")
         except NoCardException:
-            connection.release()
+            self._release(connection, connected=False)
             raise NoCard(f"no card on reader {reader}") from None
         except PCSC_ERRORS as exc:
-            connection.release()
+            self._release(connection, connected=False)
+            if _hresult(exc) in _CARD_GONE:  # e.g. unpowered: arriving or just leaving
+                raise NoCard(f"no card ready on reader {reader}") from None
             if _hresult(exc) in _READER_GONE:
                 raise NoReader(f"reader {reader} is gone") from None
             raise CardCommError(f"cannot connect to the card: {exc}") from None
         except EncoderTimeout:
-            connection.release()
+            self._release(connection, connected=False)
             raise
         return connection
 
@@ -172,7 +174,9 @@ class PcscEncoder:
         except PCSC_ERRORS as exc:
             if _hresult(exc) in _READER_GONE:
                 raise NoReader("the reader went away during the operation") from None
-            if _hresult(exc) in _CARD_GONE:
+            # An empty reply (pyscard: "no valid response", hresult 0) is vpcd's and some
+            # readers' way of saying the card went silent mid-command.
+            if _hresult(exc) in _CARD_GONE or _hresult(exc) == scard.SCARD_S_SUCCESS:
                 raise CardRemoved("the card left the field (or stopped answering)") from None
             raise CardCommError(f"exchange with the card failed: {exc}") from None
         return bytes(data) + bytes([sw1, sw2])
@@ -200,12 +204,14 @@ class PcscEncoder:
         finally:
             self._release(connection)
 
-    def _release(self, connection: Any) -> None:
-        # The card or reader may be gone already: then there is nothing left to undo.
+    def _release(self, connection: Any, *, connected: bool = True) -> None:
+        """Disconnect and free the PC/SC context, each bounded; the card or reader may be
+        gone already (then there is nothing left to undo)."""
+        if connected:
+            with contextlib.suppress(*PCSC_ERRORS, CardEncoderError):
+                self._bounded(connection.disconnect, "disconnect")
         with contextlib.suppress(*PCSC_ERRORS, CardEncoderError):
-            self._bounded(connection.disconnect, "disconnect")
-        with contextlib.suppress(*PCSC_ERRORS):
-            connection.release()
+            self._bounded(connection.release, "release")
 
     def wait_for_card(self, timeout: float) -> CardInfo:
         deadline = time.monotonic() + timeout
@@ -218,6 +224,8 @@ class PcscEncoder:
                 time.sleep(CARD_POLL_S)
 
     def write_key(self, payload: bytes) -> CardInfo:
+        self._keys.check_before_write()  # before even connecting: not one APDU for a bad trailer
+
         def write(session: CardSession, card: CardInfo) -> CardInfo:
             session.write(card, payload)
             return card
@@ -228,7 +236,13 @@ class PcscEncoder:
         return self._with_card(lambda session, card: (card, session.read(card)))
 
     def erase(self) -> CardInfo:
-        return self.write_key(b"")
+        self._keys.check_before_write()
+
+        def erase(session: CardSession, card: CardInfo) -> CardInfo:
+            session.erase(card)
+            return card
+
+        return self._with_card(erase)
 
     # -- presence and health -------------------------------------------------------------
 
@@ -265,11 +279,12 @@ def _wake_monitor_thread() -> None:
     context lets that join return at once.
     """
     thread = CardMonitoringThread.instance
-    request = getattr(thread, "cardrequest", None) if thread is not None else None
-    if thread is None or request is None or request.hcontext is None:
+    request = getattr(thread, "cardrequest", None)
+    context = getattr(getattr(request, "pcsccardrequest", None), "hcontext", None)
+    if thread is None or context is None:
         return
     thread.stop()
-    scard.SCardCancel(request.hcontext)
+    scard.SCardCancel(context)
 
 
 class _PresenceObserver(CardObserver):

@@ -57,10 +57,15 @@ class CardSession:
 
     def write(self, card: CardInfo, payload: bytes) -> None:
         """Write ``payload`` over the whole data area, then read it back and compare."""
-        units = layout.pack(payload, self._layout, card.card_type)
+        self._write_area(card, layout.pack(payload, self._layout, card.card_type))
+
+    def erase(self, card: CardInfo) -> None:
+        """Zero the whole data area (re-keying a blank card like a write), and check it."""
+        self._write_area(card, layout.blank(self._layout, card.card_type))
+
+    def _write_area(self, card: CardInfo, units: list[tuple[int, bytes]]) -> None:
         if card.card_type is CardType.MIFARE_CLASSIC_1K:
-            if self._keys.rekeys:
-                self._keys.site_trailer()  # refuses a bad trailer before any APDU
+            self._keys.check_before_write()
             self._write_classic(units)
         else:
             for page, data in units:

@@ -184,7 +184,11 @@ class SimEncoder:
         return self._with_card(lambda session, card: (card, session.read(card)))
 
     def erase(self) -> CardInfo:
-        return self.write_key(b"")
+        def erase(session: CardSession, card: CardInfo) -> CardInfo:
+            session.erase(card)
+            return card
+
+        return self._with_card(erase)
 
     def watch(self, callback: Callable[[PresenceEvent], None]) -> Callable[[], None]:
         self._watchers.append(callback)

@@ -29,6 +29,8 @@ PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 READER = "Virtual PCD 00 00"
 SECOND_READER = "Virtual PCD 00 01"
 START_TIMEOUT_S = 10.0
+# pcscd asks vpcd whether a card is present this often (PCSCLITE_STATUS_POLL_RATE).
+PRESENCE_POLL_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,12 @@ def running_pcscd(workdir: Path) -> Iterator[Pcscd]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def let_pcscd_see_it_gone() -> None:
+    """Wait out pcscd's presence poll after a card left, as a guest would take longer than
+    that to bring it back; a card back within one poll is never seen to have left."""
+    time.sleep(2 * PRESENCE_POLL_S)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

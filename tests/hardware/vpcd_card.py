@@ -246,7 +246,8 @@ class VirtualCardSlot:
 
     ``commands`` records every command APDU the current card received. ``leave_on``, when
     set, is asked about each incoming APDU; when it returns True the card leaves the field
-    at that moment, without answering (a guest pulling the card mid-write).
+    at that moment, without answering (a guest pulling the card mid-write). ``mute_on``
+    likewise makes the card never answer that APDU (a reader that hangs).
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
@@ -254,6 +255,7 @@ class VirtualCardSlot:
         self.card: EmulatedCard | None = None
         self.commands: list[bytes] = []
         self.leave_on: Callable[[bytes], bool] | None = None
+        self.mute_on: Callable[[bytes], bool] | None = None
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
 
@@ -270,10 +272,17 @@ class VirtualCardSlot:
                     raise
                 time.sleep(0.05)
         sock.settimeout(None)
-        self.card, self._sock, self.commands, self.leave_on = card, sock, [], None
+        self.card, self._sock, self.commands = card, sock, []
+        self.leave_on = self.mute_on = None
         card.power_on()
-        self._thread = threading.Thread(target=self._serve, args=(sock, card), daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
         self._thread.start()
+
+    def swap(self, card: EmulatedCard) -> None:
+        """Replace the card in the field between two polls of the reader (instant: no
+        reconnection to vpcd). The driver connects per operation, so it must notice."""
+        card.power_on()
+        self.card, self.commands = card, []
 
     def remove(self) -> None:
         """Take the card out of the field (vpcd sees the socket close)."""
@@ -299,19 +308,22 @@ class VirtualCardSlot:
             data += chunk
         return data
 
-    def _serve(self, sock: socket.socket, card: EmulatedCard) -> None:
+    def _serve(self, sock: socket.socket) -> None:
         try:
             while True:
                 (length,) = struct.unpack(">H", self._recv(sock, 2))
                 message = self._recv(sock, length)
+                card = self.card
+                if card is None:  # removed meanwhile
+                    break
                 reply = self._handle(card, message)
                 if reply is None:
                     continue
                 sock.sendall(struct.pack(">H", len(reply)) + reply)
         except (ConnectionError, OSError, _Left):
             pass
-        if self._sock is sock:
-            self._sock = None
+        if self._sock is sock:  # the card left on its own (not by ``remove``)
+            self._sock, self.card = None, None
             sock.close()
 
     def _handle(self, card: EmulatedCard, message: bytes) -> bytes | None:
@@ -323,6 +335,8 @@ class VirtualCardSlot:
         self.commands.append(message)
         if self.leave_on is not None and self.leave_on(message):
             raise _Left
+        if self.mute_on is not None and self.mute_on(message):
+            return None
         return card.answer(message)
 
 
