@@ -92,7 +92,8 @@ class KioskRoot(FloatLayout):
 class KioskApp(App):
     lang = StringProperty(DEFAULT_LANG)
     high_contrast = BooleanProperty(False)
-    palette = ObjectProperty(theme.NORMAL)
+    # rebind: kv rules read app.palette.<colour>, so they must follow a new palette object
+    palette = ObjectProperty(theme.NORMAL, rebind=True)
     font_scale = NumericProperty(1.0)
 
     def __init__(

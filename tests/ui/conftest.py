@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -27,12 +28,17 @@ os.environ.update(
     KIVY_NO_FILELOG="1",
 )
 
-WIDTH, HEIGHT = 1080, 1920
+from tests.ui.driver import HEIGHT, WIDTH  # noqa: E402  (after Kivy's environment)
 
 
 @pytest.fixture(scope="session")
 def kivy_display() -> Iterator[str]:
     """An Xvfb server on a free display number (Xvfb picks it: -displayfd)."""
+    if "kivy.core.window" in sys.modules:
+        pytest.fail(
+            "Kivy's window was created before Xvfb started: a test module imports screens/ or "
+            "kivy.core at module level; import them inside the tests instead"
+        )
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb; .ci/bootstrap does)")
     read_fd, write_fd = os.pipe()

@@ -25,6 +25,7 @@ from kiosk.journeys.messages import Action, Channel, View
 from kiosk.operator_access import OperatorAccess, hash_pin
 
 OPERATOR_PIN = "246810"
+WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
 TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4, "preview_fps": 30.0}
 
 
@@ -93,7 +94,7 @@ class UiDriver:
         """Send ``view`` and wait until it is on screen; returns its screen."""
         await self.channel.views.put(view)
         await self.until(lambda: self.app.manager.current_screen.view is view)
-        await self.frames(2)
+        await self.frames(1)
         return self.app.manager.current_screen
 
     async def action(self, timeout: float = 3.0) -> Action:
@@ -105,25 +106,41 @@ class UiDriver:
     # --- the guest's side ------------------------------------------------------------
 
     async def tap(self, widget: Any) -> None:
-        await self.press(widget, 0.0)
+        from kivy.tests.common import UnitTestTouch
+
+        touch = UnitTestTouch(*self._center(widget))
+        # Both are queued and dispatched in order at the start of Kivy's next frame.
+        touch.touch_down()
+        touch.touch_up()
+        await self.frames(1)
 
     async def press(
         self, widget: Any, seconds: float, at: tuple[float, float] | None = None
     ) -> None:
         from kivy.tests.common import UnitTestTouch
 
-        x, y = at if at is not None else widget.to_window(*widget.center)
+        x, y = at if at is not None else self._center(widget)
         touch = UnitTestTouch(x, y)
-        touch.touch_down()  # queued: Kivy dispatches it at the start of its next frame
+        touch.touch_down()
         await self.frames(1)
-        if seconds:
-            await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds)
         touch.touch_up()
         await self.frames(1)
 
     async def type_text(self, keyboard: Any, text: str) -> None:
+        """Tap the keys of ``text`` in order ("\\b" Delete, "\\n" OK), in one frame: software
+        GL makes every redraw of the panel cost a noticeable fraction of a second."""
+        from kivy.tests.common import UnitTestTouch
+
         for char in text:
-            await self.tap(self.key(keyboard, char))
+            touch = UnitTestTouch(*self._center(self.key(keyboard, char)))
+            touch.touch_down()
+            touch.touch_up()
+        await self.frames(1)
+
+    @staticmethod
+    def _center(widget: Any) -> tuple[float, float]:
+        return widget.to_window(*widget.center)
 
     def key(self, keyboard: Any, char: str) -> Any:
         keys = [*keyboard.ids.key_grid.children, *keyboard.ids.bottom_row.children]
@@ -131,9 +148,9 @@ class UiDriver:
 
     def button(self, text: str, root: Any = None) -> Any:
         """The one button on screen showing ``text``."""
-        from screens.widgets.big_button import BigButton
+        from kivy.uix.behaviors import ButtonBehavior
 
-        found = [w for w in self.walk(root) if isinstance(w, BigButton) and w.text == text]
+        found = [w for w in self.walk(root) if isinstance(w, ButtonBehavior) and w.text == text]
         assert len(found) == 1, f"{len(found)} buttons show {text!r}"
         return found[0]
 
@@ -213,7 +230,9 @@ async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver
     driver = UiDriver(app, channel, port, feed, access, tmp_path)
     try:
         await driver.until(lambda: app.root is not None and app._consumer is not None, 20)
-        await driver.frames(3)
+        # SDL may show the window at a default size first: wait for the panel's size.
+        await driver.until(lambda: tuple(app.root.size) == tuple(Window.size) == (WIDTH, HEIGHT))
+        await driver.frames(1)
         yield driver
     finally:
         stopTouchApp()

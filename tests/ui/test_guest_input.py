@@ -12,7 +12,10 @@ pytestmark = pytest.mark.timeout(60)
 CONFIRM = View(
     Step.SUMMARY,
     "summary.title",
-    choices=(Choice("confirm", "common.confirm", primary=True), Choice("not_mine", "summary.not_mine")),
+    choices=(
+        Choice("confirm", "common.confirm", primary=True),
+        Choice("not_mine", "summary.not_mine"),
+    ),
 )
 
 
@@ -30,7 +33,9 @@ async def test_a_new_view_takes_choices_again(ui: UiDriver) -> None:
     await ui.show(CONFIRM)
     await ui.tap(ui.button("Confirm"))
     assert (await ui.action()).value == "confirm"
-    await ui.show(View(Step.KEYS, "keys.title", choices=(Choice("2", "keys.count", params={"count": 2}),)))
+    await ui.show(
+        View(Step.KEYS, "keys.title", choices=(Choice("2", "keys.count", params={"count": 2}),))
+    )
     await ui.tap(ui.button("2 cards"))
     assert await ui.action() == Action(ActionKind.CHOOSE, "2")
 
@@ -69,7 +74,9 @@ async def test_digits_keyboard_shows_dots_for_a_secret(ui: UiDriver) -> None:
     )
     screen = await ui.show(view)
     keyboard = screen.ids.keyboard
-    labels = {k.choice_id for k in [*keyboard.ids.key_grid.children, *keyboard.ids.bottom_row.children]}
+    labels = {
+        k.choice_id for k in [*keyboard.ids.key_grid.children, *keyboard.ids.bottom_row.children]
+    }
     assert labels - {""} == set("0123456789") | {"\b", "\n"}  # no letters, no space
     await ui.type_text(keyboard, "4821")
     assert keyboard.ids.display.text == "••••"
