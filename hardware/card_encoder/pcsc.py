@@ -205,13 +205,19 @@ class PcscEncoder:
             self._release(connection)
 
     def _release(self, connection: Any, *, connected: bool = True) -> None:
-        """Disconnect and free the PC/SC context, each bounded; the card or reader may be
-        gone already (then there is nothing left to undo)."""
-        if connected:
-            with contextlib.suppress(*PCSC_ERRORS, CardEncoderError):
-                self._bounded(connection.disconnect, "disconnect")
-        with contextlib.suppress(*PCSC_ERRORS, CardEncoderError):
-            self._bounded(connection.release, "release")
+        """Disconnect, then free the PC/SC context, in one bounded worker. After a timeout
+        the worker carries on in the background, in order, once the stuck call returns."""
+
+        def release() -> None:
+            # The card or reader may be gone already: then there is nothing left to undo.
+            if connected:
+                with contextlib.suppress(*PCSC_ERRORS):
+                    connection.disconnect()
+            with contextlib.suppress(*PCSC_ERRORS):
+                connection.release()
+
+        with contextlib.suppress(EncoderTimeout):
+            self._bounded(release, "release")
 
     def wait_for_card(self, timeout: float) -> CardInfo:
         deadline = time.monotonic() + timeout

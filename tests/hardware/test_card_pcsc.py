@@ -297,6 +297,8 @@ def test_a_reader_that_stops_answering_times_out(pcscd: Pcscd) -> None:
         assert time.monotonic() - started < 2
     finally:
         second.remove()  # unblocks vpcd, which was waiting for the answer
+    # The abandoned calls end once vpcd gives up, and release their PC/SC context.
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("pcsc ")])
 
 
 def test_open_encoder_from_config(classic: ClassicCard) -> None:
