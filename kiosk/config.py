@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hardware.config import DevicesConfig
+from kiosk.journeys.settings import JourneySettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 
@@ -83,6 +84,7 @@ class KioskConfig(BaseSettings):
     sim: SimConfig = SimConfig()
     qr: QrConfig = QrConfig()
     devices: DevicesConfig = DevicesConfig()
+    journey: JourneySettings = JourneySettings()
 
     @classmethod
     def settings_customise_sources(
