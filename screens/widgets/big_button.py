@@ -11,3 +11,4 @@ class BigButton(Button):
 
     primary = BooleanProperty(False)
     choice_id = StringProperty("")  # the Choice.id this button answers with, if any
+    compact = BooleanProperty(False)  # smaller text, for the bars along the top

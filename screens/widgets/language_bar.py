@@ -16,7 +16,7 @@ class LanguageBar(BoxLayout):
             return
         app = App.get_running_app()
         for language in app.catalogue.languages:
-            button = BigButton(text=language.name, choice_id=language.code)
+            button = BigButton(text=language.name, choice_id=language.code, compact=True)
             button.primary = language.code == app.lang
             button.bind(on_release=lambda b: app.choose_language(b.choice_id))
             self.add_widget(button)
