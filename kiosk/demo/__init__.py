@@ -1,0 +1,158 @@
+"""``kiosk demo``: the property simulator, simulated devices and scripted guests.
+
+Each built-in guest script (``scripts/*.json``, named after the demo case it plays)
+runs one guest through the real check-in journey against the embedded simulator; the
+demo writes the simulator's manifest, a transcript (each journey: its case, the screens
+it passed, its outcome) and, when a UI renders the journey, a screenshot of every screen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from kiosk.config import KioskConfig
+from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.script import (
+    GuestScript,
+    ScriptError,
+    ScriptReport,
+    run_script,
+    values_from_manifest,
+)
+from kiosk.runtime import Runtime, start_runtime
+from kiosk.sim.demo import write_manifest
+
+log = logging.getLogger("kiosk.demo")
+
+DEMO_QR_KEY = "demo-qr-key"  # signs the demo's QR codes; a real property sets its own
+DEMO_TIMEZONE = "Asia/Shanghai"
+
+
+def builtin_scripts() -> list[Path]:
+    folder = resources.files("kiosk.demo").joinpath("scripts")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+@dataclass
+class JourneyRecord:
+    """One scripted guest's journey, as the transcript keeps it (no guest data)."""
+
+    case: str
+    name: str
+    expected: str
+    outcome: str
+    passed: bool
+    screens: list[str]
+    failures: list[str] = field(default_factory=list)
+    screenshots: list[str] = field(default_factory=list)
+
+
+def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
+    """The kiosk's config for a demo run: everything simulated, state under ``out``."""
+    base = base or KioskConfig()
+    devices = base.devices.model_copy(
+        update={
+            "payment": base.devices.payment.model_copy(
+                update={"sim_journal": out / "payment-sim.sqlite", "sim_delay_factor": 0.05}
+            ),
+            "printer": base.devices.printer.model_copy(update={"sim_folder": out / "receipts"}),
+        }
+    )
+    return base.model_copy(
+        update={
+            "backend": base.backend.model_copy(update={"base_url": ""}),
+            "sim": base.sim.model_copy(update={"db": out / "sim.sqlite", "port": 0}),
+            "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
+            "devices": devices,
+            "journey": base.journey.model_copy(
+                update={"payment_log": out / "payments.sqlite", "timezone": DEMO_TIMEZONE}
+            ),
+        }
+    )
+
+
+Player = Callable[[CheckinJourney, GuestScript, dict[str, str], str], Awaitable[ScriptReport]]
+
+
+async def _play_without_ui(
+    journey: CheckinJourney, script: GuestScript, values: dict[str, str], case: str
+) -> ScriptReport:
+    return await run_script(journey, script, values)
+
+
+async def run_demo(
+    out: Path,
+    scripts: list[Path],
+    *,
+    config: KioskConfig | None = None,
+    player: Player = _play_without_ui,
+) -> list[JourneyRecord]:
+    """Run every script on a fresh demo property; the records, also in ``out/transcript.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("sim.sqlite", "payments.sqlite", "payment-sim.sqlite"):
+        for path in out.glob(stale + "*"):
+            path.unlink()  # a fresh property each run: yesterday's demo checked the guests in
+    runtime: Runtime = await start_runtime(demo_config(out, config))
+    try:
+        assert runtime.sim is not None and runtime.demo is not None
+        manifest = write_manifest(
+            out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
+        )
+        values = values_from_manifest(manifest)
+        records = []
+        for path in scripts:
+            script = GuestScript.load(path)
+            try:
+                report = await player(runtime.journey, script, values, path.stem)
+            except ScriptError as exc:  # the guest met a screen the script did not expect
+                records.append(
+                    JourneyRecord(
+                        path.stem,
+                        script.name,
+                        script.expect.outcome,
+                        "script_error",
+                        passed=False,
+                        screens=[],
+                        failures=[str(exc)],
+                    )
+                )
+                continue
+            records.append(
+                JourneyRecord(
+                    case=path.stem,
+                    name=script.name,
+                    expected=script.expect.outcome,
+                    outcome=report.result.outcome,
+                    passed=report.passed,
+                    screens=[str(step) for step in report.result.steps],
+                    failures=list(report.failures),
+                )
+            )
+            log.info(
+                "%s: %s (%s)",
+                path.stem,
+                report.result.outcome,
+                "as expected" if report.passed else "NOT as expected",
+            )
+    finally:
+        await runtime.aclose()
+    transcript = {"journeys": [asdict(r) for r in records]}
+    (out / "transcript.json").write_text(json.dumps(transcript, indent=2) + "\n")
+    return records
+
+
+def print_transcript(records: list[JourneyRecord]) -> None:
+    for r in records:
+        mark = "ok  " if r.passed else "FAIL"
+        print(f"{mark} {r.case:20} {r.outcome:32} {' > '.join(r.screens)}")
+        for failure in r.failures:
+            print(f"       {failure}")
+    passed = sum(r.passed for r in records)
+    print(f"{passed} of {len(records)} journeys ended as expected")
