@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -119,9 +119,15 @@ async def run_script(
     journey: CheckinJourney,
     script: GuestScript,
     values: Mapping[str, str] | None = None,
+    *,
+    on_view: Callable[[View], Awaitable[None]] | None = None,
 ) -> ScriptReport:
-    """Play ``script`` against one run of ``journey``; ``values`` resolve "@name" strings."""
-    player = _Player(journey.devices, script, dict(values or {}))
+    """Play ``script`` against one run of ``journey``; ``values`` resolve "@name" strings.
+
+    ``on_view`` sees every view before the guest answers it (the demo shows it in the UI
+    and takes a screenshot).
+    """
+    player = _Player(journey.devices, script, dict(values or {}), on_view)
     channel = Channel()
     run = asyncio.create_task(journey.run(channel))
     try:
@@ -143,8 +149,15 @@ async def run_script(
 
 
 class _Player:
-    def __init__(self, devices: Devices, script: GuestScript, values: dict[str, str]) -> None:
+    def __init__(
+        self,
+        devices: Devices,
+        script: GuestScript,
+        values: dict[str, str],
+        on_view: Callable[[View], Awaitable[None]] | None,
+    ) -> None:
         self._devices = devices
+        self._on_view = on_view
         self._actions = list(script.actions)
         self._values = values
         self.transcript: list[str] = []
@@ -155,6 +168,8 @@ class _Player:
             if view is None:
                 return
             self.transcript.append(f"{view.step.value}: {view.title} / {view.message}")
+            if self._on_view is not None:
+                await self._on_view(view)
             if view.choices or view.input is not None:  # the view waits for the guest
                 await channel.actions.put(await self._answer(view))
 
