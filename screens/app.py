@@ -65,6 +65,7 @@ SCREENS: tuple[type[StepScreen], ...] = (
     RefusalScreen,
     OutOfServiceScreen,
 )
+_SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # Shown until the journey's first view, and at once after a timeout (data already gone).
 IDLE_VIEW = View(Step.ATTRACT, "attract.title", "attract.message", timeout_s=None)
 
@@ -122,8 +123,6 @@ class KioskApp(App):
     def build(self) -> KioskRoot:
         theme.register_fonts(self._font)
         self.manager = ScreenManager(transition=NoTransition())
-        for screen_class in SCREENS:
-            self.manager.add_widget(screen_class(name=screen_class.step.value))
         self.overlay = TimeoutOverlay()
         self.timer = InactivityTimer(
             self.overlay,
@@ -159,8 +158,13 @@ class KioskApp(App):
             view = await self.channel.views.get()
             try:
                 self.show(view)
-            except Exception:  # one bad view must not leave the kiosk frozen on the last one
-                log.exception("cannot show the %s view; showing the idle screen", view.step)
+            except Exception as exc:  # one bad view must not leave the kiosk frozen on the last one
+                # The type only: an exception's text may quote the view's guest data.
+                log.error(
+                    "cannot show the %s view (%s); showing the idle screen",
+                    view.step,
+                    type(exc).__name__,
+                )
                 self.wipe()
                 self.show(IDLE_VIEW)
 
@@ -170,7 +174,7 @@ class KioskApp(App):
         """Make ``view`` the current screen; ATTRACT first wipes every guest's data."""
         if view.step is Step.ATTRACT:
             self.wipe()
-        screen: StepScreen = self.manager.get_screen(view.step.value)
+        screen = self.screen(view.step)
         previous = self.manager.current_screen
         if previous is not None and previous is not screen:
             previous.clear()  # guest data lives on the current screen only
@@ -178,6 +182,12 @@ class KioskApp(App):
         self.manager.current = screen.name
         if self.operator_menu.parent is None:
             self.timer.start(view.timeout_s)
+
+    def screen(self, step: Step) -> StepScreen:
+        """The step's screen, built the first time it is needed (a quicker start)."""
+        if not self.manager.has_screen(step.value):
+            self.manager.add_widget(_SCREEN_OF_STEP[step](name=step.value))
+        return self.manager.get_screen(step.value)
 
     def post(self, action: Action) -> None:
         self.channel.actions.put_nowait(action)

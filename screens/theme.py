@@ -68,9 +68,10 @@ NORMAL = Palette(
     primary_text=(1, 1, 1, 1),
     guide=(0.2, 0.8, 0.35, 1),
     overlay=(0.1, 0.1, 0.12, 0.92),
-    ok=(0.1, 0.5, 0.2, 1),
-    warning=(0.7, 0.45, 0.0, 1),
-    fault=(0.75, 0.1, 0.1, 1),
+    # Device health is shown on the dark operator overlay in both modes: light tones.
+    ok=(0.45, 0.9, 0.5, 1),
+    warning=(1, 0.8, 0.3, 1),
+    fault=(1, 0.5, 0.5, 1),
 )
 # White and yellow on black: WCAG AAA contrast for every text/background pair.
 HIGH_CONTRAST = Palette(
