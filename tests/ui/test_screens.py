@@ -78,11 +78,14 @@ async def test_a_bad_view_falls_back_to_the_idle_screen(
     ui: UiDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
     naive = View(
-        Step.SUMMARY, "refusal.wrong_day.message", params={"arrival": datetime(2026, 3, 4)}
+        Step.SUMMARY,
+        "refusal.wrong_day.message",
+        params={"arrival": datetime(2026, 3, 4), "guest_name": "Synthname Oquirk"},
     )
     await ui.channel.views.put(naive)
     with caplog.at_level(logging.ERROR):
         await ui.until(lambda: "cannot show the summary view" in caplog.text)
     assert ui.app.manager.current == Step.ATTRACT.value
+    assert "Synthname" not in caplog.text
     screen = await ui.show(View(Step.KEYS, "keys.title"))  # and the next view still shows
     assert screen.frame.title.text == "How many room cards?"
