@@ -73,6 +73,29 @@ class QrConfig(BaseModel):
     max_length: int = Field(512, ge=64, le=4096)
 
 
+class OperatorConfig(BaseModel):
+    """``[operator]``: the hidden staff menu (long press top-left, then the PIN)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin_hash: SecretStr | None = Field(
+        None, description="pbkdf2 hash from `python -m kiosk.operator_access`; None: menu locked"
+    )
+    max_failures: int = Field(3, ge=1, le=10, description="wrong PINs before the lockout")
+    lockout_s: float = Field(300.0, gt=0, description="how long the menu stays locked")
+
+
+class UiConfig(BaseModel):
+    """``[ui]``: the touch screen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = Field(1080, ge=320, description="window size in pixels (portrait panel)")
+    height: int = Field(1920, ge=320)
+    fullscreen: bool = Field(True, description="False: a window (development, demo)")
+    warning_s: float = Field(20.0, gt=0, description='the "Are you still there?" countdown')
+
+
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
@@ -85,6 +108,8 @@ class KioskConfig(BaseSettings):
     qr: QrConfig = QrConfig()
     devices: DevicesConfig = DevicesConfig()
     journey: JourneySettings = JourneySettings()
+    operator: OperatorConfig = OperatorConfig()
+    ui: UiConfig = UiConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -107,6 +107,11 @@ class QrPipeline:
         )
 
     @property
+    def source(self) -> FrameSource:
+        """The camera it scans (the demo shows codes to a simulated one)."""
+        return self._source
+
+    @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 

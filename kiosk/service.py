@@ -1,0 +1,118 @@
+"""The kiosk in service: guests one after another, the camera feeding QR codes, staff
+taking the kiosk out of service. Kivy-free: the UI only renders the channel's views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from hardware.camera.config import CameraConfig
+from hardware.health import DeviceHealth, HealthLevel
+from hardware.qr.pipeline import QrPipeline
+from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+
+log = logging.getLogger("kiosk.service")
+
+OUT_OF_SERVICE_VIEW = View(
+    Step.OUT_OF_SERVICE, "out_of_service.title", "out_of_service.message", timeout_s=None
+)
+
+
+class Scanner:
+    """The camera's QR pipeline posting each code to the channel as ``Action(QR)``; keeps
+    the newest frame for the UI's preview (``preview()``)."""
+
+    def __init__(self, config: CameraConfig, channel: Channel) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._channel = channel
+        self._frame: np.ndarray | None = None
+        self._lock = threading.Lock()
+        self.pipeline = QrPipeline.from_config(
+            config, on_code=self._on_code, on_preview=self._on_preview
+        )
+
+    def _on_code(self, text: str) -> None:  # a pipeline thread
+        self._loop.call_soon_threadsafe(
+            self._channel.actions.put_nowait, Action(ActionKind.QR, text)
+        )
+
+    def _on_preview(self, frame: np.ndarray) -> None:  # a pipeline thread
+        with self._lock:
+            self._frame = frame
+
+    def preview(self) -> np.ndarray | None:
+        with self._lock:
+            return self._frame
+
+    def start(self) -> None:
+        self.pipeline.start()
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+
+class GuestService:
+    """Runs the check-in journey for guest after guest; the operator port of the UI."""
+
+    def __init__(
+        self,
+        journey: CheckinJourney,
+        channel: Channel,
+        health_sources: list[Callable[[], DeviceHealth]],
+    ) -> None:
+        self.journey = journey
+        self.channel = channel
+        self._health_sources = health_sources
+        self._in_service = asyncio.Event()
+        self._in_service.set()
+        self.results: list[str] = []  # outcomes, for the operator and telemetry (no guest data)
+
+    # --- OperatorPort -------------------------------------------------------------------
+
+    def health(self) -> list[DeviceHealth]:
+        reports = []
+        for source in self._health_sources:
+            try:
+                reports.append(source())
+            except Exception as exc:  # a device that cannot even say how it is: a fault
+                reports.append(DeviceHealth("device", HealthLevel.FAULT, type(exc).__name__))
+        return reports
+
+    def set_out_of_service(self, on: bool) -> None:
+        log.warning("kiosk %s by staff", "taken out of service" if on else "back in service")
+        if on:
+            self._in_service.clear()
+            # The guest on screen (if any) is sent away by the timeout path: the UI shows
+            # the out-of-service view at once, and the journey ends at its next question.
+            self.channel.actions.put_nowait(Action(ActionKind.CANCEL))
+        else:
+            self._in_service.set()
+
+    @property
+    def in_service(self) -> bool:
+        return self._in_service.is_set()
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Guests until cancelled; the out-of-service view while staff say so."""
+        while True:
+            if not self._in_service.is_set():
+                await self.channel.views.put(OUT_OF_SERVICE_VIEW)
+                await self._in_service.wait()
+                _drain(self.channel.actions)
+            result = await self.journey.run(self.channel)
+            self.results.append(result.outcome)
+            log.info("guest journey ended: %s", result.outcome)
+            _drain(self.channel.actions)  # a late tap of the last guest is not the next one's
+
+
+def _drain(queue: asyncio.Queue[Action]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
