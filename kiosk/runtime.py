@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from hardware.card_encoder.simulator import SimEncoder
 from hardware.config import DevicesConfig
 from hardware.dispenser import open_dispenser
 from hardware.dispenser.simulator import SimDispenser
+from hardware.health import DeviceHealth
 from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
@@ -45,6 +47,13 @@ class Runtime:
     sim: SimServer | None = None
     demo: dict[str, Any] | None = None
     _closers: list[Any] = field(default_factory=list)
+
+    def health_sources(self) -> list[Callable[[], DeviceHealth]]:
+        """Each device's ``health`` (the operator menu, ``kiosk doctor``, telemetry)."""
+        parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
+        if self.devices.printer is not None:
+            parts.append(self.devices.printer)
+        return [part.health for part in parts]
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -12,7 +12,13 @@ import logging
 import sys
 
 # Each module adds its sub-commands and sets ``func`` on them.
-COMMAND_MODULES = ("kiosk.cli.demo", "kiosk.cli.sim", "kiosk.cli.hw", "kiosk.cli.doctor")
+COMMAND_MODULES = (
+    "kiosk.cli.run",
+    "kiosk.cli.demo",
+    "kiosk.cli.sim",
+    "kiosk.cli.hw",
+    "kiosk.cli.doctor",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

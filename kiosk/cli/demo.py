@@ -1,22 +1,35 @@
-"""``kiosk demo``: the simulator, simulated devices and the kiosk in one command (issue 4)."""
+"""``kiosk demo``: the simulator, simulated devices and the kiosk's UI in one command.
+
+- Without a display (or ``--headless``): scripted guests go through every demo case
+  (or ``--script FILE``) in the real UI on a virtual display; a screenshot of every screen,
+  the transcript (printed, and JSON), the manifest and the receipts go to ``--out``. Exits
+  non-zero if a journey ends other than expected.
+- With a display: the kiosk's window, for a person. Keys 1-9 and 0 hold a demo booking's
+  QR code in front of the simulated camera (the list is printed); the manifest's PNGs are
+  in ``--out`` too.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 from pathlib import Path
+
+DEMO_WINDOW = (540, 960)  # the 1080x1920 panel at half size on a desktop
+DEMO_PIN = "2580"  # operator menu PIN of the demo only (a real kiosk configures a hash)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="run the kiosk on the property simulator and simulated devices",
-        description="Scripted guests go through every demo case (or --script FILE); the "
-        "transcript is printed and written to --out with the manifest and the receipts. "
-        "Exits non-zero if a journey ends other than expected.",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--headless", action="store_true", help="no window (default without DISPLAY)")
+    p.add_argument("--headless", action="store_true", help="scripted guests, virtual display")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument(
         "--script",
@@ -24,16 +37,83 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         help="a guest script (JSON) instead of the built-in ones",
     )
+    p.add_argument("--no-ui", action="store_true", help="scripted guests without any UI (fastest)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from kiosk.config import UiConfig
     from kiosk.demo import builtin_scripts, print_transcript, run_demo
 
+    if not args.headless and not args.no_ui and not args.script and os.environ.get("DISPLAY"):
+        return asyncio.run(_interactive(args.out))
     scripts = args.script or builtin_scripts()
-    headless = args.headless or not os.environ.get("DISPLAY")
-    del headless  # the windowed demo comes with the UI; both run the same scripted journeys
-    records = asyncio.run(run_demo(args.out, scripts))
+    screen = None
+    display = contextlib.nullcontext()
+    if not args.no_ui:
+        from screens.launch import KivyDemoScreen, prepare_kivy
+        from screens.virtual_display import virtual_display
+
+        ui = UiConfig(fullscreen=False)
+        display = virtual_display(ui.width, ui.height)
+    with display:
+        if not args.no_ui:
+            prepare_kivy(ui, touch_devices=False)
+            screen = KivyDemoScreen(ui)
+        records = asyncio.run(run_demo(args.out, scripts, screen=screen))
     print_transcript(records)
-    print(f"transcript, manifest and receipts in {args.out}")
+    print(f"transcript, screenshots, manifest and receipts in {args.out}")
     return 0 if all(r.passed for r in records) else 1
+
+
+async def _interactive(out: Path) -> int:
+    from kiosk.config import OperatorConfig, UiConfig
+    from kiosk.demo import DEMO_QR_KEY, demo_config
+    from kiosk.journeys.messages import Channel
+    from kiosk.operator_access import hash_pin
+    from kiosk.runtime import start_runtime
+    from kiosk.service import GuestService, Scanner
+    from kiosk.sim.demo import write_manifest
+    from screens.launch import build_app, prepare_kivy, run_app
+
+    ui = UiConfig(width=DEMO_WINDOW[0], height=DEMO_WINDOW[1], fullscreen=False)
+    prepare_kivy(ui)
+    runtime = await start_runtime(demo_config(out))
+    assert runtime.sim is not None and runtime.demo is not None
+    manifest = write_manifest(
+        out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
+    )
+    codes = [*manifest["arrivals"], *manifest["booking_codes"]][:10]
+    channel = Channel()
+    service = GuestService(runtime.journey, channel, runtime.health_sources())
+    scanner = Scanner(runtime.config.devices.camera, channel)
+    operator = OperatorConfig(pin_hash=hash_pin(DEMO_PIN, iterations=10_000))
+    app = build_app(channel, runtime.journey.catalogue, service, operator, ui, scanner.preview)
+    print("Hold a booking's QR code to the camera with a key:")
+    for number, code in enumerate(codes, start=1):
+        print(f"  {number % 10}: {code['case']}")
+    print(f"Operator menu: hold the top-left corner 3 s, PIN {DEMO_PIN}. Manifest: {out}")
+
+    from kivy.core.window import Window
+
+    camera = scanner.pipeline.source  # the simulated camera: show() holds a code in view
+
+    def on_key(_window: object, _key: int, _scancode: int, text: str | None, *_: object) -> bool:
+        if not text or not text.isdigit():
+            return False
+        index = (int(text) - 1) % 10  # "1" is the first code ... "0" the tenth
+        if index >= len(codes):
+            return False
+        camera.show(codes[index]["qr_payload"])  # type: ignore[attr-defined]
+        asyncio.get_running_loop().call_later(3, camera.show, None)  # type: ignore[attr-defined]
+        return True
+
+    Window.bind(on_key_down=on_key)
+    scanner.start()
+    try:
+        await run_app(app, until=service.serve())
+    finally:
+        scanner.stop()
+        await runtime.aclose()
+    (out / "outcomes.json").write_text(json.dumps(service.results) + "\n")
+    return 0

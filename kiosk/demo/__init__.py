@@ -14,15 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
 from kiosk.config import KioskConfig
-from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.messages import View
 from kiosk.journeys.script import (
     GuestScript,
     ScriptError,
-    ScriptReport,
     run_script,
     values_from_manifest,
 )
@@ -78,13 +78,16 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
     )
 
 
-Player = Callable[[CheckinJourney, GuestScript, dict[str, str], str], Awaitable[ScriptReport]]
+class DemoScreen(Protocol):
+    """A UI that shows the scripted journeys (screens/launch.py has the Kivy one)."""
 
+    async def start(self, runtime: Runtime) -> None: ...
 
-async def _play_without_ui(
-    journey: CheckinJourney, script: GuestScript, values: dict[str, str], case: str
-) -> ScriptReport:
-    return await run_script(journey, script, values)
+    async def show(self, view: View, name: str) -> Path | None:
+        """Show ``view``; the screenshot saved as ``name``, if any."""
+        ...
+
+    async def stop(self) -> None: ...
 
 
 async def run_demo(
@@ -92,7 +95,7 @@ async def run_demo(
     scripts: list[Path],
     *,
     config: KioskConfig | None = None,
-    player: Player = _play_without_ui,
+    screen: DemoScreen | None = None,
 ) -> list[JourneyRecord]:
     """Run every script on a fresh demo property; the records, also in ``out/transcript.json``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -106,11 +109,17 @@ async def run_demo(
             out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
         )
         values = values_from_manifest(manifest)
+        if screen is not None:
+            await screen.start(runtime)
         records = []
         for path in scripts:
             script = GuestScript.load(path)
+            shots: list[str] = []
+            on_view = None
+            if screen is not None:
+                on_view = _capture(screen, path.stem, out / "screens", shots)
             try:
-                report = await player(runtime.journey, script, values, path.stem)
+                report = await run_script(runtime.journey, script, values, on_view=on_view)
             except ScriptError as exc:  # the guest met a screen the script did not expect
                 records.append(
                     JourneyRecord(
@@ -133,6 +142,7 @@ async def run_demo(
                     passed=report.passed,
                     screens=[str(step) for step in report.result.steps],
                     failures=list(report.failures),
+                    screenshots=shots,
                 )
             )
             log.info(
@@ -142,10 +152,26 @@ async def run_demo(
                 "as expected" if report.passed else "NOT as expected",
             )
     finally:
+        if screen is not None:
+            await screen.stop()
         await runtime.aclose()
     transcript = {"journeys": [asdict(r) for r in records]}
     (out / "transcript.json").write_text(json.dumps(transcript, indent=2) + "\n")
     return records
+
+
+def _capture(
+    screen: DemoScreen, case: str, folder: Path, shots: list[str]
+) -> Callable[[View], Awaitable[None]]:
+    folder.mkdir(parents=True, exist_ok=True)
+
+    async def on_view(view: View) -> None:
+        name = f"{case}-{len(shots) + 1:02d}-{view.step.value}.png"
+        saved = await screen.show(view, str(folder / name))
+        if saved is not None:
+            shots.append(str(saved.relative_to(folder.parent)))
+
+    return on_view
 
 
 def print_transcript(records: list[JourneyRecord]) -> None:
