@@ -6,6 +6,7 @@ when another screen takes over and on every screen when the ATTRACT view arrives
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from kivy.app import App
@@ -19,7 +20,8 @@ from screens.widgets.step_frame import StepFrame
 
 class StepScreen(Screen):
     """One journey step; its kv rule holds a ``StepFrame`` with ``id: frame``, and optionally a
-    ``DetailList`` with ``id: details`` that lists ``detail_keys`` from the view's params."""
+    ``DetailList`` with ``id: details`` that lists ``detail_keys`` from the view's params
+    (``detail_groups`` says otherwise)."""
 
     step: ClassVar[Step]
     detail_keys: ClassVar[tuple[str, ...]] = ()
@@ -52,7 +54,10 @@ class StepScreen(Screen):
             button.bind(on_release=self._chosen)
             frame.choices.add_widget(button)
         if "details" in self.ids:
-            self.ids.details.show(self.step.value, self.detail_keys, view.params)
+            details = self.ids.details
+            details.clear_widgets()
+            for keys, params in self.detail_groups(view):
+                details.add_lines(self.step.value, keys, params)
         self.render(view)
 
     def clear(self) -> None:
@@ -65,6 +70,10 @@ class StepScreen(Screen):
         if "details" in self.ids:
             self.ids.details.clear_widgets()
         self.wipe()
+
+    def detail_groups(self, view: View) -> Sequence[tuple[Sequence[str], Mapping[str, Any]]]:
+        """The detail lines to list: (keys, their params) in order."""
+        return ((self.detail_keys, view.params),)
 
     def prepare(self, view: View) -> None:
         """Once per new view, before it is drawn (reset inputs, start devices)."""
@@ -86,22 +95,42 @@ class StepScreen(Screen):
 
 class KeyboardScreen(StepScreen):
     """A step where the guest types: its kv rule holds an ``OnScreenKeyboard`` (``id: keyboard``)
-    configured from ``View.input``."""
+    configured from ``View.input`` (and hidden when a view of the step only offers choices),
+    and a ``KioskLabel`` (``id: hint``) that repeats the ``prompt`` param's text when the
+    message says something else (what was wrong, on a retry)."""
 
     def on_kv_post(self, base_widget: Any) -> None:
-        self.ids.keyboard.bind(on_submit=self._submitted)
+        # ids are weak references: keep the keyboard alive while it is out of the tree.
+        self.keyboard = self.ids.keyboard.__self__
+        self.keyboard_place = (
+            self.keyboard.parent,
+            self.keyboard.parent.children.index(self.keyboard),
+        )
+        self.keyboard.bind(on_submit=self._submitted)
 
     def prepare(self, view: View) -> None:
-        spec = view.input or TextInput()
-        self.ids.keyboard.configure(spec.kind, spec.max_length, spec.secret, "")
+        keyboard = self.keyboard
+        parent, index = self.keyboard_place
+        if view.input is None:
+            if keyboard.parent is not None:
+                parent.remove_widget(keyboard)
+            return
+        if keyboard.parent is None:
+            parent.add_widget(keyboard, index=index)
+        spec = view.input
+        keyboard.configure(spec.kind, spec.max_length, spec.secret, "")
 
     def render(self, view: View) -> None:
+        tr = _translator()
         spec = view.input or TextInput()
-        self.ids.keyboard.placeholder = _translator()(spec.placeholder) if spec.placeholder else ""
+        self.keyboard.placeholder = tr(spec.placeholder) if spec.placeholder else ""
+        prompt = view.params.get("prompt")
+        self.ids.hint.text = tr(prompt, **view.params) if prompt and prompt != view.message else ""
 
     def wipe(self) -> None:
-        self.ids.keyboard.clear()
-        self.ids.keyboard.placeholder = ""
+        self.keyboard.clear()
+        self.keyboard.placeholder = ""
+        self.ids.hint.text = ""
 
     def _submitted(self, keyboard: Any, text: str) -> None:
         keyboard.clear()  # the text goes to the journey and nowhere else

@@ -1,6 +1,9 @@
-"""Dispense, encode, verify, present: the message says which, card n of N below it."""
+"""Dispense, encode, verify, present: the message says which; the progress bar counts the
+cards ("Card n of N", from ``View.progress``) and a line names the ``room``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from kiosk.journeys.messages import Step
 from screens.base import StepScreen
@@ -9,7 +12,10 @@ from screens.kv import load_kv
 
 class KeyProgressScreen(StepScreen):
     step = Step.KEY_PROGRESS
-    detail_keys = ("card",)
+    detail_keys = ("room",)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.frame.progress.label_key = "key_progress.card"
 
 
 load_kv(__file__)

@@ -14,6 +14,8 @@ class LanguageScreen(StepScreen):
     step = Step.LANGUAGE
 
     def render(self, view: View) -> None:
+        # The journey's choices are the same languages: one button each, drawn here by name.
+        self.frame.choices.clear_widgets()
         app = App.get_running_app()
         languages = self.ids.languages
         languages.clear_widgets()

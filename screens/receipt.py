@@ -1,4 +1,5 @@
-"""The receipt: printed, or shown as a QR code (``receipt_qr`` param) when the printer is out."""
+"""The receipt: printed, or shown on screen when the printer is out — its text
+(``receipt_rows``) and a QR code of it (``receipt_qr``) for the guest's phone."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ class ReceiptScreen(StepScreen):
     def prepare(self, view: View) -> None:
         payload = view.params.get("receipt_qr")
         self.ids.qr.show(render_qr(str(payload), module_px=8) if payload else None)
+        self.ids.rows.text = "\n".join(str(row) for row in view.params.get("receipt_rows", ()))
 
     def wipe(self) -> None:
         self.ids.qr.show(None)
+        self.ids.rows.text = ""
 
 
 load_kv(__file__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kivy.properties import NumericProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 
@@ -11,6 +11,7 @@ class StepProgress(BoxLayout):
 
     step = NumericProperty(0)
     total = NumericProperty(0)
+    label_key = StringProperty("common.progress")  # its text, with {step} and {total}
 
     def set_progress(self, progress: tuple[int, int] | None) -> None:
         self.step, self.total = progress if progress else (0, 0)

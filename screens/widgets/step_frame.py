@@ -28,8 +28,8 @@ class ChoiceBar(BoxLayout):
 class DetailList(BoxLayout):
     """One line per step value the screen knows (``keys``), each from ``<step>.<key>``."""
 
-    def show(self, step: str, keys: Sequence[str], params: Mapping[str, Any]) -> None:
-        self.clear_widgets()
+    def add_lines(self, step: str, keys: Sequence[str], params: Mapping[str, Any]) -> None:
+        """The lines of ``keys`` that ``params`` has a value for, below the ones shown."""
         app = App.get_running_app()
         for key in keys:
             if params.get(key) not in (None, ""):
