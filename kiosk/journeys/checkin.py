@@ -34,7 +34,7 @@ from kiosk.backends.base import (
     Stay,
     StayState,
 )
-from kiosk.i18n import Catalogue
+from kiosk.i18n import DEFAULT_LANG, Catalogue
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
@@ -132,7 +132,9 @@ class CheckinJourney:
 
     async def run(self, channel: Channel) -> JourneyResult:
         """One guest, from the attract screen to the end."""
-        return await _Run(self, Dialog(channel, self.settings.timeout_grace_s)).run()
+        codes = [language.code for language in self.catalogue.languages]
+        dialog = Dialog(channel, self.settings.timeout_grace_s, codes, DEFAULT_LANG)
+        return await _Run(self, dialog).run()
 
 
 @dataclass
@@ -141,7 +143,6 @@ class _Run:
 
     journey: CheckinJourney
     dialog: Dialog
-    language: str = "en"
     cards: list[IssuedCard] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)
     receipt: str = "none"
@@ -221,6 +222,11 @@ class _Run:
         await self._done(checked_in)
         return CHECKED_IN
 
+    @property
+    def language(self) -> str:
+        """The guest's language now: they may switch it on any screen."""
+        return self.dialog.language
+
     async def _attract(self) -> str | None:
         """Waits for the first touch; a QR scanned here is kept for after the language."""
         action = await self.dialog.ask(
@@ -251,8 +257,7 @@ class _Run:
             ActionKind.CHOOSE,
             ActionKind.LANGUAGE,
         )
-        if action.value in codes:
-            self.language = action.value
+        self.dialog.choose_language(action.value)  # a CHOOSE of a code; LANGUAGE is noted
 
     def _stays_to_check_in(self, reservation: Reservation) -> list[Stay]:
         booked = [s for s in reservation.stays if s.state is StayState.BOOKED]

@@ -2,13 +2,16 @@
 
 Every wait is bounded: a view's own inactivity timer (the UI posts TIMEOUT when it runs
 out) plus a grace period after which the journey stops waiting on its own, so a journey
-whose UI has gone never hangs. Cancel and timeout end the run (``GuestLeft``).
+whose UI has gone never hangs. Cancel and timeout end the run (``GuestLeft``). The guest
+may switch language on any screen: the dialog keeps the latest choice (``language``) for the
+texts the journey composes itself (receipt, directions).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 
@@ -27,9 +30,17 @@ class GuestLeft(Exception):
 class Dialog:
     """Views out, actions in; ``steps`` lists the screens shown (repeats folded)."""
 
-    def __init__(self, channel: Channel, grace_s: float) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        grace_s: float,
+        languages: Collection[str] = (),
+        language: str = "en",
+    ) -> None:
         self._channel = channel
         self._grace_s = grace_s
+        self._languages = frozenset(languages)
+        self.language = language  # the guest's latest choice among ``languages``
         self.steps: list[Step] = []
 
     async def show(self, view: View) -> None:
@@ -45,7 +56,7 @@ class Dialog:
         view's). Cancel and timeout raise ``GuestLeft``; anything else is ignored."""
         actions = self._channel.actions
         while not actions.empty():  # meant for an earlier screen (a double tap, a late scan)
-            actions.get_nowait()
+            self._note_language(actions.get_nowait())
         await self.show(view)
         loop = asyncio.get_running_loop()
         deadline = None if view.timeout_s is None else loop.time() + view.timeout_s + self._grace_s
@@ -56,6 +67,7 @@ class Dialog:
                 action = await asyncio.wait_for(actions.get(), remaining)
             except TimeoutError:
                 action = Action(ActionKind.TIMEOUT)
+            self._note_language(action)
             if action.kind is ActionKind.CANCEL:
                 raise GuestLeft(CANCELLED_BY_GUEST)
             if action.kind is ActionKind.TIMEOUT:
@@ -64,6 +76,14 @@ class Dialog:
                 action.kind is not ActionKind.CHOOSE or action.value in choice_ids
             ):
                 return action
+
+    def choose_language(self, code: str) -> None:
+        if code in self._languages:
+            self.language = code
+
+    def _note_language(self, action: Action) -> None:
+        if action.kind is ActionKind.LANGUAGE:
+            self.choose_language(action.value)
 
     async def ask_final(self, view: View) -> None:
         """A closing screen: leaving it (finish, cancel, timeout) changes nothing."""
