@@ -1,7 +1,7 @@
-"""The test driver: a stand-in for the check-in journey, which is not written yet.
+"""The test driver: a stand-in for the check-in journey (test_checkin_ui.py runs the real one).
 
 It puts Views on the app's Channel and reads the Actions back, exactly as the journey
-will, and it touches the screen like a guest: synthetic MotionEvents (Kivy's
+does, and it touches the screen like a guest: synthetic MotionEvents (Kivy's
 ``UnitTestTouch``) at a widget's window coordinates, dispatched through Kivy's event loop
 — never by calling handlers.
 """
