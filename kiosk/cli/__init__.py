@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from pydantic import ValidationError
+
 # Each module adds its sub-commands and sets ``func`` on them.
 COMMAND_MODULES = (
     "kiosk.cli.run",
@@ -38,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; the kiosk logs its own calls without them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValidationError as exc:  # a config file or environment value that is not valid
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            print(f"config error: {where}: {error['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
