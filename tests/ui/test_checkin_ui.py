@@ -354,6 +354,36 @@ async def test_a_malformed_qr_then_the_right_one(kiosk: Kiosk) -> None:
     assert await stay_states(kiosk.client, order_id) == [AccomStatus.BOOKED]
 
 
+async def test_retries_repeat_what_is_asked(kiosk: Kiosk) -> None:
+    guest = kiosk.guest
+    digits = kiosk.demo["unsigned_qr"]["second_factor"]["phone_last4"]
+    run = await kiosk.start("unsigned_qr")
+    identity = await guest.on(Step.IDENTITY, "identity.phone_digits")
+    assert identity.keyboard.mode == "digits" and identity.ids.hint.text == ""
+    await guest.type("0000" if digits != "0000" else "1111")
+    identity = await guest.on(Step.IDENTITY, "identity.wrong")
+    assert identity.frame.message.text == "That does not match the booking. 2 tries left."
+    assert identity.ids.hint.text == "Type the last 4 digits of the phone number on the booking"
+    await guest.type(digits)
+    await guest.on(Step.SUMMARY)
+    await guest.choose("continue")
+    await guest.on(Step.REGISTER, "register.name")
+    await guest.type("Wei Wang")
+    await guest.on(Step.REGISTER, "register.id_type")
+    await guest.choose("passport")
+    await guest.on(Step.REGISTER, "register.id_number")
+    await guest.type("AB")  # too short for an ID number
+    invalid = await guest.on(Step.REGISTER, "register.invalid")
+    assert invalid.frame.message.text == "Please check what you typed."
+    assert invalid.ids.hint.text == "The number of your ID"
+    await guest.choose("cancel")
+    result = await asyncio.wait_for(run, 10)
+
+    assert result.outcome == "cancelled_by_guest"
+    order_id = kiosk.demo["unsigned_qr"]["order_id"]
+    assert await stay_states(kiosk.client, order_id) == [AccomStatus.BOOKED]
+
+
 # --- leaving and language ------------------------------------------------------------------------
 
 
