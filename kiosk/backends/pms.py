@@ -23,6 +23,7 @@ the outbox. Choices the seed leaves open:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -144,8 +145,9 @@ class PmsBackend:
         if ref.order_no is not None and detail.order_no != ref.order_no:
             raise ReservationNotFound("the order number does not match the order")
         with mapped(Reason.BACKEND_FAULT):
-            dirty = await self._dirty_rooms(detail.accom_list)
-            amount_due = await self._amount_due(ref.order_id, detail)
+            dirty, amount_due = await asyncio.gather(  # independent reads: one round trip
+                self._dirty_rooms(detail.accom_list), self._amount_due(ref.order_id, detail)
+            )
         stays = tuple(self._stay(accom, dirty) for accom in detail.accom_list)
         for accom, stay in zip(detail.accom_list, stays, strict=True):
             phones = [t.phone for t in accom.tenant_list if t.phone] + [detail.phone]
@@ -194,19 +196,22 @@ class PmsBackend:
         )
 
     async def _dirty_rooms(self, accoms: Iterable[Accom]) -> set[int]:
-        """Dirty rooms among those assigned to stays still to check in (one call per range)."""
+        """Dirty rooms among those assigned to stays still to check in (one call per range,
+        all at once)."""
         ranges = {
             (a.room_type_id, a.checkin_start_time, a.checkin_end_time)
             for a in accoms
             if a.room_id and a.accom_status is AccomStatus.BOOKED
         }
-        dirty: set[int] = set()
-        for room_type_id, starts, ends in sorted(ranges):
-            occupancy = await self._client.list_occupied(
-                OccupancyRequest(room_type_id=room_type_id, start_date=starts, end_date=ends)
+        occupancies = await asyncio.gather(
+            *(
+                self._client.list_occupied(
+                    OccupancyRequest(room_type_id=room_type_id, start_date=starts, end_date=ends)
+                )
+                for room_type_id, starts, ends in sorted(ranges)
             )
-            dirty.update(occupancy.dirty_room_ids)
-        return dirty
+        )
+        return {room_id for occupancy in occupancies for room_id in occupancy.dirty_room_ids}
 
     async def _amount_due(self, order_id: int, detail: AccomDetail) -> Decimal:
         if detail.bill_summary is not None:

@@ -215,11 +215,17 @@ class _Run:
         ]
         await self._issue_keys(checked_in)
         paid = self.sale
-        await self._settle_money()
         if not any(card.taken for card in self.cards):
+            await self._settle_money()
             return CARD_NOT_TAKEN  # nobody is there to read the receipt or the done screen
-        await self._receipt(reservation, checked_in, paid, deposit)
-        await self._done(checked_in)
+        # The door PINs are asked for while the folio entry and the receipt are made.
+        pins = asyncio.ensure_future(self._door_pins(checked_in))
+        try:
+            await self._settle_money()
+            await self._receipt(reservation, checked_in, paid, deposit)
+            await self._done(checked_in, await pins)
+        finally:
+            pins.cancel()
         return CHECKED_IN
 
     @property
@@ -479,16 +485,26 @@ class _Run:
         await self._backend(self.backend.check_in(reservation, rooms, new_reference("checkin")))
 
     async def _issue_keys(self, stays: list[Stay]) -> None:
-        counts = [await self._card_count(stay) for stay in stays]
-        total, number = sum(counts), 0
-        for stay, count in zip(stays, counts, strict=True):
-            grant = await self._backend(self.backend.key_grant(stay))
-            for _ in range(count):
-                number += 1
-                card = await self._issue_card(stay, grant.payload, number, total)
-                self.cards.append(card)
-                if not card.taken:
-                    return  # the guest has walked away: no more cards into the reject bin
+        # Every stay's payload is asked for at once, while the guest picks the card counts
+        # and the first card is fed; one left unused (the guest walked away) is dropped.
+        payloads = [asyncio.ensure_future(self._key_payload(stay)) for stay in stays]
+        try:
+            counts = [await self._card_count(stay) for stay in stays]
+            total, number = sum(counts), 0
+            for stay, payload, count in zip(stays, payloads, counts, strict=True):
+                for _ in range(count):
+                    number += 1
+                    card = await self._issue_card(stay, payload, number, total)
+                    self.cards.append(card)
+                    if not card.taken:
+                        return  # the guest has walked away: no more cards into the reject bin
+        finally:
+            for payload in payloads:
+                payload.cancel()
+            await asyncio.gather(*payloads, return_exceptions=True)  # retrieve their errors
+
+    async def _key_payload(self, stay: Stay) -> bytes:
+        return (await self._backend(self.backend.key_grant(stay))).payload
 
     async def _card_count(self, stay: Stay) -> int:
         most = self.settings.max_cards_per_room
@@ -510,7 +526,9 @@ class _Run:
         )
         return int(action.value)
 
-    async def _issue_card(self, stay: Stay, payload: bytes, number: int, total: int) -> IssuedCard:
+    async def _issue_card(
+        self, stay: Stay, payload: asyncio.Future[bytes], number: int, total: int
+    ) -> IssuedCard:
         params = {**_room_params(stay.room), "card": number, "cards": total}
 
         async def progress(stage: Stage) -> None:
@@ -597,14 +615,14 @@ class _Run:
             )
         )
 
-    async def _done(self, stays: list[Stay]) -> None:
+    async def _done(self, stays: list[Stay], pins: list[str]) -> None:
         rooms = []
-        for stay in stays:
+        for stay, pin in zip(stays, pins, strict=True):
             room_params = _room_params(stay.room)
             room_params["directions"] = self.settings.directions_for(
                 stay.room.floor if stay.room else None, self.language
             )
-            room_params["door_pin"] = await self._door_pin(stay)
+            room_params["door_pin"] = pin
             rooms.append(room_params)
         await self.dialog.ask_final(
             View(
@@ -621,6 +639,10 @@ class _Run:
                 timeout_s=self.settings.done_timeout_s,
             )
         )
+
+    async def _door_pins(self, stays: list[Stay]) -> list[str]:
+        """Each stay's door PIN ("" for none), asked for all at once."""
+        return list(await asyncio.gather(*(self._door_pin(stay) for stay in stays)))
 
     async def _door_pin(self, stay: Stay) -> str:
         if not self.settings.door_pins:

@@ -80,12 +80,17 @@ class CardIssuer:
 
     async def issue(
         self,
-        payload: bytes,
+        payload: bytes | asyncio.Future[bytes],
         record: Callable[[str], Awaitable[None]],
         progress: Callable[[Stage], Awaitable[None]],
     ) -> IssuedCard:
         """One working card holding ``payload``; ``record(uid)`` runs before it is presented
-        (an exception from it captures the card and propagates)."""
+        (an exception from it captures the card and propagates).
+
+        ``payload`` may still be on its way (a task asking the back-end for it): it is
+        awaited once a card is at the RF position, so the feed hides the round trip; if it
+        fails, the card is captured and the error propagates.
+        """
         for attempt in range(1, self._attempts + 1):
             await progress(Stage.DISPENSE)
             uid = await self._encoded_card(payload, progress)
@@ -111,7 +116,7 @@ class CardIssuer:
         raise CardIssueFailed(f"{self._attempts} cards failed")
 
     async def _encoded_card(
-        self, payload: bytes, progress: Callable[[Stage], Awaitable[None]]
+        self, payload: bytes | asyncio.Future[bytes], progress: Callable[[Stage], Awaitable[None]]
     ) -> str | None:
         """The UID of a card at the RF position that holds ``payload``, or None (rejected)."""
         try:
@@ -126,8 +131,13 @@ class CardIssuer:
             await self._reject()
             return None
         try:
+            key = payload if isinstance(payload, bytes) else await payload
+        except BaseException:
+            await self._reject()
+            raise
+        try:
             await progress(Stage.ENCODE)
-            written = await asyncio.to_thread(self._encoder.write_key, payload)
+            written = await asyncio.to_thread(self._encoder.write_key, key)
             await progress(Stage.VERIFY)
             # write_key compares what it wrote; a fresh read checks the card as a door would.
             read, holds = await asyncio.to_thread(self._encoder.read_key)
@@ -135,7 +145,7 @@ class CardIssuer:
             log.warning("encoding a card failed (%s)", type(exc).__name__)
             await self._reject()
             return None
-        if holds != payload or read.uid != written.uid:
+        if holds != key or read.uid != written.uid:
             log.warning("card read back differs from what was written")
             await self._reject()
             return None

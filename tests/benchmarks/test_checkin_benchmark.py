@@ -145,9 +145,7 @@ def critical_round_trips(trips: list[RoundTrip], device_busy: list[Span]) -> int
     (greedy by earliest end finds that maximum), leaving out those whose middle fell
     inside a device call (the guest waited for the device, not for the back-end)."""
     exposed = [
-        t.span
-        for t in trips
-        if not any(b.start <= t.span.middle <= b.end for b in device_busy)
+        t.span for t in trips if not any(b.start <= t.span.middle <= b.end for b in device_busy)
     ]
     count, free_from = 0, float("-inf")
     for span in sorted(exposed, key=lambda s: s.end):
@@ -229,9 +227,7 @@ def sim_pair(
         server.db.close()
 
 
-async def run_case(
-    case: str, server: SimServer, values: dict[str, str], folder: Path
-) -> Measured:
+async def run_case(case: str, server: SimServer, values: dict[str, str], folder: Path) -> Measured:
     """One scripted guest with every delay real; what it cost and where the time went."""
     folder.mkdir()
     transport = RecordingTransport()
