@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from hardware.payment.protocol import Kind, PaymentResult
-from hardware.printer.driver import PrinterError
+from hardware.printer.protocol import PrinterError
 from kiosk.backends.base import (
     Guest,
     IdKind,

@@ -16,7 +16,7 @@ from hardware.dispenser.simulator import SimDispenser
 from hardware.health import DeviceHealth
 from hardware.payment.protocol import PaymentTerminal
 from hardware.payment.simulator import SimulatedTerminal
-from hardware.printer.driver import ReceiptPrinter
+from hardware.printer.protocol import ReceiptPrinter
 from hardware.printer.simulator import SimPrinter
 
 CardFault = Literal["verify_mismatch", "removed"] | None

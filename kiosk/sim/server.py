@@ -226,6 +226,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, the client's delayed ACK
+    # holds the second one back ~40 ms per round trip (measured: 48 ms -> 7 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

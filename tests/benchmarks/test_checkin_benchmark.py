@@ -44,7 +44,7 @@ from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
-from kiosk.sim.server import Faults, SimServer, _Handler
+from kiosk.sim.server import Faults, SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
@@ -202,14 +202,10 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
 
 @pytest.fixture
 def sim_pair(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> Iterator[tuple[SimServer, SimServer]]:
     """Two identically seeded simulators with the added latency: the journeys run on the
     first, the baseline replays their requests on the second."""
-    # The simulator writes a reply's headers and body in two send()s; with Nagle's
-    # algorithm on, the body waits for the client's delayed ACK: ~40 ms a round trip
-    # that no real back-end adds. TCP_NODELAY measures the kiosk, not that artefact.
-    monkeypatch.setattr(_Handler, "disable_nagle_algorithm", True)
     servers = []
     for name in ("journey", "baseline"):
         server = SimServer(
