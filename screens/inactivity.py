@@ -12,8 +12,9 @@ from screens.widgets.timeout_overlay import TimeoutOverlay
 
 
 class InactivityTimer:
-    """Counts a view's ``timeout_s`` down from the last touch. For the last ``warning_s`` the
-    overlay shows a countdown; a touch then only dismisses it and starts the count again."""
+    """Counts a view's ``timeout_s`` down from the last touch. For the last ``warning_s`` (at
+    most a third of the view's time) the overlay shows a countdown; a touch then only
+    dismisses it and starts the count again."""
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class InactivityTimer:
         self._warning_s = warning_s
         self._tick_s = tick_s
         self._timeout_s: float | None = None
+        self._warn_for = warning_s
         self._deadline = 0.0
         self._event = None
 
@@ -35,6 +37,9 @@ class InactivityTimer:
         """Count ``timeout_s`` from now; None stops the timer (no guest timer on this view)."""
         self.stop()
         self._timeout_s = timeout_s
+        # A short view (done, refusal) ends by itself: warn for at most its last third,
+        # not from the moment it appears.
+        self._warn_for = min(self._warning_s, (timeout_s or 0) / 3)
         if timeout_s is not None:
             self._deadline = time.monotonic() + timeout_s
             self._event = Clock.schedule_interval(self._tick, self._tick_s)
@@ -57,6 +62,6 @@ class InactivityTimer:
         if left <= 0:
             self.stop()
             self._on_timeout()
-        elif left <= self._warning_s:
+        elif left <= self._warn_for:
             self._overlay.seconds = math.ceil(left)
             self._overlay.shown = True
