@@ -7,9 +7,9 @@ through Python logging, config in a throw-away KIVY_HOME.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +28,7 @@ os.environ.update(
     KIVY_NO_FILELOG="1",
 )
 
+from screens.virtual_display import NoVirtualDisplay, virtual_display  # noqa: E402
 from tests.ui.driver import HEIGHT, WIDTH  # noqa: E402  (after Kivy's environment)
 
 
@@ -39,43 +40,14 @@ def kivy_display() -> Iterator[str]:
             "Kivy's window was created before Xvfb started: a test module imports screens/ or "
             "kivy.core at module level; import them inside the tests instead"
         )
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb; .ci/bootstrap does)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_fd),
-            "-screen",
-            "0",
-            f"{WIDTH}x{HEIGHT}x24",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start")
-    previous = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
-    _configure_kivy()
-    try:
-        yield os.environ["DISPLAY"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if previous is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = previous
-        shutil.rmtree(_KIVY_HOME, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, _KIVY_HOME, ignore_errors=True)
+        try:
+            name = stack.enter_context(virtual_display(WIDTH, HEIGHT))
+        except NoVirtualDisplay as exc:
+            pytest.skip(str(exc))
+        _configure_kivy()
+        yield name
 
 
 def _configure_kivy() -> None:
