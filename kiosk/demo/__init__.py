@@ -33,6 +33,14 @@ log = logging.getLogger("kiosk.demo")
 
 DEMO_QR_KEY = "demo-qr-key"  # signs the demo's QR codes; a real property sets its own
 DEMO_TIMEZONE = "Asia/Shanghai"
+DEMO_DIRECTIONS = {  # the demo property's floors (kiosk/sim/demo.py)
+    floor: {
+        "en": f"Take the lift on your left to floor {floor}; rooms are signposted.",
+        "zh_Hans": f"请乘左侧电梯至{floor}楼，按指示牌前往房间。",
+        "zh_Hant": f"請乘左側電梯至{floor}樓，按指示牌前往房間。",
+    }
+    for floor in (2, 3, 5)
+}
 
 
 def builtin_scripts() -> list[Path]:
@@ -72,7 +80,14 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
             "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
             "devices": devices,
             "journey": base.journey.model_copy(
-                update={"payment_log": out / "payments.sqlite", "timezone": DEMO_TIMEZONE}
+                update={
+                    "payment_log": out / "payments.sqlite",
+                    "timezone": DEMO_TIMEZONE,
+                    "wifi_ssid": "Lobby-Guest",
+                    "wifi_password": "welcome-2026",
+                    "door_pins": True,
+                    "directions": DEMO_DIRECTIONS,
+                }
             ),
         }
     )
