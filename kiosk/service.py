@@ -102,6 +102,7 @@ class GuestService:
 
     async def serve(self) -> None:
         """Guests until cancelled; the out-of-service view while staff say so."""
+        log.info("kiosk in service")
         while True:
             if not self._in_service.is_set():
                 await self.channel.views.put(OUT_OF_SERVICE_VIEW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 from kiosk.config import DEFAULT_CONFIG_PATH, KioskConfig
@@ -51,6 +52,8 @@ async def _serve(config: KioskConfig) -> int:
         runtime.config.ui,
         scanner.preview,
     )
+    # systemd stops the kiosk with SIGTERM: close the window, the devices and the state.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.stop)
     scanner.start()
     try:
         await run_app(app, until=service.serve())
