@@ -83,7 +83,8 @@ async def _interactive(out: Path) -> int:
     manifest = write_manifest(
         out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
     )
-    codes = [*manifest["arrivals"], *manifest["booking_codes"]][:10]
+    # The demo kiosk speaks the PMS: its bookings' codes (booking codes need kind "openability").
+    codes = manifest["arrivals"][:10]
     channel = Channel()
     service = GuestService(runtime.journey, channel, runtime.health_sources())
     scanner = Scanner(runtime.config.devices.camera, channel)
