@@ -174,6 +174,11 @@ class PropertyBackend(Protocol):
         """Check the stays in; ``rooms`` maps stay_id -> the room each gets."""
         ...
 
+    async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
+        """Revoke the check-in of stays no card came out for (their payment was voided):
+        the back-end must not show a guest in a room nobody can open."""
+        ...
+
     async def key_grant(self, stay: Stay) -> KeyGrant:
         """The payload to encode on the stay's room cards."""
         ...

@@ -258,6 +258,10 @@ class OpenAbilityBackend:
                 step = reference if len(reservation.stays) == 1 else f"{reference}:{stay.stay_id}"
                 await self._send("update_order_info", request, step)
 
+    async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
+        # Seed 001's order_state only moves forward (check_in -> checked_in -> checked_out).
+        raise BackendError(Reason.NOT_SUPPORTED, "an open-ability check-in cannot be revoked")
+
     async def key_grant(self, stay: Stay) -> KeyGrant:
         context = self._stays.get(stay.stay_id)
         name = context.residence_no if context else (stay.room.name if stay.room else "")

@@ -321,6 +321,13 @@ class PmsBackend:
             raise BackendError(Reason.BACKEND_FAULT, "ic_card_string is not hex") from None
         return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
 
+    async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
+        # cancelAccomStatus takes a checked-in stay (70) back to booked (40).
+        with mapped(Reason.CHECK_IN_REFUSED):
+            for stay in stays:
+                step = reference if len(stays) == 1 else f"{reference}:{stay.stay_id}"
+                await self._send("cancelAccomStatus", AccomRef(accom_id=int(stay.stay_id)), step)
+
     async def record_key(self, stay: Stay, card_uid: str, reference: str) -> None:
         accom_id = int(stay.stay_id)
         with mapped(Reason.KEY_REFUSED):

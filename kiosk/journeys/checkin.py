@@ -148,6 +148,7 @@ class _Run:
     receipt: str = "none"
     reservation: Reservation | None = None
     sale: PaymentResult | None = None  # the balance paid, until it is on the folio
+    checked_in: list[Stay] = field(default_factory=list)  # until a card reaches the guest
 
     def __post_init__(self) -> None:
         settings, devices = self.journey.settings, self.journey.devices
@@ -210,7 +211,7 @@ class _Run:
         await self._cards_available()
         self.sale, deposit = await self._pay(reservation)
         await self._check_in(reservation, rooms)
-        checked_in = [
+        checked_in = self.checked_in = [
             dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
         ]
         await self._issue_keys(checked_in)
@@ -559,6 +560,7 @@ class _Run:
         payment can no longer be voided, so a voided payment never needs a refund bill."""
         if not any(card.taken for card in self.cards):
             await self.payments.void_all()
+            await self._undo_check_in()
             return
         sale, self.sale = self.sale, None
         if sale is None or sale.amount is None or self.reservation is None:
@@ -572,6 +574,17 @@ class _Run:
         except Refused as refusal:  # a failed write is the outbox's to retry, or the operator's
             log.error("payment %s not on the folio: %s", sale.reference, refusal.reason)
             self.unrecorded.append(sale.reference)
+
+    async def _undo_check_in(self) -> None:
+        """No card came out: the stays go back to booked, so the back-end shows nobody in a
+        room nobody can open (the guest is sent to the front desk)."""
+        stays, self.checked_in = self.checked_in, []
+        if not stays:
+            return
+        try:
+            await self._backend(self.backend.undo_check_in(stays, new_reference("undo")))
+        except Refused as refusal:
+            log.error("check-in of %d stay(s) not revoked: %s", len(stays), refusal.reason.value)
 
     async def _receipt(
         self,

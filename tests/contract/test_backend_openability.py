@@ -241,3 +241,14 @@ async def test_factory_matches_client_and_kind(sim_server: SimServer) -> None:
             open_backend(config, DirectOutbox.for_clients(pms=pms), client=pms)
     with pytest.raises(ValueError, match="base_url"):
         open_client(BackendConfig(kind="pms", base_url=""))
+
+
+async def test_a_check_in_cannot_be_revoked_and_nothing_is_sent(
+    backend: OpenAbilityBackend, codes: dict, outbox: DirectOutbox
+) -> None:
+    reservation = await backend.find_reservation(codes["oa_pool"])
+    sent = operations(outbox)
+    with pytest.raises(BackendError) as caught:
+        await backend.undo_check_in(list(reservation.stays), "undo-1")
+    assert caught.value.reason == Reason.NOT_SUPPORTED
+    assert operations(outbox) == sent  # seed 001's order_state never moves back

@@ -413,6 +413,8 @@ async def test_card_stock_running_out_after_payment_voids_it(
     order_id = demo["balance_due"]["order_id"]
     assert await kiosk_bills(client, order_id) == []  # a voided payment never reaches the folio
     assert await cards_on_record(client, order_id) == []
+    # No card came out: the check-in is revoked, nobody is shown in a room nobody can open.
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
 
 
 async def test_a_card_left_in_the_slot_is_captured_and_the_payment_voided(
@@ -428,6 +430,7 @@ async def test_a_card_left_in_the_slot_is_captured_and_the_payment_voided(
     assert len(report.result.cards_not_taken) == 1  # the second card was never made
     assert devices.dispenser.inner.issued == 0
     assert await kiosk_bills(client, demo["balance_due"]["order_id"]) == []
+    assert await stay_states(client, demo["balance_due"]["order_id"]) == [AccomStatus.BOOKED]
 
 
 # --- receipt -----------------------------------------------------------------------------------
