@@ -34,19 +34,16 @@ from hardware.dispenser.protocol import CardDispenser
 from hardware.payment.protocol import PaymentTerminal
 from hardware.printer.protocol import ReceiptPrinter
 from kiosk.api.pms import PmsClient
-from kiosk.backends.pms import PmsBackend
-from kiosk.i18n import Catalogue
-from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices, simulated_devices
 from kiosk.journeys.payment import SqlitePaymentLog
 from kiosk.journeys.script import GuestScript, run_script
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import Faults, SimServer
 from screens.virtual_display import virtual_display
 from tests.conftest import SIM_TOKEN, SimClock
+from tests.journey_kit import pms_journey
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
 
@@ -233,14 +230,8 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
     payment_log = SqlitePaymentLog(folder / "payments.sqlite")
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
-            journey = CheckinJourney(
-                PmsBackend(client, DirectOutbox.for_clients(pms=client)),
-                devices,
-                SETTINGS,
-                payment_log,
-                Catalogue.load(tz=SETTINGS.timezone),
-                signing_key=SIGNING_KEY,
-                now=SimClock(),
+            journey = pms_journey(
+                client, devices, SETTINGS, payment_log, signing_key=SIGNING_KEY, now=SimClock()
             )
             script = GuestScript.model_validate(
                 {"name": case, "actions": SCRIPTS[case], "expect": {"outcome": "checked_in"}}

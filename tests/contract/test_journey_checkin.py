@@ -26,8 +26,6 @@ from kiosk.api.pms_types import (
     BillListRequest,
     BillListType,
 )
-from kiosk.backends.pms import PmsBackend
-from kiosk.i18n import Catalogue
 from kiosk.journeys import checkin
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import SimCardPath, simulated_devices
@@ -35,12 +33,12 @@ from kiosk.journeys.messages import Action, ActionKind, Channel, Step
 from kiosk.journeys.payment import Payments, SqlitePaymentLog
 from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.pms.property import set_dirty
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
+from tests.journey_kit import pms_journey
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -105,16 +103,7 @@ def make_journey(
     clock: SimClock,
     settings: JourneySettings = FAST,
 ) -> CheckinJourney:
-    backend = PmsBackend(client, DirectOutbox.for_clients(pms=client))
-    return CheckinJourney(
-        backend,
-        devices,
-        settings,
-        payment_log,
-        Catalogue.load(tz=settings.timezone),
-        signing_key=SIGNING_KEY,
-        now=clock,
-    )
+    return pms_journey(client, devices, settings, payment_log, signing_key=SIGNING_KEY, now=clock)
 
 
 @pytest.fixture

@@ -18,8 +18,6 @@ from hardware.dispenser.simulator import SimDispenser
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import BackendError, KeyGrant, Reason, Stay
 from kiosk.backends.pms import PmsBackend
-from kiosk.i18n import Catalogue
-from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices, SimCardPath, simulated_devices
 from kiosk.journeys.keys import CardIssuer
 from kiosk.journeys.messages import Step, View
@@ -32,6 +30,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.benchmarks.test_checkin_benchmark import RecordingTransport, RoundTrip
 from tests.conftest import SIM_TOKEN, SimClock
+from tests.journey_kit import journey_over
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -157,12 +156,11 @@ async def play(
     payment_log = SqlitePaymentLog(tmp_path / "payments.sqlite")
     try:
         async with PmsClient(sim_server.url, SIM_TOKEN, transport=transport) as client:
-            journey = CheckinJourney(
+            journey = journey_over(
                 backend_type(client, DirectOutbox.for_clients(pms=client)),
                 devices,
                 SETTINGS,
                 payment_log,
-                Catalogue.load(tz=SETTINGS.timezone),
                 signing_key=SIGNING_KEY,
                 now=SimClock(),
             )

@@ -25,7 +25,6 @@ from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.openability_types import OrderListRequest, OrderState, ResidenceRef
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomStatus
-from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
 from kiosk.journeys.devices import Devices, simulated_devices
 from kiosk.journeys.messages import Step
@@ -45,6 +44,7 @@ from tests.contract.test_journey_checkin import (
     sales,
     stay_states,
 )
+from tests.journey_kit import journey_over
 from tests.ui.driver import UiDriver
 from tests.ui.guest import Guest
 from tests.ui.test_language import inked
@@ -465,12 +465,11 @@ async def test_open_ability_happy_path(
         sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01
     ) as client:
         outbox = DirectOutbox.for_clients(openability=client)
-        journey = CheckinJourney(
+        journey = journey_over(
             make_backend(client, outbox, sim_clock),
             devices,
             SETTINGS.model_copy(update={"door_pins": True, "max_cards_per_room": 1}),
             payment_log,
-            Catalogue.load(tz=SETTINGS.timezone),
             signing_key=SIGNING_KEY,
             now=sim_clock,
         )
