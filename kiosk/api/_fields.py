@@ -126,3 +126,24 @@ MsTimestamp = Annotated[
     PlainSerializer(format_ms_timestamp, return_type=int),
 ]
 """The open-ability envelope's millisecond ``timestamp``."""
+
+
+class TolerantCode:
+    """Mixin of an int or str enum of API codes: a value the seed does not document gives
+    a pseudo-member ``UNDOCUMENTED_<value>`` (equal to the value) instead of raising, so
+    replies keep parsing when the back-end grows a code; :attr:`documented` tells them apart.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        member_type = cls._member_type_  # type: ignore[attr-defined]  (set by Enum)
+        if not isinstance(value, member_type) or isinstance(value, bool) or value == "":
+            return None
+        pseudo = member_type.__new__(cls, value)
+        pseudo._name_ = f"UNDOCUMENTED_{value}"
+        pseudo._value_ = value
+        return pseudo
+
+    @property
+    def documented(self) -> bool:
+        return self._name_ in type(self).__members__  # type: ignore[attr-defined]

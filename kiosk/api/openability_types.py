@@ -23,30 +23,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
-from kiosk.api._fields import MsTimestamp, OATime
+from kiosk.api._fields import MsTimestamp, OATime, TolerantCode
 
 # --- states -------------------------------------------------------------------------------
 
 
-class OAState(StrEnum):
-    """A state of the open-ability API that tolerates values the seeds do not document.
-
-    ``BookingState("approved")`` gives a pseudo-member (equal to "approved") instead of
-    raising; :attr:`documented` tells the two apart.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> OAState | None:
-        if isinstance(value, str) and value:
-            pseudo = str.__new__(cls, value)
-            pseudo._name_ = f"UNDOCUMENTED_{value}"
-            pseudo._value_ = value
-            return pseudo
-        return None
-
-    @property
-    def documented(self) -> bool:
-        return self._name_ in type(self).__members__
+class OAState(TolerantCode, StrEnum):
+    """A state of the open-ability API; ``BookingState("approved")`` gives a pseudo-member
+    (see :class:`TolerantCode`)."""
 
 
 class BookingState(OAState):

@@ -36,31 +36,14 @@ from pydantic import (
     model_validator,
 )
 
-from kiosk.api._fields import Money, OptionalUnixTime, UnixTime
+from kiosk.api._fields import Money, OptionalUnixTime, TolerantCode, UnixTime
 
 # --- status codes -------------------------------------------------------------------------
 
 
-class PmsCode(IntEnum):
-    """An integer code of the PMS that tolerates codes the seed does not document.
-
-    ``AccomStatus(60)`` gives the pseudo-member ``AccomStatus.UNDOCUMENTED_60``
-    (equal to 60) instead of raising, so replies keep parsing when the PMS grows a
-    new status; :attr:`documented` tells the two apart.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> PmsCode | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            pseudo = int.__new__(cls, value)
-            pseudo._name_ = f"UNDOCUMENTED_{value}"
-            pseudo._value_ = value
-            return pseudo
-        return None
-
-    @property
-    def documented(self) -> bool:
-        return self._name_ in type(self).__members__
+class PmsCode(TolerantCode, IntEnum):
+    """An integer code of the PMS; ``AccomStatus(60)`` gives ``AccomStatus.UNDOCUMENTED_60``
+    (see :class:`TolerantCode`)."""
 
 
 class YesNo(PmsCode):
