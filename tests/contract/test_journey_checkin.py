@@ -29,7 +29,7 @@ from kiosk.api.pms_types import (
 from kiosk.journeys import checkin
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import SimCardPath, simulated_devices
-from kiosk.journeys.messages import Action, ActionKind, Channel, Step
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.journeys.payment import Payments, SqlitePaymentLog
 from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
@@ -137,6 +137,29 @@ def register(name: str = "Wei Wang", id_number: str = "E12345678") -> list[dict]
     ]
 
 
+def by_hand(payload: str, then: tuple[str, ...]) -> Iterator[Action]:
+    """A guest's answers by hand: start, English, the code, continue, registration, ``then``
+    (choices)."""
+    yield from (
+        Action(ActionKind.CHOOSE, "start"),
+        Action(ActionKind.LANGUAGE, "en"),
+        Action(ActionKind.QR, payload),
+        Action(ActionKind.CHOOSE, "continue"),
+        Action(ActionKind.TEXT, "Wei Wang"),
+        Action(ActionKind.CHOOSE, "passport"),
+        Action(ActionKind.TEXT, "E1234567"),
+    )
+    yield from (Action(ActionKind.CHOOSE, choice) for choice in then)
+
+
+async def answer_until(channel: Channel, answers: Iterator[Action], step: Step) -> View:
+    """Answer every view that waits for the guest until ``step`` shows; that view."""
+    while (view := await asyncio.wait_for(channel.views.get(), 10)).step is not step:
+        if view.choices or view.input:
+            await channel.actions.put(next(answers))
+    return view
+
+
 async def stay_states(client: PmsClient, order_id: int) -> list[AccomStatus]:
     detail = await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
     return [accom.accom_status for accom in detail.accom_list]
@@ -206,22 +229,8 @@ async def test_the_done_screen_shows_room_floor_directions_and_wifi(
     # Driven by hand to read the done view's values (a transcript keeps the keys only).
     channel = Channel()
     run = asyncio.create_task(journey.run(channel))
-    answers = iter(
-        [
-            Action(ActionKind.CHOOSE, "start"),
-            Action(ActionKind.LANGUAGE, "en"),
-            Action(ActionKind.QR, values["prepaid"]),
-            Action(ActionKind.CHOOSE, "continue"),
-            Action(ActionKind.TEXT, "Wei Wang"),
-            Action(ActionKind.CHOOSE, "passport"),
-            Action(ActionKind.TEXT, "E1234567"),
-            Action(ActionKind.CHOOSE, "1"),
-            Action(ActionKind.CHOOSE, "continue"),
-        ]
-    )
-    while (view := await asyncio.wait_for(channel.views.get(), 10)).step is not Step.DONE:
-        if view.choices or view.input:
-            await channel.actions.put(next(answers))
+    answers = by_hand(values["prepaid"], ("1", "continue"))
+    view = await answer_until(channel, answers, Step.DONE)
     assert view.params["room"] == "201"
     assert view.params["floor"] == "2"
     assert view.params["directions"] == "Lift on your left, second floor"
@@ -719,21 +728,7 @@ async def test_a_run_stopped_after_payment_voids_it(
 ) -> None:
     channel = Channel()
     run = asyncio.create_task(journey.run(channel))
-    answers = iter(
-        [
-            Action(ActionKind.CHOOSE, "start"),
-            Action(ActionKind.LANGUAGE, "en"),
-            Action(ActionKind.QR, values["balance_due"]),
-            Action(ActionKind.CHOOSE, "continue"),
-            Action(ActionKind.TEXT, "Wei Wang"),
-            Action(ActionKind.CHOOSE, "passport"),
-            Action(ActionKind.TEXT, "E1234567"),
-            Action(ActionKind.CHOOSE, "pay"),
-        ]
-    )
-    while (view := await asyncio.wait_for(channel.views.get(), 10)).step is not Step.KEYS:
-        if view.choices or view.input:
-            await channel.actions.put(next(answers))
+    await answer_until(channel, by_hand(values["balance_due"], ("pay",)), Step.KEYS)
     run.cancel()  # the kiosk is taken out of service while the guest chooses the cards
     with pytest.raises(asyncio.CancelledError):
         await run
