@@ -34,7 +34,7 @@ from hardware.card_encoder.protocol import (
     NoReader,
     PresenceEvent,
 )
-from hardware.card_encoder.session import CardSession
+from hardware.card_encoder.session import CardSession, SessionEncoder
 from hardware.health import DeviceHealth, HealthLevel
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def _hresult(exc: SmartcardException | BaseSCardException) -> int:
     return exc.hresult & 0xFFFFFFFF
 
 
-class PcscEncoder:
+class PcscEncoder(SessionEncoder):
     """A ``CardEncoder`` on a PC/SC reader."""
 
     def __init__(
@@ -229,26 +229,8 @@ class PcscEncoder:
                     raise NoCard(f"no card came within {timeout} s") from None
                 time.sleep(CARD_POLL_S)
 
-    def write_key(self, payload: bytes) -> CardInfo:
+    def _check_before_write(self) -> None:
         self._keys.check_before_write()  # before even connecting: not one APDU for a bad trailer
-
-        def write(session: CardSession, card: CardInfo) -> CardInfo:
-            session.write(card, payload)
-            return card
-
-        return self._with_card(write)
-
-    def read_key(self) -> tuple[CardInfo, bytes]:
-        return self._with_card(lambda session, card: (card, session.read(card)))
-
-    def erase(self) -> CardInfo:
-        self._keys.check_before_write()
-
-        def erase(session: CardSession, card: CardInfo) -> CardInfo:
-            session.erase(card)
-            return card
-
-        return self._with_card(erase)
 
     # -- presence and health -------------------------------------------------------------
 

@@ -9,6 +9,7 @@ must not be written) is checked before the first APDU.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from hardware.card_encoder import apdu, layout
 from hardware.card_encoder.access_bits import Key
@@ -25,6 +26,9 @@ from hardware.card_encoder.protocol import (
 # PC/SC readers read Ultralight pages four at a time (the card's READ returns 16 bytes).
 ULTRALIGHT_READ = 16
 _SLOT = 0  # the reader's volatile key slot this session loads keys into
+
+
+T = TypeVar("T")
 
 
 class CardSession:
@@ -156,3 +160,36 @@ class CardSession:
             self._read_unit(page, ULTRALIGHT_READ) for page in pages[:: ULTRALIGHT_READ // 4]
         )
         return data[: len(pages) * layout.PAGE_SIZE]
+
+
+class SessionEncoder:
+    """The card verbs every encoder shares, over a :class:`CardSession` on the card in the
+    field; a driver supplies ``_with_card`` (how it reaches the card) and, if it has one,
+    a configuration check that must pass before any write."""
+
+    def _with_card(self, work: Callable[[CardSession, CardInfo], T]) -> T:
+        raise NotImplementedError
+
+    def _check_before_write(self) -> None:
+        """Refuse a bad configuration before any card I/O; nothing to check by default."""
+
+    def write_key(self, payload: bytes) -> CardInfo:
+        self._check_before_write()
+
+        def write(session: CardSession, card: CardInfo) -> CardInfo:
+            session.write(card, payload)
+            return card
+
+        return self._with_card(write)
+
+    def read_key(self) -> tuple[CardInfo, bytes]:
+        return self._with_card(lambda session, card: (card, session.read(card)))
+
+    def erase(self) -> CardInfo:
+        self._check_before_write()
+
+        def erase(session: CardSession, card: CardInfo) -> CardInfo:
+            session.erase(card)
+            return card
+
+        return self._with_card(erase)

@@ -23,7 +23,7 @@ from hardware.card_encoder.protocol import (
     NoCard,
     PresenceEvent,
 )
-from hardware.card_encoder.session import CardSession
+from hardware.card_encoder.session import CardSession, SessionEncoder
 from hardware.health import DeviceHealth, HealthLevel
 
 OK = apdu.SW_OK.to_bytes(2, "big")
@@ -102,7 +102,7 @@ class SimCard:
         return OK
 
 
-class SimEncoder:
+class SimEncoder(SessionEncoder):
     """A ``CardEncoder`` whose reader holds an in-memory card (or none)."""
 
     def __init__(
@@ -172,23 +172,6 @@ class SimEncoder:
     def wait_for_card(self, timeout: float) -> CardInfo:
         """The card in the field now: a simulated card does not arrive on its own."""
         return self._with_card(lambda _session, card: card)
-
-    def write_key(self, payload: bytes) -> CardInfo:
-        def write(session: CardSession, card: CardInfo) -> CardInfo:
-            session.write(card, payload)
-            return card
-
-        return self._with_card(write)
-
-    def read_key(self) -> tuple[CardInfo, bytes]:
-        return self._with_card(lambda session, card: (card, session.read(card)))
-
-    def erase(self) -> CardInfo:
-        def erase(session: CardSession, card: CardInfo) -> CardInfo:
-            session.erase(card)
-            return card
-
-        return self._with_card(erase)
 
     def watch(self, callback: Callable[[PresenceEvent], None]) -> Callable[[], None]:
         self._watchers.append(callback)
