@@ -88,6 +88,17 @@ async def run_app(app: Any, *, until: Awaitable[Any] | None = None) -> None:
         await asyncio.wait_for(running, 10)
 
 
+def on_digit_key(handler: Callable[[int], bool]) -> None:
+    """Call ``handler(digit)`` for each digit typed on a keyboard (the demo's QR keys);
+    it returns whether it used the key."""
+    from kivy.core.window import Window
+
+    def on_key(_window: object, _key: int, _scancode: int, text: str | None, *_: object) -> bool:
+        return bool(text and text.isdigit() and handler(int(text)))
+
+    Window.bind(on_key_down=on_key)
+
+
 async def app_ready(app: Any, timeout: float = 30.0) -> None:
     """Wait until ``app`` has built its screens and shows its window."""
     loop = asyncio.get_running_loop()

@@ -74,7 +74,7 @@ async def _interactive(out: Path) -> int:
     from kiosk.runtime import start_runtime
     from kiosk.service import GuestService, Scanner
     from kiosk.sim.demo import write_manifest
-    from screens.launch import build_app, prepare_kivy, run_app
+    from screens.launch import build_app, on_digit_key, prepare_kivy, run_app
 
     ui = UiConfig(width=DEMO_WINDOW[0], height=DEMO_WINDOW[1], fullscreen=False)
     prepare_kivy(ui)
@@ -95,21 +95,17 @@ async def _interactive(out: Path) -> int:
         print(f"  {number % 10}: {code['case']}")
     print(f"Operator menu: hold the top-left corner 3 s, PIN {DEMO_PIN}. Manifest: {out}")
 
-    from kivy.core.window import Window
-
     camera = scanner.pipeline.source  # the simulated camera: show() holds a code in view
 
-    def on_key(_window: object, _key: int, _scancode: int, text: str | None, *_: object) -> bool:
-        if not text or not text.isdigit():
-            return False
-        index = (int(text) - 1) % 10  # "1" is the first code ... "0" the tenth
+    def present(digit: int) -> bool:
+        index = (digit - 1) % 10  # "1" is the first code ... "0" the tenth
         if index >= len(codes):
             return False
         camera.show(codes[index]["qr_payload"])  # type: ignore[attr-defined]
         asyncio.get_running_loop().call_later(3, camera.show, None)  # type: ignore[attr-defined]
         return True
 
-    Window.bind(on_key_down=on_key)
+    on_digit_key(present)
     scanner.start()
     try:
         await run_app(app, until=service.serve())
