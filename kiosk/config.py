@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from hardware.config import DevicesConfig
 from kiosk.journeys.settings import JourneySettings
+from kiosk.offline.backend import OfflinePolicy
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 
@@ -56,7 +57,9 @@ class SimConfig(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
-    db: Path = Field(Path("var/sim.sqlite"), description="SQLite state; survives restarts")
+    db: Path | None = Field(
+        None, description="SQLite state, survives restarts; None: <state dir>/sim.sqlite"
+    )
     seed: int = Field(1, description="seed of the deterministic demo property")
     latency_ms: float = Field(0.0, ge=0)
     failure_rate: float = Field(0.0, ge=0, le=1)
@@ -96,6 +99,33 @@ class UiConfig(BaseModel):
     warning_s: float = Field(20.0, gt=0, description='the "Are you still there?" countdown')
 
 
+class StateConfig(BaseModel):
+    """``[state]``: where the kiosk keeps everything that must survive a restart."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: Path = Field(
+        Path("var/state"),
+        description="the state directory: outbox, payment log, caches, the simulated "
+        "devices' memory, the data key (systemd: StateDirectory=)",
+    )
+    relay_idle_s: float = Field(
+        5.0, gt=0, le=300, description="how often the outbox relay looks for due entries"
+    )
+    retry_base_s: float = Field(1.0, gt=0, le=60, description="first backoff of a failed write")
+    retry_cap_s: float = Field(300.0, gt=0, le=3600, description="longest backoff between tries")
+    shutdown_grace_s: float = Field(
+        30.0, gt=0, le=300, description="on SIGTERM: time for the journey to reach a safe point"
+    )
+    keep_delivered_days: float = Field(
+        7.0, ge=0, le=90, description="delivered outbox entries are purged after this"
+    )
+
+    @property
+    def db(self) -> Path:
+        return self.dir / "kiosk.sqlite"
+
+
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
@@ -104,6 +134,8 @@ class KioskConfig(BaseSettings):
     )
 
     backend: BackendConfig = BackendConfig()
+    state: StateConfig = StateConfig()
+    offline: OfflinePolicy = OfflinePolicy()
     sim: SimConfig = SimConfig()
     qr: QrConfig = QrConfig()
     devices: DevicesConfig = DevicesConfig()

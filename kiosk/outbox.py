@@ -1,30 +1,49 @@
-"""The one seam every mutating back-end call goes through (DESIGN.md, "Offline and failure policy").
+"""The durable outbox: every mutating back-end call, committed before its first attempt.
 
-An adapter describes a write as a :class:`Mutation` (which API, the seed's operation name,
-the request as its JSON body, the kiosk's idempotency reference) and hands it to an
-:class:`Outbox`. :class:`DirectOutbox` sends it at once and keeps an in-memory journal;
-the durable SQLite outbox of a later issue implements the same Protocol (commit the
-mutation, then send; replay after reconciling), so adapters do not change.
+An adapter describes a write as a :class:`Mutation` (which API, the seed's operation
+name, the request as its JSON body, the kiosk's idempotency reference) and hands it to
+:meth:`DurableOutbox.send`. In one transaction of the state database (``kiosk.state``)
+the entry is stored, its request sealed (it holds guest data), together with the
+journey's record of the step; only then is it attempted.
 
-Idempotency: ``(api, operation, reference)`` names one mutation. Sending it again after
-it was applied returns the first reply without sending anything; sending the same key
-with a different request is a bug and is refused. Failed attempts may be sent again.
+- Applied: the entry is ``delivered`` and its request purged; ``send`` returns the reply.
+- Refused by the back-end during a journey: ``refused``; ``send`` raises the API error so
+  the journey can tell the guest. Refused on a later replay: ``dead``, with the reason.
+- Not reached, or the reply was lost: the entry stays ``pending`` and ``send`` raises
+  :class:`Queued`; the relay (:meth:`DurableOutbox.run_relay`) delivers it later.
 
-Logs and the journal's error texts carry the operation, the reference and the error
-class only: never the request, which holds guest personal data.
+The relay sends due entries with jittered exponential backoff (a ``Retry-After`` from
+the back-end is honoured), keeps order within a journey (an entry waits while an earlier
+entry of its journey is pending or in flight), and before each replay asks the API's
+reconciler whether the write already landed, or can no longer be applied as it stands
+(the booking cancelled at the desk meanwhile): such an entry is parked ``dead`` with the
+reason for staff, never dropped. At start-up, entries left in flight by a crash become
+pending and ambiguous (:meth:`DurableOutbox.recover`).
+
+Some writes are not deferrable: a journey needs their answer now or not at all (claiming
+an open-ability booking code). They are journaled the same way but never replayed by
+the relay; a failure is the caller's to handle, and a new ``send`` tries again.
+
+Logs and error texts carry the operation, the reference and the error class only:
+never the request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import random
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from kiosk.api import ApiError, HttpStatusError, PmsError, ResponseFormatError, TransportError
 from kiosk.api._client import dump_request
@@ -32,28 +51,36 @@ from kiosk.api.openability import OPERATIONS as OA_OPERATIONS
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import OPERATIONS as PMS_OPERATIONS
 from kiosk.api.pms import PmsClient
+from kiosk.sealing import Sealer
+from kiosk.state import KIOSK_JOURNEY, JourneyMark, StateDb, current_journey, now_text
 
 log = logging.getLogger("kiosk.outbox")
 
 Api = Literal["pms", "openability"]
 
+PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD = (
+    "pending", "in_flight", "delivered", "refused", "dead"
+)  # fmt: skip
+OPEN_STATES = (PENDING, IN_FLIGHT)  # not finished: later entries of the journey wait
+
 
 @dataclass(frozen=True)
 class Mutation:
-    """One mutating call: what a durable outbox stores before the first attempt."""
+    """One mutating call: what the outbox stores before the first attempt."""
 
     api: Api
     operation: str  # the seed's name: "cashier", "update_order_info"
     request: Mapping[str, Any] = field(repr=False)  # the JSON body (PMS) or ``param`` (OA)
     reference: str  # the kiosk's idempotency reference (OA: the command ``id``)
     created_at: datetime
+    deferrable: bool = True  # False: the caller needs the answer now; never replayed
 
     def __post_init__(self) -> None:
         if self.created_at.utcoffset() != timedelta(0):
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.reference:
             raise ValueError("a mutation needs a reference")
-        try:  # it must survive a round trip through the durable outbox's JSON column
+        try:  # it must survive a round trip through the outbox's sealed JSON column
             json.dumps(self.request)
         except (TypeError, ValueError):
             raise ValueError(f"{self.operation}: request is not JSON-able") from None
@@ -67,10 +94,11 @@ class Mutation:
         reference: str,
         *,
         now: datetime | None = None,
+        deferrable: bool = True,
     ) -> Mutation:
         """A mutation from a request model (dumped as the seed's JSON) or a JSON dict."""
         body = dump_request(request) if isinstance(request, BaseModel) else dict(request)
-        return cls(api, operation, body, reference, now or datetime.now(UTC))
+        return cls(api, operation, body, reference, now or datetime.now(UTC), deferrable)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -84,25 +112,35 @@ class Outcome(StrEnum):
     AMBIGUOUS = "ambiguous"  # may have been applied: reconcile before a replay
 
 
-@dataclass(frozen=True)
-class JournalEntry:
-    """One attempt at a mutation and how it ended."""
+class Queued(Exception):
+    """The write is committed to the outbox but not delivered yet: the relay will."""
 
-    mutation: Mutation
-    outcome: Outcome
-    at: datetime
-    error: str = ""  # the error class (and PMS code): never a body
+    def __init__(self, mutation: Mutation, entry_id: int, why: str) -> None:
+        super().__init__(f"{mutation.operation} {mutation.reference}: queued ({why})")
+        self.entry_id = entry_id
+
+
+class Verdict(StrEnum):
+    LANDED = "landed"  # the back-end shows the write applied: do not send it again
+    NOT_LANDED = "not_landed"  # safe to send
+
+
+class Conflict(Exception):
+    """The back-end changed meanwhile so the write must not be applied as it stands;
+    the message says why, for staff (no guest data)."""
+
+
+# Whether a write landed, from the back-end's own state; ``booking`` is the journey's.
+Reconciler = Callable[[Mutation, str], Awaitable[Verdict]]
+Sender = Callable[[Mutation], Awaitable[Any]]
 
 
 class Outbox(Protocol):
     """Where adapters send every mutation; the reply is the client's typed reply."""
 
     async def send(self, mutation: Mutation) -> Any:
-        """Send (or, durable, commit then send) ``mutation``; raises the client's ApiError."""
+        """Commit ``mutation`` then send it; raises the client's ApiError or ``Queued``."""
         ...
-
-
-Sender = Callable[[Mutation], Awaitable[Any]]
 
 
 def pms_sender(client: PmsClient) -> Sender:
@@ -130,59 +168,391 @@ def openability_sender(client: OpenAbilityClient) -> Sender:
     return send
 
 
-class DirectOutbox:
-    """Sends each mutation at once (no durability yet) and journals every attempt in memory."""
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One entry as the operator sees it: no request, no reply."""
+
+    id: int
+    journey: str
+    api: str
+    operation: str
+    reference: str
+    state: str
+    ambiguous: bool
+    attempts: int
+    next_at: float
+    error: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of_row(cls, row: sqlite3.Row) -> OutboxEntry:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    mutation: Mutation
+    booking: str
+    ambiguous: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Enqueued:
+    id: int
+    claimed: _Claimed | None  # None: it waits (its journey's turn, or in flight elsewhere)
+    delivered: bool = False
+    reply: Any = None
+
+
+@dataclass
+class Backoff:
+    """Jittered exponential backoff: ``base * 2**(n-1)`` capped, times 0.5 to 1."""
+
+    base_s: float = 1.0
+    cap_s: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.cap_s)
+        ceiling = min(self.cap_s, self.base_s * 2 ** max(attempts - 1, 0))
+        return ceiling * (0.5 + self.rng.random() / 2)
+
+
+class DurableOutbox:
+    """The outbox in the state database, with its relay."""
 
     def __init__(
-        self, senders: Mapping[str, Sender], *, clock: Callable[[], datetime] | None = None
+        self,
+        db: StateDb,
+        sealer: Sealer,
+        senders: Mapping[str, Sender],
+        reconcilers: Mapping[str, Reconciler] | None = None,
+        *,
+        backoff: Backoff | None = None,
+        batch: int = 16,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.db = db
+        self._sealer = sealer
         self._senders = dict(senders)
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._journal: list[JournalEntry] = []
-        self._applied: dict[tuple[str, str, str], tuple[Mutation, Any]] = {}
+        self._reconcilers = dict(reconcilers or {})
+        self._backoff = backoff or Backoff()
+        self._batch = batch
+        self._clock = clock
+        self._wake = asyncio.Event()
 
     @classmethod
     def for_clients(
-        cls, *, pms: PmsClient | None = None, openability: OpenAbilityClient | None = None
-    ) -> DirectOutbox:
+        cls,
+        db: StateDb,
+        sealer: Sealer,
+        *,
+        pms: PmsClient | None = None,
+        openability: OpenAbilityClient | None = None,
+        **kwargs: Any,
+    ) -> DurableOutbox:
+        """The outbox over the configured client, with that API's reconciler."""
+        from kiosk.backends.reconcile import openability_reconciler, pms_reconciler
+
         senders: dict[str, Sender] = {}
+        reconcilers: dict[str, Reconciler] = {}
         if pms is not None:
             senders["pms"] = pms_sender(pms)
+            reconcilers["pms"] = pms_reconciler(pms)
         if openability is not None:
             senders["openability"] = openability_sender(openability)
-        return cls(senders)
+            reconcilers["openability"] = openability_reconciler(openability)
+        return cls(db, sealer, senders, reconcilers, **kwargs)
 
-    @property
-    def journal(self) -> tuple[JournalEntry, ...]:
-        return tuple(self._journal)
+    # --- the journey's path -------------------------------------------------------------
 
     async def send(self, mutation: Mutation) -> Any:
-        done = self._applied.get(mutation.key)
-        if done is not None:
-            first, reply = done
-            if first.request != mutation.request:
-                raise ValueError(f"{mutation.operation}: reference reused for another request")
-            log.info(
-                "%s %s: already applied, not sent again", mutation.operation, mutation.reference
-            )
-            return reply
-        sender = self._senders.get(mutation.api)
-        if sender is None:
+        if mutation.api not in self._senders:
             raise ValueError(f"no {mutation.api} client configured")
+        journey = current_journey.get() or KIOSK_JOURNEY
+        entry = await asyncio.to_thread(self._enqueue, mutation, journey)
+        if entry.delivered:
+            log.info("%s %s: already applied, not sent again", *mutation.key[1:])
+            return entry.reply
+        if entry.claimed is None:
+            raise Queued(mutation, entry.id, "waits its turn")
+        claimed = entry.claimed
+        return await self._attempt(claimed, replay=claimed.attempts > 0 or claimed.ambiguous)
+
+    def _enqueue(self, mutation: Mutation, journey: JourneyMark) -> _Enqueued:
+        """Store the entry (and the journey's step) in one transaction; claim it for a first
+        attempt unless an earlier entry of its journey is still open, or say it was
+        delivered before (with its stored reply)."""
+        now = now_text()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, state, request, reply, ambiguous, attempts, journey, booking"
+                " FROM outbox WHERE api = ? AND operation = ? AND reference = ?",
+                mutation.key,
+            ).fetchone()
+            self.db.record_step(conn, journey, mutation.operation)
+            if row is None:
+                cursor = conn.execute(
+                    "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
+                    " may_defer, state, next_at, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                    (
+                        journey.id,
+                        journey.booking,
+                        *mutation.key,
+                        self._sealer.seal(dict(mutation.request)),
+                        mutation.deferrable,
+                        self._clock(),
+                        now,
+                        now,
+                    ),
+                )
+                entry_id, ambiguous, attempts = int(cursor.lastrowid or 0), 0, 0
+                owner, booking = journey.id, journey.booking
+            else:
+                entry_id, state, request, reply, ambiguous, attempts, owner, booking = row
+                if state == DELIVERED:
+                    revived = None if reply is None else _revive(mutation, self._sealer.open(reply))
+                    return _Enqueued(entry_id, None, True, revived)
+                if request is not None and self._sealer.open(request) != dict(mutation.request):
+                    raise ValueError(f"{mutation.operation}: reference reused for another request")
+                if state == IN_FLIGHT:
+                    return _Enqueued(entry_id, None)
+                conn.execute(  # refused or dead before: the caller tries again
+                    "UPDATE outbox SET state = 'pending', updated_at = ? WHERE id = ?",
+                    (now, entry_id),
+                )
+            earlier = conn.execute(
+                "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state IN (?, ?)"
+                " AND may_defer = 1 LIMIT 1",
+                (owner, entry_id, *OPEN_STATES),
+            ).fetchone()
+            if earlier is not None and mutation.deferrable:
+                return _Enqueued(entry_id, None)
+            conn.execute(
+                "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
+                (now, entry_id),
+            )
+        claimed = _Claimed(entry_id, mutation, booking, bool(ambiguous), attempts)
+        return _Enqueued(entry_id, claimed)
+
+    # --- attempts -----------------------------------------------------------------------
+
+    async def _attempt(self, claimed: _Claimed, *, replay: bool, relay: bool = False) -> Any:
+        """Send one claimed entry (reconciled first when it is a replay); record the end."""
+        mutation = claimed.mutation
         try:
-            reply = await sender(mutation)
+            if replay and mutation.deferrable:
+                reconcile = self._reconcilers.get(mutation.api)
+                if (
+                    reconcile is not None
+                    and await reconcile(mutation, claimed.booking) is Verdict.LANDED
+                ):
+                    log.info("%s %s: had landed, not sent again", *mutation.key[1:])
+                    await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", None)
+                    return None
+            reply = await self._senders[mutation.api](mutation)
+        except Conflict as conflict:
+            log.warning("%s %s: parked: %s", mutation.operation, mutation.reference, conflict)
+            await asyncio.to_thread(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
+            raise Queued(mutation, claimed.id, "parked for staff") from None
         except ApiError as exc:
             outcome = outcome_of(exc)
-            self._record(mutation, outcome, _describe(exc))
-            log.warning("%s %s: %s", mutation.operation, mutation.reference, outcome.value)
+            error = _describe(exc)
+            log.warning("%s %s: %s (%s)", mutation.operation, mutation.reference, outcome, error)
+            if outcome is Outcome.REFUSED or not mutation.deferrable:
+                state = DEAD if relay else REFUSED
+                await asyncio.to_thread(self._finish, claimed.id, state, error, None)
+                raise
+            retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
+            await asyncio.to_thread(
+                self._reschedule, claimed, outcome is Outcome.AMBIGUOUS, error, retry_after
+            )
+            self._wake.set()
+            raise Queued(mutation, claimed.id, outcome.value) from exc
+        except BaseException as exc:  # cancelled mid-call, or a bug: it may have landed
+            if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
+                await asyncio.shield(
+                    asyncio.to_thread(self._reschedule, claimed, True, "interrupted", None)
+                )
+            else:
+                await asyncio.to_thread(
+                    self._finish, claimed.id, DEAD, f"bug: {type(exc).__name__}", None
+                )
             raise
-        self._record(mutation, Outcome.APPLIED)
-        self._applied[mutation.key] = (mutation, reply)
         log.info("%s %s: applied", mutation.operation, mutation.reference)
+        stored = None
+        if reply is not None:
+            stored = self._sealer.seal(_jsonable(reply))
+        await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", stored)
         return reply
 
-    def _record(self, mutation: Mutation, outcome: Outcome, error: str = "") -> None:
-        self._journal.append(JournalEntry(mutation, outcome, self._clock(), error))
+    def _finish(self, entry_id: int, state: str, error: str, reply: bytes | None) -> None:
+        purge = state == DELIVERED  # guest data goes once delivered
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, error = ?, reply = ?, attempts = attempts + 1,"
+                " request = CASE WHEN ? THEN NULL ELSE request END, updated_at = ?"
+                " WHERE id = ?",
+                (state, error, reply, purge, now_text(), entry_id),
+            )
+
+    def _reschedule(
+        self, claimed: _Claimed, ambiguous: bool, error: str, retry_after: float | None
+    ) -> None:
+        delay = self._backoff.delay(claimed.attempts + 1, retry_after)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, error = ?,"
+                " ambiguous = ambiguous OR ?, next_at = ?, updated_at = ? WHERE id = ?",
+                (error, ambiguous, self._clock() + delay, now_text(), claimed.id),
+            )
+
+    # --- the relay ----------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """At start-up: entries a crash left in flight may have landed; they become pending
+        and ambiguous (reconciled before their replay). Returns how many."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET state = 'pending', ambiguous = 1, next_at = ?, updated_at = ?"
+                " WHERE state = 'in_flight' AND may_defer = 1",
+                (self._clock(), now_text()),
+            )
+            conn.execute(  # its caller is gone; a new send tries again
+                "UPDATE outbox SET state = 'refused', error = 'interrupted', updated_at = ?"
+                " WHERE state = 'in_flight' AND may_defer = 0",
+                (now_text(),),
+            )
+        if cursor.rowcount:
+            log.warning("%d outbox entries were in flight at a crash: reconciling", cursor.rowcount)
+        return cursor.rowcount
+
+    def _claim_due(self, limit: int) -> list[_Claimed]:
+        """Due entries that head their journey, claimed (in flight) in one transaction."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, journey, booking, api, operation, reference, request, ambiguous,"
+                " attempts FROM outbox AS o"
+                " WHERE state = 'pending' AND may_defer = 1 AND next_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.journey = o.journey"
+                " AND p.id < o.id AND p.state IN ('pending', 'in_flight'))"
+                " ORDER BY id LIMIT ?",
+                (self._clock(), limit),
+            ).fetchall()
+            claimed = []
+            for row in rows:
+                entry_id, _, booking, api, operation, reference, request, ambiguous, attempts = row
+                conn.execute(
+                    "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
+                    (now_text(), entry_id),
+                )
+                mutation = Mutation(
+                    api, operation, self._sealer.open(request), reference, datetime.now(UTC)
+                )
+                claimed.append(_Claimed(entry_id, mutation, booking, bool(ambiguous), attempts))
+        return claimed
+
+    async def deliver_due(self) -> int:
+        """One pass: send every due entry that heads its journey; the number delivered."""
+        claimed = await asyncio.to_thread(self._claim_due, self._batch)
+        results = await asyncio.gather(
+            *(self._attempt(c, replay=True, relay=True) for c in claimed), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
+                log.error("outbox relay: %s", type(result).__name__)
+        return sum(not isinstance(r, BaseException) for r in results)
+
+    async def run_relay(self, idle_s: float = 5.0) -> None:
+        """Deliver due entries until cancelled; wakes early when a send queued something."""
+        while True:
+            try:
+                await self.deliver_due()
+            except sqlite3.Error as exc:
+                log.error("outbox relay: state database error %s", type(exc).__name__)
+            self._wake.clear()
+            wait = min(idle_s, max(self.seconds_to_next(), 0.05))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def seconds_to_next(self) -> float:
+        rows = self.db.query("SELECT MIN(next_at) AS at FROM outbox WHERE state = 'pending'")
+        at = rows[0]["at"]
+        return float("inf") if at is None else at - self._clock()
+
+    async def drain(self, deadline_s: float = 300.0) -> bool:
+        """Relay until nothing is pending (True), or the deadline passes (False)."""
+        end = time.monotonic() + deadline_s
+        while self.counts().get(PENDING, 0) or self.counts().get(IN_FLIGHT, 0):
+            if time.monotonic() >= end:
+                return False
+            if not await self.deliver_due():
+                wait = min(self.seconds_to_next(), end - time.monotonic(), 1.0)
+                await asyncio.sleep(max(wait, 0.01))
+        return True
+
+    # --- the operator's view ------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    def depth(self) -> int:
+        """Entries still to deliver (pending and in flight): "offline, N queued"."""
+        counts = self.counts()
+        return counts.get(PENDING, 0) + counts.get(IN_FLIGHT, 0)
+
+    def entries(self, states: tuple[str, ...] = (PENDING, IN_FLIGHT, DEAD)) -> list[OutboxEntry]:
+        marks = ", ".join("?" * len(states))
+        rows = self.db.query(
+            f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY id", tuple(states)
+        )
+        return [OutboxEntry.of_row(row) for row in rows]
+
+    def retry(self, entry_id: int | None = None) -> int:
+        """Dead (or waiting) entries due now: one by id, or all with ``None``."""
+        where, params = (
+            ("state IN ('dead', 'pending')", ())
+            if entry_id is None
+            else ("id = ? AND state IN ('dead', 'pending')", (entry_id,))
+        )
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET state = 'pending', next_at = ?, updated_at = ? WHERE {where}",
+                (self._clock(), now_text(), *params),
+            )
+        self._wake.set()
+        return cursor.rowcount
+
+    def drop(self, entry_id: int, actor: str) -> bool:
+        """Remove an entry for good (staff settled it by hand); audited."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT operation, reference, state FROM outbox WHERE id = ?", (entry_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, 'outbox drop', ?)",
+                (now_text(), actor, f"entry {entry_id} {row[0]} {row[1]} was {row[2]}"),
+            )
+        return True
+
+    def purge_delivered(self, older_than_s: float) -> int:
+        """Delivered entries (their sealed replies) older than ``older_than_s`` go."""
+        cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM outbox WHERE state IN ('delivered', 'refused') AND updated_at < ?",
+                (cutoff,),
+            )
+        return cursor.rowcount
 
 
 def outcome_of(exc: ApiError) -> Outcome:
@@ -191,12 +561,34 @@ def outcome_of(exc: ApiError) -> Outcome:
         return Outcome.AMBIGUOUS if exc.ambiguous else Outcome.UNREACHABLE
     if isinstance(exc, ResponseFormatError):
         return Outcome.AMBIGUOUS  # the server answered 200: the write may well be applied
-    if isinstance(exc, HttpStatusError) and exc.status_code >= 500 and exc.status_code != 503:
-        return Outcome.AMBIGUOUS  # 503 refuses before any work; other 5xx may fail midway
+    if isinstance(exc, HttpStatusError) and exc.status_code >= 500:
+        # 503 refuses before any work; other 5xx may fail midway
+        return Outcome.UNREACHABLE if exc.status_code == 503 else Outcome.AMBIGUOUS
+    if isinstance(exc, HttpStatusError) and exc.status_code == 429:
+        return Outcome.UNREACHABLE
     return Outcome.REFUSED
 
 
 def _describe(exc: ApiError) -> str:
     if isinstance(exc, PmsError):
         return f"{type(exc).__name__} {exc.error_code}"
+    if isinstance(exc, HttpStatusError):
+        return f"HTTP {exc.status_code}"
     return type(exc).__name__
+
+
+def _jsonable(reply: Any) -> Any:
+    if isinstance(reply, BaseModel):
+        return reply.model_dump(mode="json", by_alias=True)
+    return TypeAdapter(Any).dump_python(reply, mode="json")
+
+
+def _revive(mutation: Mutation, stored: Any) -> Any:
+    """A stored reply as the client's typed reply again."""
+    operations: Mapping[str, Any] = PMS_OPERATIONS if mutation.api == "pms" else OA_OPERATIONS
+    model = operations[mutation.operation].response
+    if model is None:
+        return None
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return model.model_validate(stored)
+    return TypeAdapter(model).validate_python(stored)

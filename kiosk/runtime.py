@@ -1,5 +1,11 @@
-"""Start-up: the configuration made into running parts — back-end (or the embedded
-simulator), outbox, devices, and the check-in journey — and their orderly shutdown.
+"""Start-up: the configuration made into running parts — the state directory, back-end
+(or the embedded simulator), the durable outbox and its relay, devices, and the check-in
+journey — and their orderly shutdown.
+
+Start-up order matters for money: the outbox first resets what a crash left in flight,
+then every payment the log shows open is resolved (``resolve_unsettled``) before the
+first guest, and the relay starts delivering what was queued. Shutdown closes the
+devices only after the guest service has let its journey settle (``kiosk run``).
 
 ``kiosk run``, ``kiosk demo`` and the UI tests all assemble the kiosk here, so the demo
 runs the production code paths with simulated parts in place of real ones.
@@ -7,6 +13,7 @@ runs the production code paths with simulated parts in place of real ones.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -18,20 +25,23 @@ from hardware.card_encoder.simulator import SimEncoder
 from hardware.config import DevicesConfig
 from hardware.dispenser import open_dispenser
 from hardware.dispenser.simulator import SimDispenser
-from hardware.health import DeviceHealth
+from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
+from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.config import KioskConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices, SimCardPath
-from kiosk.journeys.payment import SqlitePaymentLog
-from kiosk.outbox import DirectOutbox
-from kiosk.sim.demo import seed_demo
-from kiosk.sim.server import Faults, SimServer
+from kiosk.journeys.payment import PaymentLog
+from kiosk.journeys.settlement import resolve_unsettled
+from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
+from kiosk.outbox import Backoff, DurableOutbox
+from kiosk.sealing import Sealer
+from kiosk.state import StateDb
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -44,9 +54,42 @@ class Runtime:
     journey: CheckinJourney
     devices: Devices
     client: PmsClient | OpenAbilityClient
-    sim: SimServer | None = None
+    outbox: DurableOutbox
+    sim: Any = None  # the embedded simulator (demo, tests); never in production
     demo: dict[str, Any] | None = None
+    cache: ArrivalsCache | None = None  # None: this back-end cannot work offline
     _closers: list[Any] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def payment_log(self) -> PaymentLog:
+        return self.journey.payment_log
+
+    async def start_background(self) -> list[str]:
+        """Resolve the payments a crash left open, then start the outbox relay. Returns a
+        line per payment resolved."""
+        resolved = await resolve_unsettled(
+            self.payment_log, self.devices.terminal, self.journey.backend
+        )
+        for line in resolved:
+            log.warning("payment left open at a restart resolved: %s", line)
+        self.outbox.purge_delivered(self.config.state.keep_delivered_days * 86_400)
+        self._tasks.append(
+            asyncio.create_task(
+                self.outbox.run_relay(self.config.state.relay_idle_s), name="outbox-relay"
+            )
+        )
+        backend = self.journey.backend
+        if self.cache is not None and isinstance(backend, OfflineBackend):
+            prefetching = run_prefetch(
+                backend,
+                self.cache,
+                self.config.journey.zone,
+                self.config.offline.prefetch_interval_s,
+                now=self.journey.now,
+            )
+            self._tasks.append(asyncio.create_task(prefetching, name="prefetch"))
+        return resolved
 
     def health_sources(self) -> list[Callable[[], DeviceHealth]]:
         """Each device's ``health`` (the operator menu, ``kiosk doctor``, telemetry)."""
@@ -56,6 +99,9 @@ class Runtime:
         return [part.health for part in parts]
 
     async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
         for close in reversed(self._closers):
             with contextlib.suppress(Exception):  # one device failing to close stops no other
@@ -65,11 +111,15 @@ class Runtime:
             self.sim.db.close()
 
 
-def start_simulator(config: KioskConfig) -> tuple[SimServer, dict[str, Any]]:
+def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
     """The embedded property simulator of ``[sim]``, with the demo property seeded."""
-    config.sim.db.parent.mkdir(parents=True, exist_ok=True)
+    from kiosk.sim.demo import seed_demo  # the simulator only where no back-end is named
+    from kiosk.sim.server import Faults, SimServer
+
+    db = config.sim.db or config.state.dir / "sim.sqlite"
+    db.parent.mkdir(parents=True, exist_ok=True)
     server = SimServer(
-        config.sim.db,
+        db,
         config.backend.token.get_secret_value(),
         host=config.sim.host,
         port=config.sim.port,
@@ -102,8 +152,24 @@ def open_devices(config: DevicesConfig) -> tuple[Devices, list[Any]]:
     ), closers
 
 
+def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
+    """``[devices]`` with the simulated devices' memory under the state directory."""
+    payment = config.devices.payment
+    if payment.sim_journal is None:
+        payment = payment.model_copy(
+            update={"sim_journal": config.state.dir / "payment-sim.sqlite"}
+        )
+    return config.devices.model_copy(update={"payment": payment})
+
+
+def open_state(config: KioskConfig) -> tuple[StateDb, Sealer]:
+    """The state database and the key that seals guest data in it."""
+    return StateDb(config.state.db), Sealer.for_state_dir(config.state.dir)
+
+
 async def start_runtime(config: KioskConfig) -> Runtime:
-    """Everything the kiosk runs on; ``backend.base_url`` "" embeds the simulator."""
+    """Everything the kiosk runs on; ``backend.base_url`` "" embeds the simulator.
+    Call ``start_background`` before the first guest."""
     sim, demo = None, None
     backend_config = config.backend
     if not backend_config.base_url:
@@ -111,11 +177,24 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         backend_config = backend_config.model_copy(update={"base_url": sim.url})
         log.info("embedded property simulator on %s", sim.url)
     client = open_client(backend_config)
-    outbox = DirectOutbox.for_clients(**{backend_config.kind: client})
+    db, sealer = open_state(config)
+    backoff = Backoff(config.state.retry_base_s, config.state.retry_cap_s)
+    outbox = DurableOutbox.for_clients(db, sealer, **{backend_config.kind: client}, backoff=backoff)
+    outbox.recover()
     backend = open_backend(backend_config, outbox, client=client)
-    devices, closers = open_devices(config.devices)
-    payment_log = SqlitePaymentLog(config.journey.payment_log)
-    closers.append(payment_log.close)
+    devices, closers = open_devices(devices_in_state_dir(config))
+    closers.append(db.close)
+    payment_log = PaymentLog(db)
+    cache = None
+    if config.offline.enabled and isinstance(backend, ArrivalsSource):
+        cache = ArrivalsCache(db, sealer)
+        terminal = devices.terminal
+        backend = OfflineBackend(
+            backend,
+            cache,
+            config.offline,
+            lambda: terminal.health().level is not HealthLevel.FAULT,
+        )
     signing_key = config.qr.signing_key
     journey = CheckinJourney(
         backend,
@@ -126,5 +205,4 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.qr.max_length,
     )
-    return Runtime(config, journey, devices, client, sim, demo, closers)
-
+    return Runtime(config, journey, devices, client, outbox, sim, demo, cache, closers)

@@ -72,6 +72,7 @@ class GuestService:
         self._in_service = asyncio.Event()
         self._in_service.set()
         self.results: list[str] = []  # outcomes, for the operator and telemetry (no guest data)
+        self._serving: asyncio.Task[None] | None = None
 
     # --- OperatorPort -------------------------------------------------------------------
 
@@ -98,11 +99,24 @@ class GuestService:
     def in_service(self) -> bool:
         return self._in_service.is_set()
 
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop serving guests so that the devices can close: the journey in flight is cancelled
+        and given ``grace_s`` to settle its money (void or book it) before anything closes."""
+        task = self._serving
+        if task is None or task.done():
+            return
+        log.warning("stopping: the journey in flight settles first")
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=grace_s)
+        if not done:
+            log.error("journey not settled in %.0f s: start-up resolves its payments", grace_s)
+
     # --- the loop -----------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Guests until cancelled; the out-of-service view while staff say so."""
         log.info("kiosk in service")
+        self._serving = asyncio.current_task()
         while True:
             if not self._in_service.is_set():
                 await self.channel.views.put(OUT_OF_SERVICE_VIEW)

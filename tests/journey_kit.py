@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import PropertyBackend
 from kiosk.backends.pms import PmsBackend
@@ -14,7 +16,31 @@ from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import DirectOutbox
+from kiosk.outbox import Backoff, DurableOutbox
+from kiosk.sealing import Sealer
+from kiosk.state import StateDb
+
+
+def state_db(folder: Path) -> StateDb:
+    """The kiosk's state database in ``folder`` (a test's tmp_path)."""
+    return StateDb.in_dir(folder)
+
+
+def durable_outbox(
+    folder: Path,
+    *,
+    pms: PmsClient | None = None,
+    openability: OpenAbilityClient | None = None,
+    db: StateDb | None = None,
+) -> DurableOutbox:
+    """The durable outbox in ``folder`` over the given client, retrying fast (tests)."""
+    return DurableOutbox.for_clients(
+        db or state_db(folder),
+        Sealer.for_state_dir(folder),
+        pms=pms,
+        openability=openability,
+        backoff=Backoff(base_s=0.05, cap_s=0.5),
+    )
 
 
 def journey_over(
@@ -46,6 +72,8 @@ def pms_journey(
     signing_key: bytes,
     now: Callable[[], datetime],
 ) -> CheckinJourney:
-    """The journey over the PMS adapter, its writes through a direct outbox on ``client``."""
-    backend = PmsBackend(client, DirectOutbox.for_clients(pms=client))
+    """The journey over the PMS adapter, its writes through a durable outbox on ``client``
+    in the payment log's state database."""
+    folder = payment_log.db.path.parent
+    backend = PmsBackend(client, durable_outbox(folder, pms=client, db=payment_log.db))
     return journey_over(backend, devices, settings, payment_log, signing_key=signing_key, now=now)

@@ -21,6 +21,8 @@ def open_payment_terminal(config: PaymentConfig) -> PaymentTerminal:
     """The terminal ``config`` names, connected (the simulator opens its journal)."""
     from hardware.payment.simulator import SimulatedTerminal
 
+    if config.sim_journal is None:
+        raise ValueError("the simulated terminal needs sim_journal (the kiosk's state directory)")
     return SimulatedTerminal(
         config.sim_journal,
         delay_factor=config.sim_delay_factor,

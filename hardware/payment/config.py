@@ -21,8 +21,10 @@ class PaymentConfig(BaseModel):
     sim_delay_factor: float = Field(
         1.0, ge=0, le=10, description="scales the simulator's guest and host delays; 0: instant"
     )
-    sim_journal: Path = Field(
-        Path("var/payment-sim.sqlite"), description="the simulator's transactions; survive restarts"
+    sim_journal: Path | None = Field(
+        None,
+        description="the simulator's transactions, which survive restarts; "
+        "None: <state dir>/payment-sim.sqlite",
     )
     sim_amount_rules: dict[int, ScenarioName] = Field(
         default_factory=dict,

@@ -11,10 +11,12 @@ or guest personal data.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -109,7 +111,11 @@ class BaseClient:
                         return response.json()
                     except ValueError as exc:
                         raise ResponseFormatError(operation, "reply is not JSON") from exc
-                error = HttpStatusError(operation, response.status_code)
+                error = HttpStatusError(
+                    operation,
+                    response.status_code,
+                    retry_after=retry_after_s(response.headers.get("Retry-After")),
+                )
                 if response.status_code < 500:
                     raise error
             if attempt < attempts:
@@ -118,6 +124,22 @@ class BaseClient:
                 continue
             raise error
         raise AssertionError("unreachable")
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds, or an HTTP date; None if neither."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return min(float(value), 86_400.0)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, min((when - datetime.now(UTC)).total_seconds(), 86_400.0))
 
 
 def parse_payload(operation: str, model: Any, payload: Any) -> Any:

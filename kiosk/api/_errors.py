@@ -31,9 +31,12 @@ class TransportError(ApiError):
 class HttpStatusError(ApiError):
     """The server answered with an HTTP status other than 200."""
 
-    def __init__(self, operation: str, status_code: int) -> None:
+    def __init__(
+        self, operation: str, status_code: int, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(operation, f"HTTP {status_code}")
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, from a Retry-After header (429, 503)
 
 
 class ResponseFormatError(ApiError):

@@ -104,9 +104,12 @@ class PmsOperation(Operation[Any, Any]):
 
 
 def is_read(name: str) -> bool:
-    """Side-effect-free operations, which may be retried: get*, list*, check*Availability ..."""
-    return name.startswith(READ_PREFIXES) or (
-        name.startswith("check") and name.endswith("Availability")
+    """Side-effect-free operations, which may be retried: get*, list*, check*Availability ...
+    and ``generateRoomCard``, which reads the key payload of a stay and changes nothing."""
+    return (
+        name.startswith(READ_PREFIXES)
+        or (name.startswith("check") and name.endswith("Availability"))
+        or name == "generateRoomCard"
     )
 
 

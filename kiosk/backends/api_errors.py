@@ -37,8 +37,9 @@ def backend_error(exc: ApiError, refused: Reason) -> BackendError:
     """The BackendError for ``exc``; ``refused`` is the verb's reason for a plain refusal."""
     if isinstance(exc, TransportError):
         return BackendUnreachable(str(exc), ambiguous=exc.ambiguous)
-    if isinstance(exc, HttpStatusError) and exc.status_code == 503:
-        return BackendUnreachable(str(exc), ambiguous=False)  # refused before any work
+    if isinstance(exc, HttpStatusError) and exc.status_code >= 500:
+        # 503 refuses before any work; another 5xx may have failed midway through a write
+        return BackendUnreachable(str(exc), ambiguous=exc.status_code != 503)
     if isinstance(exc, PmsError):
         return BackendError(_PMS_CODES.get(type(exc), refused), str(exc))
     if isinstance(exc, OpenAbilityError):

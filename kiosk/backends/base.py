@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
@@ -95,6 +95,17 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class Arrivals:
+    """What an offline kiosk needs to check guests in: the reservations arriving in a
+    window, and the rooms with what occupies them (``busy``: room id, from, until)."""
+
+    reservations: tuple[Reservation, ...]
+    rooms: tuple[Room, ...]
+    busy: tuple[tuple[str, datetime, datetime], ...]
+    dirty: frozenset[str]
+
+
+@dataclass(frozen=True)
 class KeyGrant:
     """What a room key card carries, and for how long."""
 
@@ -163,7 +174,7 @@ class PropertyBackend(Protocol):
         ...
 
     async def record_payment(
-        self, reservation: Reservation, amount: Decimal, payment_reference: str, reference: str
+        self, reservation_id: str, amount: Decimal, payment_reference: str, reference: str
     ) -> None:
         """Book a payment the terminal approved (``payment_reference``) on the folio."""
         ...
@@ -189,4 +200,13 @@ class PropertyBackend(Protocol):
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
         """A door PIN for the stay where the property uses them, else None."""
+        ...
+
+
+@runtime_checkable
+class ArrivalsSource(Protocol):
+    """A back-end that can list the reservations arriving in a window (for offline use)."""
+
+    async def arrivals(self, start: datetime, end: datetime) -> Arrivals:
+        """Reservations with a stay starting in [start, end), and the property's rooms."""
         ...

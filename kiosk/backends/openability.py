@@ -55,6 +55,7 @@ from kiosk.api.openability_types import Guest as OAGuest
 from kiosk.backends.api_errors import mapped
 from kiosk.backends.base import (
     BackendError,
+    BackendUnreachable,
     Guest,
     IdKind,
     KeyGrant,
@@ -66,7 +67,7 @@ from kiosk.backends.base import (
     StayState,
 )
 from kiosk.backends.key_payload import compose_key_payload
-from kiosk.outbox import Mutation, Outbox, Outcome, outcome_of
+from kiosk.outbox import Mutation, Outbox, Outcome, Queued, outcome_of
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
 ORDER_PAGE_SIZE = 100
@@ -108,9 +109,19 @@ class OpenAbilityBackend:
         self._stays: dict[str, _StayContext] = {}
         self._unanswered_claims: dict[str, datetime] = {}  # reference -> first attempt
 
-    async def _send(self, operation: str, request: BaseModel, reference: str) -> Any:
-        mutation = Mutation.of("openability", operation, request, reference, now=self._clock())
-        return await self._outbox.send(mutation)
+    async def _send(
+        self, operation: str, request: BaseModel, reference: str, *, deferrable: bool = True
+    ) -> Any:
+        """Send a write; None when the outbox queued it (only deferrable writes are)."""
+        mutation = Mutation.of(
+            "openability", operation, request, reference, now=self._clock(), deferrable=deferrable
+        )
+        try:
+            return await self._outbox.send(mutation)
+        except Queued:
+            if not deferrable:
+                raise BackendUnreachable("the claim is in flight elsewhere") from None
+            return None
 
     # --- find -----------------------------------------------------------------------------
 
@@ -149,7 +160,7 @@ class OpenAbilityBackend:
         attempt = self._clock()
         try:
             created: CreatedBooking = await self._send(
-                "create_code_booking_info", request, reference
+                "create_code_booking_info", request, reference, deferrable=False
             )
         except OpenAbilityError as exc:
             first_attempt = self._unanswered_claims.get(reference)
@@ -232,7 +243,7 @@ class OpenAbilityBackend:
             raise BackendError(Reason.NOT_SUPPORTED, "open-ability cannot change an order's guests")
 
     async def record_payment(
-        self, reservation: Reservation, amount: Decimal, payment_reference: str, reference: str
+        self, reservation_id: str, amount: Decimal, payment_reference: str, reference: str
     ) -> None:
         raise BackendError(Reason.NOT_SUPPORTED, "open-ability keeps no folio to pay into")
 

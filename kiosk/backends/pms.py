@@ -11,9 +11,10 @@ the outbox. Choices the seed leaves open:
   ``getBillSummary``'s order amount less what the cashier took, never below zero.
 - Rooms to assign come from ``getRoomStatus`` for the stay's type and range: neither
   dirty, nor occupied, nor due to be vacated today; in the PMS's own order.
-- ``generateRoomCard`` is a write by the client's rules (not ``get*``/``list*``), so it
-  goes through the outbox too, each time with a fresh reference: a card's payload is
-  asked for anew whenever a card is made.
+- ``generateRoomCard`` reads the stay's key payload and changes nothing: a read, never
+  through the outbox.
+- A write the outbox queued (the PMS unreachable, or its reply lost) counts as done for
+  the journey: the outbox delivers it later, reconciled first, in the journey's order.
 - Check-in reads the stays' states first: stays already checked in are a replay and
   are left out; the rest go to ``checkIn``, which assigns the rooms and is the judge of
   the day and the room (``getCheckInAccom`` would hide stays that have no room yet).
@@ -24,23 +25,25 @@ the outbox. Choices the seed leaves open:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kiosk.api import PmsError
+from kiosk.api import ApiError, PmsError
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import (
     Accom,
     AccomDetail,
     AccomDetailRequest,
+    AccomListRequest,
     AccomRef,
     AccomStatus,
     AddAccomCardRequest,
+    AllRoomListRequest,
     BillListRequest,
     BillListType,
     BillSummaryRequest,
@@ -54,16 +57,17 @@ from kiosk.api.pms_types import (
     OccupancyRequest,
     OrderRef,
     PhoneContact,
-    RoomCard,
     RoomStatusRequest,
     SendOfflinePasswordRequest,
     Tenant,
     TenantEdit,
     UpdateAccomTenantRequest,
 )
-from kiosk.backends.api_errors import mapped
+from kiosk.backends.api_errors import backend_error, mapped
 from kiosk.backends.base import (
+    Arrivals,
     BackendError,
+    BackendUnreachable,
     Guest,
     IdKind,
     KeyGrant,
@@ -74,7 +78,7 @@ from kiosk.backends.base import (
     Stay,
     StayState,
 )
-from kiosk.outbox import Mutation, Outbox
+from kiosk.outbox import Mutation, Outbox, Queued
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
 PAYMENT_NAME = "Kiosk payment"
@@ -117,17 +121,23 @@ class PmsBackend:
         client: PmsClient,
         outbox: Outbox,
         *,
+        pms_id: int = 1,
         currency: str = "CNY",
         country_code: str = "+86",
     ) -> None:
         self._client = client
+        self._pms_id = pms_id
         self._outbox = outbox
         self._currency = currency
         self._country_code = country_code  # guests' phones are stored without one
         self._stays: dict[str, _StayContext] = {}
 
     async def _send(self, operation: str, request: BaseModel, reference: str) -> Any:
-        return await self._outbox.send(Mutation.of("pms", operation, request, reference))
+        """Send a write; None when the outbox queued it for later delivery."""
+        try:
+            return await self._outbox.send(Mutation.of("pms", operation, request, reference))
+        except Queued:
+            return None
 
     # --- find -----------------------------------------------------------------------------
 
@@ -219,6 +229,52 @@ class PmsBackend:
         summary = await self._client.get_bill_summary(BillSummaryRequest(order_id=order_id))
         return max(Decimal("0"), summary.order_amount - (summary.cash_amount or Decimal("0")))
 
+    # --- offline ----------------------------------------------------------------------------
+
+    async def arrivals(self, start: datetime, end: datetime) -> Arrivals:
+        """Orders with a stay still to check in starting in [start, end) (from the room
+        calendar: a stay with no room yet is not on it), each looked up in full, and every
+        room of the property with the stays that occupy it."""
+        with mapped(Reason.BACKEND_FAULT):
+            calendar, all_rooms = await asyncio.gather(
+                self._client.get_accom_list(
+                    AccomListRequest(pms_id=self._pms_id, start_date=start, end_date=end)
+                ),
+                self._client.get_all_room_list(AllRoomListRequest(pms_id=self._pms_id)),
+            )
+        stays = [(line, stay) for line in calendar for stay in line.order_list]
+        order_ids = sorted(
+            {
+                stay.order_id
+                for _, stay in stays
+                if stay.order_id
+                and stay.accom_status is AccomStatus.BOOKED
+                and start <= stay.checkin_start_time < end
+            }
+        )
+        reservations = []
+        for order_id in order_ids:  # one at a time: a prefetch must not crowd out guests
+            reservations.append(await self.find_reservation(PmsOrderRef(order_id)))
+        return Arrivals(
+            reservations=tuple(reservations),
+            rooms=tuple(
+                Room(str(room.room_id), room.room_name, str(kind.room_type_id))
+                for kind in all_rooms.room_types
+                for room in kind.rooms
+            ),
+            busy=tuple(
+                (str(line.room_id), stay.checkin_start_time, stay.checkin_end_time)
+                for line, stay in stays
+                if stay.accom_status in (AccomStatus.BOOKED, AccomStatus.CHECKED_IN)
+            ),
+            dirty=frozenset(
+                str(room.room_id)
+                for kind in all_rooms.room_types
+                for room in kind.rooms
+                if room.is_dirty
+            ),
+        )
+
     # --- rooms ----------------------------------------------------------------------------
 
     async def assignable_rooms(self, stay: Stay) -> list[Room]:
@@ -250,14 +306,12 @@ class PmsBackend:
             await self._send("updateAccomTenant", request, reference)
 
     async def record_payment(
-        self, reservation: Reservation, amount: Decimal, payment_reference: str, reference: str
+        self, reservation_id: str, amount: Decimal, payment_reference: str, reference: str
     ) -> None:
         if amount <= 0:
             raise ValueError("a payment is a positive amount")
-        order_id = int(reservation.reservation_id)
+        order_id = int(reservation_id)
         with mapped(Reason.PAYMENT_REFUSED):
-            if await self._payment_booked(order_id, reference):
-                return  # a replay: the PMS has the bill already
             bill = CashierPayment(
                 bill_type=BillType.PAYMENT,
                 name=PAYMENT_NAME,
@@ -266,23 +320,6 @@ class PmsBackend:
             )
             await self._send("cashier", CashierRequest(order_id=order_id, bills=[bill]), reference)
 
-    async def _payment_booked(self, order_id: int, reference: str) -> bool:
-        tag = f"{REFERENCE_TAG}{reference}"
-        for page_no in range(1, MAX_BILL_PAGES + 1):
-            page = await self._client.get_bill_list(
-                BillListRequest(
-                    order_id=order_id,
-                    list_type=BillListType.CASHIER,
-                    page_no=page_no,
-                    page_size=BILL_PAGE_SIZE,
-                )
-            )
-            if any(tag in bill.remark.split() for bill in page.bills):
-                return True
-            if len(page.bills) < BILL_PAGE_SIZE:
-                return False
-        raise BackendError(Reason.BACKEND_FAULT, "getBillList: too many cashier bills to search")
-
     # --- check-in and keys ----------------------------------------------------------------
 
     async def check_in(
@@ -290,8 +327,17 @@ class PmsBackend:
     ) -> None:
         order_id = int(reservation.reservation_id)
         with mapped(Reason.CHECK_IN_REFUSED):
-            detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
-            states = {str(a.accom_id): a.accom_status for a in detail.accom_list}
+            try:
+                detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+            except ApiError as exc:
+                if not isinstance(backend_error(exc, Reason.CHECK_IN_REFUSED), BackendUnreachable):
+                    raise
+                detail = None  # offline: the outbox reconciles the write before it is sent
+            states = {
+                str(a.accom_id): a.accom_status for a in (detail.accom_list if detail else [])
+            }
+            if detail is None:
+                states = {sid: AccomStatus.BOOKED for sid in rooms}
             pending = {
                 sid: room
                 for sid, room in rooms.items()
@@ -311,10 +357,7 @@ class PmsBackend:
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
         with mapped(Reason.KEY_REFUSED):
-            card = await self._send(
-                "generateRoomCard", AccomRef(accom_id=int(stay.stay_id)), f"key-{uuid.uuid4().hex}"
-            )
-        assert isinstance(card, RoomCard)
+            card = await self._client.generate_room_card(AccomRef(accom_id=int(stay.stay_id)))
         try:
             payload = card.card_bytes
         except ValueError:
@@ -331,9 +374,6 @@ class PmsBackend:
     async def record_key(self, stay: Stay, card_uid: str, reference: str) -> None:
         accom_id = int(stay.stay_id)
         with mapped(Reason.KEY_REFUSED):
-            cards = await self._client.get_all_accom_card(AccomRef(accom_id=accom_id))
-            if any(c.card_uid.upper() == card_uid.upper() for c in cards):
-                return  # a replay: the card is on record
             await self._send(
                 "addAccomCard", AddAccomCardRequest(accom_id=accom_id, card_uid=card_uid), reference
             )
@@ -370,6 +410,25 @@ class PmsBackend:
         if not passwords:
             return None
         return max(passwords, key=lambda p: p.pwd_id).keyboard_pwd
+
+
+async def payment_booked(client: PmsClient, order_id: int, reference: str) -> bool:
+    """Whether a cashier bill of the order carries the kiosk's ``reference`` in its remark."""
+    tag = f"{REFERENCE_TAG}{reference}"
+    for page_no in range(1, MAX_BILL_PAGES + 1):
+        page = await client.get_bill_list(
+            BillListRequest(
+                order_id=order_id,
+                list_type=BillListType.CASHIER,
+                page_no=page_no,
+                page_size=BILL_PAGE_SIZE,
+            )
+        )
+        if any(tag in bill.remark.split() for bill in page.bills):
+            return True
+        if len(page.bills) < BILL_PAGE_SIZE:
+            return False
+    raise BackendError(Reason.BACKEND_FAULT, "getBillList: too many cashier bills to search")
 
 
 def _guest(tenant: Tenant) -> Guest:

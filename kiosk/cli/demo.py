@@ -79,6 +79,7 @@ async def _interactive(out: Path) -> int:
     ui = UiConfig(width=DEMO_WINDOW[0], height=DEMO_WINDOW[1], fullscreen=False)
     prepare_kivy(ui)
     runtime = await start_runtime(demo_config(out))
+    await runtime.start_background()
     assert runtime.sim is not None and runtime.demo is not None
     manifest = write_manifest(
         out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()

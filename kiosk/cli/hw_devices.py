@@ -50,8 +50,9 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from kiosk.cli._devices import missing, probe_all
     from kiosk.config import load_config
+    from kiosk.runtime import devices_in_state_dir
 
-    devices = load_config(args.config).devices
+    devices = devices_in_state_dir(load_config(args.config))
     reports = probe_all(devices, args.timeout)
     absent = missing(devices)
     if args.json:

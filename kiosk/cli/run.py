@@ -41,6 +41,7 @@ async def _serve(config: KioskConfig) -> int:
 
     prepare_kivy(config.ui)
     runtime = await start_runtime(config)
+    await runtime.start_background()
     channel = Channel()
     service = GuestService(runtime.journey, channel, runtime.health_sources())
     scanner = Scanner(runtime.config.devices.camera, channel)
@@ -52,8 +53,15 @@ async def _serve(config: KioskConfig) -> int:
         runtime.config.ui,
         scanner.preview,
     )
-    # systemd stops the kiosk with SIGTERM: close the window, the devices and the state.
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.stop)
+    # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
+    # then the window, the devices and the state close (the devices are needed to void).
+    async def stop() -> None:
+        await service.shutdown(config.state.shutdown_grace_s)
+        app.stop()
+
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: asyncio.ensure_future(stop())
+    )
     scanner.start()
     try:
         await run_app(app, until=service.serve())

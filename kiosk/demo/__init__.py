@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -68,7 +69,7 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
     devices = base.devices.model_copy(
         update={
             "payment": base.devices.payment.model_copy(
-                update={"sim_journal": out / "payment-sim.sqlite", "sim_delay_factor": 0.05}
+                update={"sim_journal": None, "sim_delay_factor": 0.05}
             ),
             "printer": base.devices.printer.model_copy(update={"sim_folder": out / "receipts"}),
         }
@@ -76,12 +77,12 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
     return base.model_copy(
         update={
             "backend": base.backend.model_copy(update={"base_url": ""}),
-            "sim": base.sim.model_copy(update={"db": out / "sim.sqlite", "port": 0}),
+            "state": base.state.model_copy(update={"dir": out / "state"}),
+            "sim": base.sim.model_copy(update={"db": None, "port": 0}),
             "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
             "devices": devices,
             "journey": base.journey.model_copy(
                 update={
-                    "payment_log": out / "payments.sqlite",
                     "timezone": DEMO_TIMEZONE,
                     "wifi_ssid": "Lobby-Guest",
                     "wifi_password": "welcome-2026",
@@ -114,11 +115,11 @@ async def run_demo(
 ) -> list[JourneyRecord]:
     """Run every script on a fresh demo property; the records, also in ``out/transcript.json``."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("sim.sqlite", "payments.sqlite", "payment-sim.sqlite"):
-        for path in out.glob(stale + "*"):
-            path.unlink()  # a fresh property each run: yesterday's demo checked the guests in
+    # A fresh property each run: yesterday's demo checked the guests in.
+    shutil.rmtree(out / "state", ignore_errors=True)
     runtime: Runtime = await start_runtime(demo_config(out, config))
     try:
+        await runtime.start_background()
         assert runtime.sim is not None and runtime.demo is not None
         manifest = write_manifest(
             out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()

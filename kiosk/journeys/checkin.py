@@ -7,8 +7,13 @@ summary -> registration per stay -> room assignment -> payment (+ deposit) -> ch
 Each ``run`` builds a fresh ``_Run``, the only object that holds the guest's booking; it
 is dropped when the run returns, so nothing of one guest survives into the next
 (``JourneyResult`` carries no personal data). Back-end verbs are the only writes
-(``PropertyBackend``, whose adapters route them through the outbox); money follows one
-rule: when no card reached the guest, every approved payment is voided.
+(``PropertyBackend``, whose adapters route them through the durable outbox, marked with
+this run's journey id); the money rule lives in ``Settlement`` (settlement.py).
+
+A guest whose earlier check-in at this kiosk stopped after the check-in but before any
+card came out (a crash, a power cut) is not refused as "already checked in": the run
+picks up at the keys, and charges only what the back-end and the payment log together
+say is still due.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ from kiosk.journeys.receipt import (
 )
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.settings import JourneySettings
+from kiosk.journeys.settlement import Settlement
+from kiosk.state import JourneyMark, current_journey
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -143,12 +150,9 @@ class _Run:
 
     journey: CheckinJourney
     dialog: Dialog
-    cards: list[IssuedCard] = field(default_factory=list)
-    unrecorded: list[str] = field(default_factory=list)
     receipt: str = "none"
-    reservation: Reservation | None = None
-    sale: PaymentResult | None = None  # the balance paid, until it is on the folio
-    checked_in: list[Stay] = field(default_factory=list)  # until a card reaches the guest
+    booking: str = ""  # the reservation id, once found
+    mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
     def __post_init__(self) -> None:
         settings, devices = self.journey.settings, self.journey.devices
@@ -160,6 +164,7 @@ class _Run:
             status_interval_s=settings.payment_status_interval_s,
             status_deadline_s=settings.payment_status_deadline_s,
         )
+        self.settlement = Settlement(self.payments, self.backend, self.journey.payment_log.db)
         self.issuer = CardIssuer(
             devices.dispenser,
             devices.encoder,
@@ -168,22 +173,30 @@ class _Run:
         )
 
     async def run(self) -> JourneyResult:
+        # Every write of this run (and of the tasks it starts) is marked with its journey.
+        token = current_journey.set(self.mark)
+        try:
+            return await self._run()
+        finally:
+            current_journey.reset(token)
+
+    async def _run(self) -> JourneyResult:
         try:
             outcome = await self._journey()
         except GuestLeft as left:
-            await self._settle_money()
+            await self.settlement.settle(self.booking)
             outcome = left.outcome
         except Refused as refusal:
-            await self._settle_money()
+            await self.settlement.settle(self.booking)
             if not refusal.shown:
                 await self._show_refusal(refusal)
             outcome = f"refused:{refusal.reason.value}"
         except asyncio.CancelledError:  # the kiosk stops mid-run: the money rule holds still
-            await self._settle_money()
+            await self.settlement.settle(self.booking)
             raise
         except Exception as exc:  # a bug must not strand a guest or keep their money
             log.error("check-in failed: %s", type(exc).__name__)  # its text may hold guest data
-            await self._settle_money()
+            await self.settlement.settle(self.booking)
             await self._show_refusal(Refused(Refusal.BACKEND_FAULT))
             outcome = f"{FAILED}:{type(exc).__name__}"
         log.info("check-in ended: %s", outcome)
@@ -202,27 +215,34 @@ class _Run:
             qr_max_length=self.journey.qr_max_length,
             now=self.journey.now,
         )
-        reservation = self.reservation = await identify.reservation(pending_qr)
+        reservation = await identify.reservation(pending_qr)
+        self.booking = reservation.reservation_id
+        self.mark = JourneyMark(self.mark.id, self.booking)
+        current_journey.set(self.mark)
         stays = self._stays_to_check_in(reservation)
         await self._summary(reservation, stays)
         for number, stay in enumerate(stays, 1):
             await self._register(stay, number, len(stays))
         rooms = await self._assign_rooms(stays)
         await self._cards_available()
-        self.sale, deposit = await self._pay(reservation)
+        due = self._still_due(reservation)
+        deposit = await self._pay(reservation, due)
+        if not self.settlement.paid_for_keys(due):
+            raise AssertionError("keys before the balance was paid")
         await self._check_in(reservation, rooms)
-        checked_in = self.checked_in = [
+        checked_in = [
             dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
         ]
+        self.settlement.stays_checked_in(checked_in)
         await self._issue_keys(checked_in)
-        paid = self.sale
-        if not any(card.taken for card in self.cards):
-            await self._settle_money()
+        paid = self.settlement.sale
+        if not self.settlement.key_delivered:
+            await self.settlement.settle(self.booking)
             return CARD_NOT_TAKEN  # nobody is there to read the receipt or the done screen
         # The door PINs are asked for while the folio entry and the receipt are made.
         pins = asyncio.ensure_future(self._door_pins(checked_in))
         try:
-            await self._settle_money()
+            await self.settlement.settle(self.booking)
             await self._receipt(reservation, checked_in, paid, deposit)
             await self._done(checked_in, await pins)
         finally:
@@ -266,10 +286,19 @@ class _Run:
         )
         self.dialog.choose_language(action.value)  # a CHOOSE of a code; LANGUAGE is noted
 
+    def _still_due(self, reservation: Reservation) -> Decimal:
+        """The balance less what this kiosk took that the folio does not show yet."""
+        taken = self.journey.payment_log.paid_not_booked(reservation.reservation_id)
+        return max(Decimal("0"), reservation.amount_due - taken)
+
     def _stays_to_check_in(self, reservation: Reservation) -> list[Stay]:
         booked = [s for s in reservation.stays if s.state is StayState.BOOKED]
         if not booked:
-            if any(s.state is StayState.CHECKED_IN for s in reservation.stays):
+            checked_in = [s for s in reservation.stays if s.state is StayState.CHECKED_IN]
+            db = self.journey.payment_log.db
+            if checked_in and db.keyless_check_in(reservation.reservation_id):
+                return checked_in  # a check-in here stopped before a card came out: finish it
+            if checked_in:
                 raise Refused(Refusal.ALREADY_CHECKED_IN)
             raise Refused(Refusal.CANCELLED)
         zone = self.settings.zone
@@ -418,18 +447,15 @@ class _Run:
         except CardIssueFailed:
             raise Refused(Refusal.CARD_FAILED) from None
 
-    async def _pay(
-        self, reservation: Reservation
-    ) -> tuple[PaymentResult | None, PaymentResult | None]:
+    async def _pay(self, reservation: Reservation, due: Decimal) -> PaymentResult | None:
         """The balance due (skipped when nothing is due), then the deposit if the property
-        holds one."""
-        sale = deposit = None
+        holds one (returned)."""
         currency = reservation.currency
-        if reservation.amount_due > 0:
-            sale = await self._charge(Kind.SALE, reservation.amount_due, currency)
+        if due > 0:
+            await self._charge(Kind.SALE, due, currency)
         if self.settings.deposit > 0:
-            deposit = await self._charge(Kind.PREAUTH, self.settings.deposit, currency)
-        return sale, deposit
+            return await self._charge(Kind.PREAUTH, self.settings.deposit, currency)
+        return None
 
     async def _charge(self, kind: Kind, amount: Decimal, currency: str) -> PaymentResult:
         params = {"amount_due": amount, "currency": currency}
@@ -455,7 +481,7 @@ class _Run:
                 View(Step.PAYMENT, "payment.title", "payment.processing", params, timeout_s=None)
             )
             try:
-                result = await self.payments.charge(kind, amount, currency)
+                result = await self.settlement.charge(kind, amount, currency)
             except PaymentUnresolved:
                 raise Refused(Refusal.PAYMENT_UNRESOLVED) from None
             if result.approved:
@@ -496,7 +522,7 @@ class _Run:
                 for _ in range(count):
                     number += 1
                     card = await self._issue_card(stay, payload, number, total)
-                    self.cards.append(card)
+                    self.settlement.card_issued(card)
                     if not card.taken:
                         return  # the guest has walked away: no more cards into the reject bin
         finally:
@@ -546,6 +572,7 @@ class _Run:
 
         async def record(uid: str) -> None:
             await self._backend(self.backend.record_key(stay, uid, new_reference("key")))
+            self.settlement.presenting()
 
         try:
             return await self.issuer.issue(payload, record, progress)
@@ -553,38 +580,6 @@ class _Run:
             raise Refused(Refusal.CARD_STOCK_EMPTY) from None
         except CardIssueFailed:
             raise Refused(Refusal.CARD_FAILED) from None
-
-    async def _settle_money(self) -> None:
-        """Never money without a key: when no card reached the guest, void every approved
-        payment; otherwise book the balance on the folio. The folio entry waits until the
-        payment can no longer be voided, so a voided payment never needs a refund bill."""
-        if not any(card.taken for card in self.cards):
-            await self.payments.void_all()
-            await self._undo_check_in()
-            return
-        sale, self.sale = self.sale, None
-        if sale is None or sale.amount is None or self.reservation is None:
-            return
-        try:
-            await self._backend(
-                self.backend.record_payment(
-                    self.reservation, sale.amount, sale.reference, new_reference("bill")
-                )
-            )
-        except Refused as refusal:  # a failed write is the outbox's to retry, or the operator's
-            log.error("payment %s not on the folio: %s", sale.reference, refusal.reason)
-            self.unrecorded.append(sale.reference)
-
-    async def _undo_check_in(self) -> None:
-        """No card came out: the stays go back to booked, so the back-end shows nobody in a
-        room nobody can open (the guest is sent to the front desk)."""
-        stays, self.checked_in = self.checked_in, []
-        if not stays:
-            return
-        try:
-            await self._backend(self.backend.undo_check_in(stays, new_reference("undo")))
-        except Refused as refusal:
-            log.error("check-in of %d stay(s) not revoked: %s", len(stays), refusal.reason.value)
 
     async def _receipt(
         self,
@@ -683,9 +678,9 @@ class _Run:
             payments=tuple(p.reference for p in payments.approved),
             voided=tuple(payments.voided),
             unresolved=(*payments.unresolved, *payments.void_failed),
-            unrecorded=tuple(self.unrecorded),
-            cards=tuple(c.uid for c in self.cards if c.taken),
-            cards_not_taken=tuple(c.uid for c in self.cards if not c.taken),
+            unrecorded=tuple(self.settlement.unrecorded),
+            cards=tuple(c.uid for c in self.settlement.cards if c.taken),
+            cards_not_taken=tuple(c.uid for c in self.settlement.cards if not c.taken),
             rejected_cards=self.issuer.rejected,
             receipt=self.receipt,
         )

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Protocol
 
 from hardware.payment.protocol import (
     Kind,
@@ -30,6 +25,7 @@ from hardware.payment.protocol import (
     PaymentTerminal,
     TerminalBusy,
 )
+from kiosk.state import KIOSK_JOURNEY, StateDb, current_journey, now_text
 
 log = logging.getLogger(__name__)
 
@@ -41,68 +37,86 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 
 
-class PaymentLog(Protocol):
-    """Durable record of every payment reference the kiosk started, and where it ended."""
-
-    def save(self, reference: str, kind: Kind, amount: Decimal, currency: str) -> None: ...
-
-    def settle(self, reference: str, state: str) -> None: ...
-
-    def unsettled(self) -> list[str]:
-        """References whose outcome the kiosk never learnt, or whose void failed."""
-        ...
+# Payment log states beyond the terminal's outcomes (``Outcome``).
+REQUESTED = "requested"  # saved, the terminal asked: the outcome is not known yet
+RECORDED = "recorded"  # on the folio (or queued in the outbox for it): the money stays
+HELD = "held"  # a deposit kept: the guest took a key
 
 
-class SqlitePaymentLog:
-    """``PaymentLog`` in an SQLite file (WAL): each save commits before the terminal is asked."""
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One row of the payment log: no card data, no guest data."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # the journey calls it from worker threads too
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS payments (reference TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-            " amount TEXT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL,"
-            " updated_at TEXT NOT NULL)"
-        )
+    reference: str
+    journey: str
+    booking: str
+    step: str  # what it pays for: "balance" (a sale) or "deposit" (a pre-authorisation)
+    kind: Kind
+    amount: Decimal
+    currency: str
+    state: str
+    updated_at: str
+
+
+class PaymentLog:
+    """Every payment reference the kiosk started, in the state database: saved (with the
+    journey and booking it belongs to) before the terminal is asked, and where it ended."""
+
+    def __init__(self, db: StateDb) -> None:
+        self.db = db
 
     def save(self, reference: str, kind: Kind, amount: Decimal, currency: str) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO payments VALUES (?, ?, ?, ?, 'requested', ?)",
-                (reference, kind.value, str(amount), currency, _now_text()),
-            )
+        journey = current_journey.get() or KIOSK_JOURNEY
+        step = "balance" if kind is Kind.SALE else "deposit"
+        with self.db.transaction() as conn:
+            self.db.record_step(conn, journey, f"pay:{step}")
+            conn.execute(
+                "INSERT INTO payments (reference, journey, booking, step, kind, amount, currency,"
+                " state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reference, journey.id, journey.booking, step, kind.value, str(amount),
+                 currency, REQUESTED, now_text()),
+            )  # fmt: skip
 
     def settle(self, reference: str, state: str) -> None:
-        with self._lock:
-            self._conn.execute(
+        with self.db.transaction() as conn:
+            conn.execute(
                 "UPDATE payments SET state = ?, updated_at = ? WHERE reference = ?",
-                (state, _now_text(), reference),
+                (state, now_text(), reference),
             )
 
-    def unsettled(self) -> list[str]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT reference FROM payments WHERE state IN ('requested', ?, ?)"
-                " ORDER BY updated_at",
-                (Outcome.IN_PROGRESS.value, VOID_FAILED),
-            ).fetchall()
-        return [row[0] for row in rows]
-
     def state(self, reference: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT state FROM payments WHERE reference = ?", (reference,)
-            ).fetchone()
-        return None if row is None else row[0]
+        rows = self.db.query("SELECT state FROM payments WHERE reference = ?", (reference,))
+        return rows[0]["state"] if rows else None
 
-    def close(self) -> None:
-        self._conn.close()
+    def records(self, states: tuple[str, ...] | None = None) -> list[PaymentRecord]:
+        where, params = "", ()
+        if states is not None:
+            where, params = f"WHERE state IN ({', '.join('?' * len(states))})", states
+        rows = self.db.query(f"SELECT * FROM payments {where} ORDER BY rowid", tuple(params))
+        return [
+            PaymentRecord(
+                **{**dict(row), "kind": Kind(row["kind"]), "amount": Decimal(row["amount"])}
+            )
+            for row in rows
+        ]
 
+    def unsettled(self) -> list[PaymentRecord]:
+        """Payments a journey left open: outcome unknown, approved but neither on the folio
+        nor voided, or a void that failed. Start-up resolves them (``resolve_unsettled``)."""
+        return self.records((REQUESTED, Outcome.IN_PROGRESS.value, Outcome.APPROVED.value,
+                             VOID_FAILED))  # fmt: skip
 
-def _now_text() -> str:
-    return datetime.now(UTC).isoformat()
+    def paid_not_booked(self, booking: str) -> Decimal:
+        """What the kiosk took for ``booking`` that the back-end's folio does not show yet:
+        sales approved or recorded whose folio entry the outbox has not delivered."""
+        rows = self.db.query(
+            "SELECT amount FROM payments AS p WHERE booking = ? AND kind = 'sale'"
+            " AND state IN (?, ?) AND NOT EXISTS (SELECT 1 FROM outbox AS o"
+            " WHERE o.operation = 'cashier' AND o.state = 'delivered'"
+            " AND o.reference = 'bill-' || p.reference)",
+            (booking, Outcome.APPROVED.value, RECORDED),
+        )
+        return sum((Decimal(row["amount"]) for row in rows), Decimal("0"))
 
 
 class PaymentUnresolved(Exception):

@@ -8,7 +8,6 @@ attempt limit of the journey. The defaults suit a real kiosk; tests shrink the t
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,10 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class JourneySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payment_log: Path = Field(
-        Path("var/journey-payments.sqlite"),
-        description="every payment reference, saved before the terminal is asked",
-    )
     timezone: str = Field("UTC", description="the property's time zone: 'today' and shown dates")
     directions: dict[int, dict[str, str]] = Field(
         default_factory=dict,

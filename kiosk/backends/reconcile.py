@@ -1,0 +1,173 @@
+"""Before the outbox replays a write: did it land already, and may it still be applied?
+
+One reconciler per API reads the back-end's own state for the write's operation and
+answers ``LANDED`` (never send it again), ``NOT_LANDED`` (safe to send), or raises
+:class:`~kiosk.outbox.Conflict` when the back-end changed meanwhile in a way the kiosk
+must not overwrite (the booking cancelled at the desk, the room given to someone else,
+the bill paid at the desk). A conflict parks the entry for staff with its reason.
+
+Reads that fail (the back-end still down) propagate as API errors: the relay backs off
+and asks again later. ``booking`` is the journey's reservation id (the PMS order id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from kiosk.api.openability import OpenAbilityClient
+from kiosk.api.openability_types import OrderRef as OAOrderRef
+from kiosk.api.openability_types import OrderState
+from kiosk.api.pms import PmsClient
+from kiosk.api.pms_types import (
+    Accom,
+    AccomDetail,
+    AccomDetailRequest,
+    AccomRef,
+    AccomStatus,
+    OrderRef,
+    RoomStatusRequest,
+)
+from kiosk.backends.pms import REFERENCE_TAG, payment_booked
+from kiosk.outbox import Conflict, Mutation, Reconciler, Verdict
+
+PmsCheck = Callable[[PmsClient, dict[str, Any], str], Awaitable[Verdict]]
+
+
+def pms_reconciler(client: PmsClient) -> Reconciler:
+    async def reconcile(mutation: Mutation, booking: str) -> Verdict:
+        check = _PMS_CHECKS.get(mutation.operation)
+        if check is None:
+            raise Conflict(f"{mutation.operation} cannot be checked against the PMS")
+        return await check(client, dict(mutation.request), booking)
+
+    return reconcile
+
+
+async def _detail(client: PmsClient, order_id: int) -> AccomDetail:
+    return await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+
+
+def _accom(detail: AccomDetail, accom_id: int) -> Accom:
+    for accom in detail.accom_list:
+        if accom.accom_id == accom_id:
+            return accom
+    raise Conflict(f"stay {accom_id} is no longer on the booking")
+
+
+def _order_of(booking: str) -> int:
+    if not booking.isdigit():
+        raise Conflict("the write has no booking to check it against")
+    return int(booking)
+
+
+async def _cashier(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    order_id = int(request["order_id"])
+    for bill in request.get("bills", []):
+        reference = _kiosk_reference(bill.get("remark", ""))
+        if reference and await payment_booked(client, order_id, reference):
+            return Verdict.LANDED
+    detail = await _detail(client, order_id)
+    if all(a.accom_status is AccomStatus.CANCELLED for a in detail.accom_list):
+        raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
+    amount = sum((Decimal(str(b.get("amount", "0"))) for b in request.get("bills", [])), Decimal())
+    due = detail.bill_summary.need_pay_amount if detail.bill_summary else None
+    if due is not None and due < amount:
+        raise Conflict("the bill was paid meanwhile (at the desk?): the payment needs a refund")
+    return Verdict.NOT_LANDED
+
+
+def _kiosk_reference(remark: str) -> str:
+    for word in remark.split():
+        if word.startswith(REFERENCE_TAG):
+            return word[len(REFERENCE_TAG) :]
+    return ""
+
+
+async def _check_in(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    detail = await _detail(client, int(request["order_id"]))
+    rooms = request.get("checkin_rooms", [])
+    landed = 0
+    for item in rooms:
+        accom = _accom(detail, int(item["accom_id"]))
+        if accom.accom_status is AccomStatus.CHECKED_IN:
+            if accom.room_id != int(item["room_id"]):
+                raise Conflict(f"stay {accom.accom_id} was checked in to another room meanwhile")
+            landed += 1
+        elif accom.accom_status is not AccomStatus.BOOKED:
+            raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
+        else:
+            states = await client.get_room_status(
+                RoomStatusRequest(
+                    accom_id=accom.accom_id,
+                    room_type_id=accom.room_type_id,
+                    start_date=accom.checkin_start_time,
+                    end_date=accom.checkin_end_time,
+                )
+            )
+            if any(s.room_id == int(item["room_id"]) and s.is_occupied for s in states):
+                raise Conflict(f"room {item['room_id']} was given to another guest meanwhile")
+    if landed == len(rooms):
+        return Verdict.LANDED
+    if landed:
+        raise Conflict("the booking was partly checked in meanwhile")
+    return Verdict.NOT_LANDED
+
+
+async def _add_card(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    cards = await client.get_all_accom_card(AccomRef(accom_id=int(request["accom_id"])))
+    uid = str(request["card_uid"]).upper()
+    return Verdict.LANDED if any(c.card_uid.upper() == uid for c in cards) else Verdict.NOT_LANDED
+
+
+async def _tenants(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    accom = _accom(await _detail(client, _order_of(booking)), int(request["accom_id"]))
+    if accom.accom_status not in (AccomStatus.BOOKED, AccomStatus.CHECKED_IN):
+        raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
+    held = {(t.name, t.id_number.upper()) for t in accom.tenant_list}
+    wanted = {
+        (t.get("name", ""), str(t.get("id_number", "")).upper()) for t in request["tenant_list"]
+    }
+    return Verdict.LANDED if wanted <= held else Verdict.NOT_LANDED
+
+
+async def _undo_check_in(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    accom = _accom(await _detail(client, _order_of(booking)), int(request["accom_id"]))
+    if accom.accom_status is AccomStatus.BOOKED:
+        return Verdict.LANDED
+    if accom.accom_status is AccomStatus.CHECKED_IN:
+        return Verdict.NOT_LANDED
+    raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
+
+
+async def _door_pin(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+    entries = await client.get_accom_all_lock_password(OrderRef(order_id=_order_of(booking)))
+    accom_id = int(request["accom_id"])
+    made = [p for e in entries if e.accom_id == accom_id for p in e.password_list]
+    return Verdict.LANDED if made else Verdict.NOT_LANDED
+
+
+_PMS_CHECKS: dict[str, PmsCheck] = {
+    "cashier": _cashier,
+    "checkIn": _check_in,
+    "addAccomCard": _add_card,
+    "updateAccomTenant": _tenants,
+    "cancelAccomStatus": _undo_check_in,
+    "sendOfflinePassword": _door_pin,
+}
+
+
+def openability_reconciler(client: OpenAbilityClient) -> Reconciler:
+    async def reconcile(mutation: Mutation, booking: str) -> Verdict:
+        if mutation.operation != "update_order_info":
+            raise Conflict(f"{mutation.operation} cannot be checked against open-ability")
+        order = await client.get_order_info(OAOrderRef(order_id=mutation.request["order_id"]))
+        wanted = OrderState(mutation.request["order_state"])
+        if order.order_state is wanted:
+            return Verdict.LANDED
+        if order.order_state is OrderState.CHECK_IN:
+            return Verdict.NOT_LANDED
+        raise Conflict(f"the order is {order.order_state.value} meanwhile")
+
+    return reconcile

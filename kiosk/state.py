@@ -1,0 +1,193 @@
+"""The kiosk's own database: one SQLite file under ``[state] dir`` that survives power loss.
+
+It holds what must outlive a crash: each guest journey's record of its step, the
+outbox of back-end writes, the payment log, and the arrivals cache for offline use.
+They share one file so that a write is queued *in the same transaction* as the
+journey's record of the step that makes it.
+
+Durability: WAL with ``synchronous=FULL`` (each commit is fsynced before it returns),
+so a committed row survives a power cut, not only a process crash.
+
+The journey a write belongs to travels in a context variable (:data:`current_journey`),
+set by the journey and copied into every task it starts, so the back-end adapters keep
+their verbs and the outbox still knows whose step it records.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+DB_FILE = "kiosk.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journeys (
+    id TEXT PRIMARY KEY,
+    booking TEXT NOT NULL DEFAULT '',   -- the back-end's reservation id: no personal data
+    step TEXT NOT NULL,                 -- the last step the journey recorded
+    cards_presented INTEGER NOT NULL DEFAULT 0, -- cards put in the guest's reach
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    journey TEXT NOT NULL,              -- order is kept within one journey
+    booking TEXT NOT NULL DEFAULT '',   -- the journey's reservation id, for reconciling
+    api TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    reference TEXT NOT NULL,            -- the kiosk's idempotency reference
+    request BLOB,                       -- sealed JSON; NULL once delivered (purged)
+    reply BLOB,                         -- sealed JSON reply of a delivered entry, if any
+    may_defer INTEGER NOT NULL DEFAULT 1, -- 0: never replayed by the relay
+    state TEXT NOT NULL,                -- pending | in_flight | delivered | refused | dead
+    ambiguous INTEGER NOT NULL DEFAULT 0, -- an attempt may have landed: reconcile first
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL,              -- epoch seconds of the next attempt
+    error TEXT NOT NULL DEFAULT '',     -- error class or the reason it is dead: no bodies
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (api, operation, reference)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
+CREATE INDEX IF NOT EXISTS outbox_journey ON outbox (journey, id);
+CREATE TABLE IF NOT EXISTS payments (
+    reference TEXT PRIMARY KEY,
+    journey TEXT NOT NULL DEFAULT '',
+    booking TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL DEFAULT '',      -- what it pays for: balance, deposit
+    kind TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    state TEXT NOT NULL,                -- requested, approved, declined, ..., booked, voided
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS arrivals (
+    booking TEXT PRIMARY KEY,
+    sealed BLOB NOT NULL,          -- the Reservation, sealed: it holds guest data
+    ends_at REAL NOT NULL,         -- its last stay's end: purged after it
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS property_rooms (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    rooms TEXT NOT NULL,           -- rooms, busy ranges and dirty rooms: no guest data
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class JourneyMark:
+    """Which journey a write belongs to, and the booking it is about."""
+
+    id: str
+    booking: str = ""
+
+
+current_journey: ContextVar[JourneyMark | None] = ContextVar("current_journey", default=None)
+
+KIOSK_JOURNEY = JourneyMark("kiosk")  # writes made outside any guest journey (recovery)
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class StateDb:
+    """One connection to the state database, shared by the loop and worker threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        with self._lock:
+            self._conn.executescript(SCHEMA)  # idempotent: IF NOT EXISTS
+
+    @classmethod
+    def in_dir(cls, state_dir: Path) -> StateDb:
+        return cls(state_dir / DB_FILE)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on an error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def record_step(self, conn: sqlite3.Connection, journey: JourneyMark, step: str) -> None:
+        """The journey's record of its step, inside the caller's transaction."""
+        at = now_text()
+        conn.execute(
+            "INSERT INTO journeys (id, booking, step, started_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET step = excluded.step,"
+            " booking = CASE WHEN excluded.booking = '' THEN journeys.booking"
+            " ELSE excluded.booking END, updated_at = excluded.updated_at",
+            (journey.id, journey.booking, step, at, at),
+        )
+
+    def mark_step(self, journey: JourneyMark, step: str) -> None:
+        """Record a step that writes nothing else (a card presented, a journey ended)."""
+        with self.transaction() as conn:
+            self.record_step(conn, journey, step)
+
+    def card_presented(self, journey: JourneyMark) -> None:
+        """A working card is about to be in the guest's reach: from here the money stays."""
+        with self.transaction() as conn:
+            self.record_step(conn, journey, "card_presented")
+            conn.execute(
+                "UPDATE journeys SET cards_presented = cards_presented + 1 WHERE id = ?",
+                (journey.id,),
+            )
+
+    def cards_presented(self, journey_id: str) -> int:
+        rows = self.query("SELECT cards_presented FROM journeys WHERE id = ?", (journey_id,))
+        return int(rows[0]["cards_presented"]) if rows else 0
+
+    def keyless_check_in(self, booking: str) -> bool:
+        """Whether a journey here checked ``booking`` in, and no card ever came out for it."""
+        rows = self.query(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE booking = ?"
+            " AND operation IN ('checkIn', 'update_order_info')"
+            " AND state IN ('delivered', 'pending', 'in_flight')) AS checked_in,"
+            " (SELECT COALESCE(SUM(cards_presented), 0) FROM journeys WHERE booking = ?) AS cards",
+            (booking, booking),
+        )
+        return bool(rows and rows[0]["checked_in"] and not rows[0]["cards"])
+
+    def audit(self, actor: str, action: str, detail: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (now_text(), actor, action, detail),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,230 @@
+"""Offline check-in end to end: the property simulator over loopback goes down for a whole
+journey, the guest still leaves with a working card, and once it is back the relay
+delivers every queued write exactly once, after reconciling; conflicts are parked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hardware.health import HealthLevel
+from kiosk.api.pms import PmsClient
+from kiosk.api.pms_types import (
+    AccomDetailRequest,
+    AccomRef,
+    AccomStatus,
+    BillListRequest,
+    BillListType,
+)
+from kiosk.backends.pms import PmsBackend
+from kiosk.i18n import Catalogue
+from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.devices import simulated_devices
+from kiosk.journeys.payment import PaymentLog
+from kiosk.journeys.script import GuestScript, run_script
+from kiosk.journeys.settings import JourneySettings
+from kiosk.offline import ArrivalsCache, OfflineBackend, OfflinePolicy, prefetch
+from kiosk.outbox import DEAD, DurableOutbox
+from kiosk.qr_payload import PmsOrderRef, encode_payload
+from kiosk.sealing import Sealer
+from kiosk.sim.demo import seed_demo
+from kiosk.sim.server import SimServer
+from tests.conftest import SIM_TOKEN, SimClock
+from tests.journey_kit import durable_outbox, state_db
+
+pytestmark = pytest.mark.timeout(60)
+
+KEY = b"offline-test-key-not-a-secret"
+SETTINGS = JourneySettings(
+    timezone="Asia/Shanghai",
+    view_timeout_s=5,
+    done_timeout_s=1,
+    timeout_grace_s=0.2,
+    payment_status_interval_s=0.02,
+    payment_status_deadline_s=2,
+    card_take_timeout_s=0.3,
+    backend_timeout_s=5,
+    max_cards_per_room=1,
+)
+GUEST = [
+    {"on": "attract", "tap": "start"},
+    {"on": "language", "language": "en"},
+    {"on": "scan", "scan": "@code"},
+    {"on": "summary", "tap": "continue"},
+    {"on": "register", "type": "Wei Wang"},
+    {"on": "register", "tap": "passport"},
+    {"on": "register", "type": "E12345678"},
+]
+
+
+@dataclass
+class Kiosk:
+    journey: CheckinJourney
+    outbox: DurableOutbox
+    cache: ArrivalsCache
+    backend: OfflineBackend
+    payment_log: PaymentLog
+
+
+@pytest.fixture
+def demo(sim_server: SimServer) -> dict[str, dict[str, Any]]:
+    return {a["case"]: a for a in seed_demo(sim_server, seed=1)["arrivals"]}
+
+
+@pytest.fixture
+async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
+    async with PmsClient(
+        sim_server.url, SIM_TOKEN, timeout=1, read_retries=0, retry_backoff=0.01
+    ) as client:
+        yield client  # type: ignore[misc]
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, client: PmsClient, sim_clock: SimClock) -> Iterator[Kiosk]:
+    db = state_db(tmp_path)
+    outbox = durable_outbox(tmp_path, pms=client, db=db)
+    devices = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
+    cache = ArrivalsCache(db, Sealer.for_state_dir(tmp_path))
+    backend = OfflineBackend(
+        PmsBackend(client, outbox),
+        cache,
+        OfflinePolicy(),
+        lambda: devices.terminal.health().level is not HealthLevel.FAULT,
+    )
+    payment_log = PaymentLog(db)
+    journey = CheckinJourney(
+        backend,
+        devices,
+        SETTINGS,
+        payment_log,
+        Catalogue.load(tz=SETTINGS.timezone),
+        signing_key=KEY,
+        now=sim_clock,
+    )
+    yield Kiosk(journey, outbox, cache, backend, payment_log)
+    devices.terminal.close()
+    db.close()
+
+
+def code(arrival: dict[str, Any]) -> str:
+    return encode_payload(PmsOrderRef(arrival["order_id"], arrival["order_no"]), signing_key=KEY)
+
+
+async def guest(kiosk: Kiosk, arrival: dict[str, Any], *tail: dict, outcome: str) -> Any:
+    script = GuestScript.model_validate(
+        {
+            "name": "offline guest",
+            "actions": [*GUEST, *tail],
+            "expect": {"outcome": outcome},
+            "max_seconds": 40,
+        }
+    )
+    report = await run_script(kiosk.journey, script, {"code": code(arrival)})
+    assert report.passed, (report.failures, report.transcript)
+    return report.result
+
+
+async def folio(client: PmsClient, order_id: int) -> tuple[list[Any], list[str], Any]:
+    detail = await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+    bills = await client.get_bill_list(
+        BillListRequest(
+            order_id=order_id, list_type=BillListType.CASHIER, page_no=1, page_size=100
+        )
+    )
+    accom = detail.accom_list[0]
+    cards = await client.get_all_accom_card(AccomRef(accom_id=accom.accom_id))
+    return bills.bills, [c.card_uid for c in cards], accom
+
+
+async def test_a_whole_journey_with_the_backend_down_then_everything_lands_once(
+    kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
+) -> None:
+    report = await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
+    assert report.reservations >= 3
+    arrival = demo["balance_due"]
+    encoder = kiosk.journey.devices.encoder
+    written: list[bytes] = []
+    write_key = encoder.write_key
+
+    def observed(key: bytes) -> Any:  # the real encoder, only watched
+        written.append(key)
+        return write_key(key)
+
+    encoder.write_key = observed  # type: ignore[method-assign]
+    sim_server.stop()
+    try:
+        result = await guest(
+            kiosk,
+            arrival,
+            {"on": "payment", "pay": "approve"},
+            {"on": "receipt", "tap": "continue"},
+            {"on": "done", "tap": "finish"},
+            outcome="checked_in",
+        )
+        assert kiosk.backend.offline
+        assert len(result.cards) == 1 and len(result.payments) == 1
+        queued = kiosk.outbox.entries()
+        assert [e.operation for e in queued] == [
+            "updateAccomTenant",
+            "checkIn",
+            "addAccomCard",
+            "cashier",
+        ]
+        assert all(e.state == "pending" for e in queued)
+        # The card holds generateRoomCard's format, composed by the kiosk.
+        payload = json.loads(written[-1])
+        assert set(payload) == {"room_id", "check_in_time", "check_out_time"}
+    finally:
+        sim_server.start()
+
+    assert await kiosk.outbox.drain(deadline_s=20)
+    assert kiosk.outbox.counts() == {"delivered": 4}
+    bills, cards, accom = await folio(client, arrival["order_id"])
+    assert accom.accom_status is AccomStatus.CHECKED_IN
+    assert [c.upper() for c in cards] == [result.cards[0].upper()]
+    assert len([b for b in bills if result.payments[0] in b.remark]) == 1
+    assert [t.id_number for t in accom.tenant_list].count("E12345678") == 1
+    # the key the kiosk composed is the one the PMS would have made
+    card = await client.generate_room_card(AccomRef(accom_id=accom.accom_id))
+    assert json.loads(card.card_bytes) == payload
+
+    # A second drain (or a relay replay) sends nothing again.
+    assert kiosk.outbox.retry() == 0
+    assert await kiosk.outbox.drain(deadline_s=5)
+    bills_again, cards_again, _ = await folio(client, arrival["order_id"])
+    assert len(bills_again) == len(bills) and cards_again == cards
+
+
+async def test_a_booking_cancelled_at_the_desk_meanwhile_is_parked_not_overwritten(
+    kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
+) -> None:
+    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
+    arrival = demo["prepaid"]
+    sim_server.stop()
+    try:
+        await guest(
+            kiosk,
+            arrival,
+            {"on": "receipt", "tap": "continue"},
+            {"on": "done", "tap": "finish"},
+            outcome="checked_in",
+        )
+    finally:
+        sim_server.start()
+    # The desk cancels the booking before the kiosk reconnects.
+    detail = await client.get_accom_detail(AccomDetailRequest(order_id=arrival["order_id"]))
+    stays = [a.accom_id for a in detail.accom_list]
+    await client.invoke("cancelBook", {"accom_ids": stays, "penalty_amount": "0.00"})
+
+    await kiosk.outbox.drain(deadline_s=10)
+    dead = [e for e in kiosk.outbox.entries() if e.state == DEAD]
+    assert dead, kiosk.outbox.counts()
+    assert any("cancelled" in e.error for e in dead), [e.error for e in dead]
+    _, cards, accom = await folio(client, arrival["order_id"])
+    assert cards == []
+    assert accom.accom_status is AccomStatus.CANCELLED  # never checked in behind the desk's back
