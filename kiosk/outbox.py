@@ -10,7 +10,8 @@ journey's record of the step; only then is it attempted.
 - Refused by the back-end during a journey: ``refused``; ``send`` raises the API error so
   the journey can tell the guest. Refused on a later replay: ``dead``, with the reason.
 - Not reached, or the reply was lost: the entry stays ``pending`` and ``send`` raises
-  :class:`Queued`; the relay (:meth:`DurableOutbox.run_relay`) delivers it later.
+  :class:`Queued`; the relay (:meth:`DurableOutbox.run_relay`) delivers it later. A write
+  whose journey already has a queued entry is queued behind it at once.
 
 The relay sends due entries with jittered exponential backoff (a ``Retry-After`` from
 the back-end is honoured), keeps order within a journey (an entry waits while an earlier
@@ -61,7 +62,6 @@ Api = Literal["pms", "openability"]
 PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD = (
     "pending", "in_flight", "delivered", "refused", "dead"
 )  # fmt: skip
-OPEN_STATES = (PENDING, IN_FLIGHT)  # not finished: later entries of the journey wait
 
 
 @dataclass(frozen=True)
@@ -326,10 +326,12 @@ class DurableOutbox:
                     "UPDATE outbox SET state = 'pending', updated_at = ? WHERE id = ?",
                     (now, entry_id),
                 )
+            # Queued writes of the journey go first; writes the journey has in flight at
+            # this moment do not hold it up (it awaits the ones a later step depends on).
             earlier = conn.execute(
-                "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state IN (?, ?)"
+                "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state = 'pending'"
                 " AND may_defer = 1 LIMIT 1",
-                (owner, entry_id, *OPEN_STATES),
+                (owner, entry_id),
             ).fetchone()
             if earlier is not None and mutation.deferrable:
                 return _Enqueued(entry_id, None)

@@ -77,6 +77,11 @@ class Stay:
     room: Room | None  # None: no room assigned yet
     guests: tuple[Guest, ...] = ()
     room_is_clean: bool = True  # False when the assigned room is dirty: re-assign or wait
+    # What the door PIN needs travels with the stay (no adapter keeps guests between runs).
+    reservation_id: str = ""
+    pin_lock: bool = False  # the room's lock takes a PIN code
+    contact_phone: str = field(default="", repr=False)  # where the back-end sends the PIN
+    door_pin: str = field(default="", repr=False)  # a PIN the booking already has
 
 
 @dataclass(frozen=True)

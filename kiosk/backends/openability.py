@@ -28,10 +28,10 @@ Choices the seeds leave open:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -83,12 +83,6 @@ _STATES = {
 }
 
 
-@dataclass(frozen=True)
-class _StayContext:
-    residence_no: str
-    pin_code: str
-
-
 class OpenAbilityBackend:
     """:class:`~kiosk.backends.base.PropertyBackend` over open-ability (seeds 000 + 001)."""
 
@@ -106,7 +100,6 @@ class OpenAbilityBackend:
         self._kiosk_id = kiosk_id or socket.gethostname()
         self._currency = currency
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._stays: dict[str, _StayContext] = {}
         self._unanswered_claims: dict[str, datetime] = {}  # reference -> first attempt
 
     async def _send(
@@ -134,8 +127,9 @@ class OpenAbilityBackend:
                 BookingRef(residence_id=ref.residence_id, booking_id=booking_id)
             )
             order = await self._order_of(ref.residence_id)
-        stay = self._stay(order)
-        self._stays[stay.stay_id] = _StayContext(order.residence_no, booking.pin_code)
+        stay = dataclasses.replace(
+            self._stay(order), pin_lock=bool(booking.pin_code), door_pin=booking.pin_code
+        )
         holder = order.guests[0] if order.guests else None
         return Reservation(
             reservation_id=order.order_id,
@@ -274,8 +268,7 @@ class OpenAbilityBackend:
         raise BackendError(Reason.NOT_SUPPORTED, "an open-ability check-in cannot be revoked")
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
-        context = self._stays.get(stay.stay_id)
-        name = context.residence_no if context else (stay.room.name if stay.room else "")
+        name = stay.room.name if stay.room else ""  # the residence_no
         if not name:
             raise BackendError(Reason.KEY_REFUSED, "the stay has no residence number")
         room_id: int | str = int(name) if name.isdigit() else name
@@ -286,8 +279,7 @@ class OpenAbilityBackend:
         """Open-ability keeps no card records: nothing to send."""
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
-        context = self._stays.get(stay.stay_id)
-        return (context.pin_code or None) if context else None
+        return stay.door_pin or None
 
 
 def _guest(guest: OAGuest) -> Guest:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -104,15 +103,6 @@ _ID_TYPES = {kind: id_type for id_type, kind in _ID_KINDS.items()} | {
 }
 
 
-@dataclass(frozen=True)
-class _StayContext:
-    """What ``door_pin`` needs of a stay that a ``Stay`` does not carry."""
-
-    order_id: int
-    lock_type: LockType | None
-    phone: str
-
-
 class PmsBackend:
     """:class:`~kiosk.backends.base.PropertyBackend` over a PMS (seed 004)."""
 
@@ -130,7 +120,6 @@ class PmsBackend:
         self._outbox = outbox
         self._currency = currency
         self._country_code = country_code  # guests' phones are stored without one
-        self._stays: dict[str, _StayContext] = {}
 
     async def _send(self, operation: str, request: BaseModel, reference: str) -> Any:
         """Send a write; None when the outbox queued it for later delivery."""
@@ -158,11 +147,9 @@ class PmsBackend:
             dirty, amount_due = await asyncio.gather(  # independent reads: one round trip
                 self._dirty_rooms(detail.accom_list), self._amount_due(ref.order_id, detail)
             )
-        stays = tuple(self._stay(accom, dirty) for accom in detail.accom_list)
-        for accom, stay in zip(detail.accom_list, stays, strict=True):
-            phones = [t.phone for t in accom.tenant_list if t.phone] + [detail.phone]
-            lock = accom.device_lock.lock_type if accom.device_lock else None
-            self._stays[stay.stay_id] = _StayContext(ref.order_id, lock, phones[0])
+        stays = tuple(
+            self._stay(accom, dirty, ref.order_id, detail.phone) for accom in detail.accom_list
+        )
         return Reservation(
             reservation_id=str(ref.order_id),
             reference=detail.order_no,
@@ -175,7 +162,7 @@ class PmsBackend:
             currency=self._currency,
         )
 
-    def _stay(self, accom: Accom, dirty: set[int]) -> Stay:
+    def _stay(self, accom: Accom, dirty: set[int], order_id: int, order_phone: str) -> Stay:
         if accom.accom_id is None:
             raise BackendError(Reason.BACKEND_FAULT, "getAccomDetail: a stay without accom_id")
         state = _STATES.get(accom.accom_status)
@@ -203,6 +190,9 @@ class PmsBackend:
             room=room,
             guests=tuple(_guest(t) for t in accom.tenant_list),
             room_is_clean=accom.room_id not in dirty,
+            reservation_id=str(order_id),
+            pin_lock=bool(accom.device_lock and accom.device_lock.lock_type is LockType.PASSWORD),
+            contact_phone=next((t.phone for t in accom.tenant_list if t.phone), order_phone),
         )
 
     async def _dirty_rooms(self, accoms: Iterable[Accom]) -> set[int]:
@@ -379,21 +369,21 @@ class PmsBackend:
             )
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
-        context = self._stays.get(stay.stay_id)
-        if context is None or context.lock_type is not LockType.PASSWORD:
+        if not stay.pin_lock or not stay.reservation_id:
             return None
+        order_id = int(stay.reservation_id)
         with mapped(Reason.PIN_REFUSED):
-            pin = await self._pin_of(context.order_id, stay)
+            pin = await self._pin_of(order_id, stay)
             if pin is None:
-                phones = [PhoneContact(country_code=self._country_code, phone=context.phone)]
+                phones = [PhoneContact(country_code=self._country_code, phone=stay.contact_phone)]
                 request = SendOfflinePasswordRequest(
                     accom_id=int(stay.stay_id),
                     start_time=stay.starts,
                     end_time=stay.ends,
-                    phone_list=phones if context.phone else [],
+                    phone_list=phones if stay.contact_phone else [],
                 )
                 await self._send("sendOfflinePassword", request, reference)
-                pin = await self._pin_of(context.order_id, stay)
+                pin = await self._pin_of(order_id, stay)
         if pin is None:
             raise BackendError(Reason.PIN_REFUSED, "the PMS made no password for the stay")
         return pin
