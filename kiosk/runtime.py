@@ -39,7 +39,7 @@ from kiosk.journeys.devices import Devices, SimCardPath
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
-from kiosk.outbox import Backoff, DurableOutbox
+from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
 
@@ -92,11 +92,22 @@ class Runtime:
         return resolved
 
     def health_sources(self) -> list[Callable[[], DeviceHealth]]:
-        """Each device's ``health`` (the operator menu, ``kiosk doctor``, telemetry)."""
+        """The back-end's and each device's ``health`` (the operator menu, telemetry)."""
         parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
-        return [part.health for part in parts]
+        return [self.backend_health, *(part.health for part in parts)]
+
+    def backend_health(self) -> DeviceHealth:
+        """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
+        backend = self.journey.backend
+        offline = isinstance(backend, OfflineBackend) and backend.offline
+        queued, dead = self.outbox.depth(), self.outbox.counts().get(DEAD, 0)
+        detail = f"{'offline' if offline else 'online'}, {queued} queued"
+        if dead:
+            detail += f", {dead} dead (kiosk outbox list)"
+        level = HealthLevel.WARNING if offline or queued or dead else HealthLevel.OK
+        return DeviceHealth("backend", level, detail)
 
     async def aclose(self) -> None:
         for task in self._tasks:
