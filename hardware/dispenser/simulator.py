@@ -83,6 +83,13 @@ class SimDispenser:
         with self._lock:
             self._guest_takes.extend(takes)
 
+    def refill(self, stock: int) -> None:
+        """The stacker holds ``stock`` cards from now on (an operator refilled or emptied it)."""
+        if stock < 0:
+            raise ValueError("stock cannot be negative")
+        with self._lock:
+            self.stock = stock
+
     def status(self) -> DispenserStatus:
         with self._lock:
             self._let_guest_take()

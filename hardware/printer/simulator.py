@@ -22,7 +22,8 @@ from hardware.printer.receipt import Receipt
 
 class SimPrinter:
     """Paper is counted in 24-dot rows (one normal text row). Knobs: ``paper_rows``,
-    ``near_end_rows``, ``offline``."""
+    ``near_end_rows``, ``offline``; ``set_paper`` sets the paper to a level (a fresh roll
+    holds ``roll_rows``)."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class SimPrinter:
         *,
         paper_rows: int = 3000,
         near_end_rows: int = 300,
+        roll_rows: int = 3000,
         columns: int = 48,
         font_path: Path | None = None,
         name: str = "printer",
@@ -37,6 +39,7 @@ class SimPrinter:
         self.name = name
         self.folder = folder
         self.paper_rows = paper_rows
+        self.roll_rows = roll_rows
         self.near_end_rows = near_end_rows
         self.offline = False
         self.columns = columns
@@ -57,6 +60,19 @@ class SimPrinter:
             return PrinterStatus(True, PaperLevel.OUT)
         near_end = self.paper_rows <= self.near_end_rows
         return PrinterStatus(True, PaperLevel.NEAR_END if near_end else PaperLevel.OK)
+
+    def set_paper(self, level: PaperLevel) -> None:
+        """Paper at ``level``: OK a fresh roll, NEAR_END the near-end mark (still enough
+        for a receipt or two), OUT none."""
+        rows = {
+            PaperLevel.OK: self.roll_rows,
+            PaperLevel.NEAR_END: self.near_end_rows,
+            PaperLevel.OUT: 0,
+        }
+        if level not in rows:
+            raise ValueError(f"a simulated roll cannot be {level.value}")
+        with self._lock:
+            self.paper_rows = rows[level]
 
     def print_receipt(self, receipt: Receipt) -> None:
         """Render to ``folder/receipt-<UTC time>-<n>.png``; the path is in ``printed``."""

@@ -1,31 +1,53 @@
 """A scripted guest: runs a journey with no UI from a JSON script (docs/journey-script.md).
 
 The runner reads the journey's views; whenever a view waits for the guest it plays the
-script's next action (scan, tap, type, language, pay, cancel, timeout). Device actions
-(``pay`` outcome, ``take_card``, ``card_fault``) set up the simulators before the
-guest's next move. It returns the journey's result, a transcript of i18n keys (never a
-view's values, which hold guest data) and the script's failed expectations.
+script's next action (scan, tap, type, language, pay, cancel, timeout). Device moves set
+up the simulators before the guest's next move: the devices' (``take_card``,
+``card_fault``, ``card_stock``, ``paper``) directly, the property simulator's
+(``backend_down``, ``backend_outage``, ``lose_replies``, ``clock``) through a
+:class:`ScriptBackend`. It returns the journey's result, a transcript of i18n keys (never
+a view's values, which hold guest data) and the script's failed expectations.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hardware.payment.config import ScenarioName
 from hardware.payment.simulator import Scenario, SimulatedTerminal
+from hardware.printer.protocol import PaperLevel
+from hardware.printer.simulator import SimPrinter
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
 from kiosk.journeys.devices import CardFault, Devices, SimCardPath
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 
+log = logging.getLogger("kiosk.script")
+
 GUEST_MOVES = ("scan", "tap", "type", "language", "pay", "cancel", "timeout")
-DEVICE_MOVES = ("take_card", "card_fault", "wait")
+DEVICE_MOVES = (
+    "take_card",
+    "card_fault",
+    "wait",
+    "backend_down",
+    "backend_outage",
+    "lose_replies",
+    "paper",
+    "card_stock",
+    "clock",
+)
+PAPER_LEVELS = {"out": PaperLevel.OUT, "low": PaperLevel.NEAR_END, "ok": PaperLevel.OK}
+MAX_COUNT = 10_000  # the simulator's bound on its counted faults
 
 
 class ScriptError(Exception):
@@ -49,6 +71,14 @@ class ScriptAction(BaseModel):
     take_card: bool | None = None  # whether the guest takes the next presented card
     card_fault: Literal["verify_mismatch", "removed"] | None = None  # the next card fed
     wait: float | None = Field(None, ge=0, le=60)  # seconds before the next move
+    # The property simulator: the next N requests answer 503 (0 clears); it stops
+    # listening for so many seconds; the next N writes are applied, their replies lost.
+    backend_down: int | None = Field(None, ge=0, le=MAX_COUNT, strict=True)
+    backend_outage: float | None = Field(None, gt=0, le=3600)
+    lose_replies: int | None = Field(None, ge=0, le=MAX_COUNT, strict=True)
+    paper: Literal["out", "low", "ok"] | None = None  # the printer's paper from now on
+    card_stock: int | None = Field(None, ge=0, le=MAX_COUNT, strict=True)  # cards in the stacker
+    clock: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local "HH:MM", today
 
     @model_validator(mode="after")
     def _one_move(self) -> ScriptAction:
@@ -104,6 +134,108 @@ class ScriptReport:
         return not self.failures
 
 
+class ScriptBackend(Protocol):
+    """The property simulator's knobs that the back-end moves turn."""
+
+    async def faults(self, **knobs: float) -> None:
+        """Set fault knobs (``fail_next``, ``lose_next`` ...: docs/simulator.md)."""
+
+    async def outage(self, seconds: float) -> None:
+        """Stop listening for ``seconds``; returns once the simulator is down."""
+
+    async def set_clock(self, now: datetime | None) -> None:
+        """The simulator reads ``now`` (aware) from here on; None: back to its own clock."""
+
+
+class _FaultKnobs(Protocol):
+    def update(self, values: Mapping[str, Any]) -> Mapping[str, float]: ...
+
+
+class SimHandle(Protocol):
+    """What :class:`SimServerBackend` uses of ``kiosk.sim.server.SimServer`` (duck-typed:
+    the runner does not import the simulator)."""
+
+    @property
+    def faults(self) -> _FaultKnobs: ...
+
+    def outage(self, seconds: float) -> None: ...
+
+    def set_clock(self, now: datetime | None) -> None: ...
+
+
+class SimServerBackend:
+    """A :class:`ScriptBackend` over a simulator in this process, by direct calls."""
+
+    def __init__(self, server: SimHandle) -> None:
+        self._server = server
+
+    async def faults(self, **knobs: float) -> None:
+        self._server.faults.update(knobs)
+
+    async def outage(self, seconds: float) -> None:
+        await asyncio.to_thread(self._server.outage, seconds)  # waits for the listener to stop
+
+    async def set_clock(self, now: datetime | None) -> None:
+        self._server.set_clock(now)
+
+
+class SimAdminBackend:
+    """A :class:`ScriptBackend` over the admin paths (``/_sim/...``) of a simulator in
+    another process (``kiosk sim``)."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 5.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout
+
+    async def faults(self, **knobs: float) -> None:
+        await self._post("/_sim/faults", knobs)
+
+    async def outage(self, seconds: float) -> None:
+        await self._post("/_sim/outage", {"seconds": seconds})
+        # The simulator stops just after its reply: the guest's next move must meet the
+        # outage, so wait until it no longer answers (or is already back).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(seconds, 2.0)
+        async with httpx.AsyncClient(timeout=self._timeout) as client:
+            while loop.time() < deadline:
+                try:
+                    await client.get(self._base_url + "/_sim/health")
+                except httpx.TransportError:
+                    return
+                await asyncio.sleep(0.01)
+
+    async def set_clock(self, now: datetime | None) -> None:
+        await self._post("/_sim/clock", {"now": None if now is None else now.timestamp()})
+
+    async def _post(self, path: str, body: Mapping[str, Any]) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                reply = await client.post(self._base_url + path, json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise ScriptError(
+                f"the simulator's {path} is unreachable ({type(exc).__name__})"
+            ) from exc
+        if reply.status_code != httpx.codes.OK:
+            raise ScriptError(
+                f"the simulator's {path} answered {reply.status_code}: {reply.text[:200]}"
+            )
+
+
+class _ScriptClock:
+    """The journey's clock during a run: its own, moved on by ``clock`` moves."""
+
+    def __init__(self, base: Callable[[], datetime]) -> None:
+        self.base = base
+        self.offset: timedelta | None = None  # None until a clock move
+
+    def __call__(self) -> datetime:
+        return self.base() if self.offset is None else self.base() + self.offset
+
+    def set(self, now: datetime) -> None:
+        self.offset = now - self.base()
+
+
 def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The "@name" values of the demo manifest (``kiosk sim``): each case's QR payload as
     "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4"."""
@@ -121,13 +253,21 @@ async def run_script(
     values: Mapping[str, str] | None = None,
     *,
     on_view: Callable[[View], Awaitable[None]] | None = None,
+    backend: ScriptBackend | None = None,
 ) -> ScriptReport:
     """Play ``script`` against one run of ``journey``; ``values`` resolve "@name" strings.
 
     ``on_view`` sees every view before the guest answers it (the demo shows it in the UI
-    and takes a screenshot).
+    and takes a screenshot). ``backend`` turns the property simulator's knobs for the
+    moves that need it (``backend_down``, ``backend_outage``, ``lose_replies``, ``clock``).
+    A script with a ``clock`` move runs the journey on a clock of its own, and both the
+    journey's and the simulator's clocks are set back when the run ends.
     """
-    player = _Player(journey.devices, script, dict(values or {}), on_view)
+    has_clock_move = any(action.clock is not None for action in script.actions)
+    clock = _ScriptClock(journey.now) if has_clock_move else None
+    player = _Player(journey, script, dict(values or {}), on_view, backend, clock)
+    if clock is not None:
+        journey.now = clock
     channel = Channel()
     run = asyncio.create_task(journey.run(channel))
     try:
@@ -143,20 +283,38 @@ async def run_script(
     except BaseException:
         run.cancel()
         raise
+    finally:
+        if clock is not None:
+            journey.now = clock.base
+            if clock.offset is not None and backend is not None:
+                await _set_back(backend)
     report = ScriptReport(result, player.transcript)
     report.failures = _unmet(script.expect, result)
     return report
 
 
+async def _set_back(backend: ScriptBackend) -> None:
+    """The simulator back on its own clock; a simulator still down keeps the moved one."""
+    try:
+        await backend.set_clock(None)
+    except ScriptError as exc:
+        log.warning("the simulator's clock was not set back: %s", exc)
+
+
 class _Player:
     def __init__(
         self,
-        devices: Devices,
+        journey: CheckinJourney,
         script: GuestScript,
         values: dict[str, str],
         on_view: Callable[[View], Awaitable[None]] | None,
+        backend: ScriptBackend | None,
+        clock: _ScriptClock | None,
     ) -> None:
-        self._devices = devices
+        self._devices: Devices = journey.devices
+        self._zone: ZoneInfo = journey.settings.zone
+        self._backend = backend
+        self._clock = clock
         self._on_view = on_view
         self._actions = list(script.actions)
         self._values = values
@@ -217,15 +375,51 @@ class _Player:
     async def _device_move(self, action: ScriptAction) -> None:
         if action.wait is not None:
             await asyncio.sleep(action.wait)
-            return
+        elif action.take_card is not None:
+            self._card_path("take_card").inner.script_guest(action.take_card)
+        elif action.card_fault is not None:
+            fault: CardFault = action.card_fault
+            self._card_path("card_fault").fault_next_cards(fault)
+        elif action.card_stock is not None:
+            self._card_path("card_stock").inner.refill(action.card_stock)
+        elif action.paper is not None:
+            self._printer().set_paper(PAPER_LEVELS[action.paper])
+        elif action.backend_down is not None:
+            await self._sim("backend_down").faults(fail_next=action.backend_down)
+        elif action.lose_replies is not None:
+            await self._sim("lose_replies").faults(lose_next=action.lose_replies)
+        elif action.backend_outage is not None:
+            await self._sim("backend_outage").outage(action.backend_outage)
+        else:
+            assert action.clock is not None
+            await self._set_clock(action.clock)
+
+    async def _set_clock(self, local_time: str) -> None:
+        """Both clocks to ``local_time`` ("HH:MM") of the journey's current local day."""
+        sim = self._sim("clock")
+        assert self._clock is not None  # run_script gives the journey its own clock
+        hour, minute = (int(part) for part in local_time.split(":"))
+        today = self._clock().astimezone(self._zone).date()
+        now = datetime.combine(today, time(hour, minute), tzinfo=self._zone).astimezone(UTC)
+        await sim.set_clock(now)
+        self._clock.set(now)
+
+    def _card_path(self, move: str) -> SimCardPath:
         path = self._devices.dispenser
         if not isinstance(path, SimCardPath):
-            raise ScriptError("take_card and card_fault need the simulated dispenser")
-        if action.take_card is not None:
-            path.inner.script_guest(action.take_card)
-        else:
-            fault: CardFault = action.card_fault
-            path.fault_next_cards(fault)
+            raise ScriptError(f"{move} needs the simulated dispenser")
+        return path
+
+    def _printer(self) -> SimPrinter:
+        printer = self._devices.printer
+        if not isinstance(printer, SimPrinter):
+            raise ScriptError("paper needs the simulated printer")
+        return printer
+
+    def _sim(self, move: str) -> ScriptBackend:
+        if self._backend is None:
+            raise ScriptError(f"{move} needs the property simulator: run_script(..., backend=)")
+        return self._backend
 
     def _terminal(self) -> SimulatedTerminal:
         terminal = self._devices.terminal

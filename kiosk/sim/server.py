@@ -17,9 +17,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +44,13 @@ OA_COMMANDS = {
     "hotel-commands": openability.HOTEL_COMMANDS,
 }
 MAX_BODY = 1 << 20
+RETRY_AFTER = {"Retry-After": "1"}  # on a simulated 503: the client may come back in a second
+# Upper bounds of the fault knobs: rates and latency are numbers, the counts integers.
+RATE_KNOBS = {"latency_ms": 60_000, "failure_rate": 1, "lost_reply_rate": 1}
+COUNT_KNOBS = {"fail_next": 10_000, "lose_next": 10_000}
+# Read-only PMS operations, by name; the simulator keeps its own reading of the seed.
+PMS_READ_PREFIXES = ("get", "list", "batchGet", "calculate")
+MAX_UNIX_S = 4_102_444_800  # 2100-01-01: a clock set later is a mistake
 
 
 @dataclass
@@ -59,19 +66,64 @@ class Faults:
     """Fault knobs for tests and demos (issue 2, item 6).
 
     ``failure_rate``: share of requests refused with HTTP 503 before any state change.
-    ``lost_reply_rate``: share of requests applied but whose reply is lost (the
+    ``lost_reply_rate``: share of mutating requests applied but whose reply is lost (the
     connection closes): the ambiguous case a client must reconcile.
+    ``fail_next`` / ``lose_next``: the same for the next so many requests (for
+    ``lose_next``, applied mutating ones), counted down; a count applies before its rate.
     """
 
     latency_ms: float = 0.0
     failure_rate: float = 0.0
     lost_reply_rate: float = 0.0
+    fail_next: int = 0
+    lose_next: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    # Handler threads count down concurrently.
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def update(self, params: Params) -> None:
-        self.latency_ms = _bounded(params, "latency_ms", self.latency_ms, 60_000)
-        self.failure_rate = _bounded(params, "failure_rate", self.failure_rate, 1)
-        self.lost_reply_rate = _bounded(params, "lost_reply_rate", self.lost_reply_rate, 1)
+    def update(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """Set the knobs ``values`` names and return them all; one bad name or value raises
+        ``SimError`` and changes none."""
+        checked = {name: _knob(name, value) for name, value in values.items()}
+        with self._lock:
+            for name, value in checked.items():
+                setattr(self, name, value)
+            return self.knobs()
+
+    def knobs(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in (*RATE_KNOBS, *COUNT_KNOBS)}
+
+    def fail_now(self) -> bool:
+        """Whether to refuse this request with a 503 (a counted failure, or by the rate)."""
+        with self._lock:
+            if self.fail_next:
+                self.fail_next -= 1
+                return True
+            return bool(self.failure_rate) and self.rng.random() < self.failure_rate
+
+    def lose_now(self) -> bool:
+        """Whether to drop the reply of this applied mutating request."""
+        with self._lock:
+            if self.lose_next:
+                self.lose_next -= 1
+                return True
+            return bool(self.lost_reply_rate) and self.rng.random() < self.lost_reply_rate
+
+
+def _knob(name: str, value: Any) -> float:
+    """``value`` checked for the knob ``name`` (JSON's true is not a number here)."""
+    if name in COUNT_KNOBS:
+        upper = COUNT_KNOBS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= upper:
+            raise SimError(BAD_PARAMS, f"{name} must be an integer from 0 to {upper}")
+        return value
+    if name not in RATE_KNOBS:
+        raise SimError(BAD_PARAMS, f"unknown fault knob {name[:40]!r}")
+    upper = RATE_KNOBS[name]
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or not 0 <= value <= upper:  # NaN fails the comparison too
+        raise SimError(BAD_PARAMS, f"{name} must be a number from 0 to {upper}")
+    return float(value)
 
 
 def _bounded(params: Params, name: str, current: float, upper: float) -> float:
@@ -81,11 +133,23 @@ def _bounded(params: Params, name: str, current: float, upper: float) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class _ShiftedClock:
+    """``base`` moved by ``offset``: it runs on at ``base``'s pace (a fixed clock stays fixed)."""
+
+    base: Callable[[], datetime]
+    offset: timedelta
+
+    def __call__(self) -> datetime:
+        return self.base() + self.offset
+
+
 class SimServer:
     """The property simulator on ``host:port`` (0 picks a free port), state in ``db_path``.
 
     ``stop()`` then ``start()`` takes it down and up again on the same port with its state;
-    ``outage(seconds)`` does that by itself, for a demo of the offline path.
+    ``outage(seconds)`` does that by itself, for a demo of the offline path; ``set_clock``
+    moves its clock.
     """
 
     def __init__(
@@ -145,14 +209,25 @@ class SimServer:
                     self._thread.join(timeout=5)
 
     def outage(self, seconds: float) -> None:
-        """Stop listening now and come back after ``seconds``, state intact."""
+        """Stop listening now and come back after ``seconds``, state intact.
 
-        def run() -> None:
-            self.stop()
-            time.sleep(seconds)
-            self.start()
+        Returns once down, so that a test's next request meets the outage.
+        """
+        self.stop()
+        comeback = threading.Timer(seconds, self.start)
+        comeback.name, comeback.daemon = "sim-outage", True
+        comeback.start()
 
-        threading.Thread(target=run, name="sim-outage", daemon=True).start()
+    def set_clock(self, now: datetime | None) -> None:
+        """Read ``now`` (aware) from here on, running on from there; None: the clock the
+        simulator had before any ``set_clock``."""
+        base = self.clock.base if isinstance(self.clock, _ShiftedClock) else self.clock
+        if now is None:
+            self.clock = base
+        elif now.tzinfo is None:
+            raise ValueError("the simulator's clock needs an aware datetime")
+        else:
+            self.clock = _ShiftedClock(base, now - base())
 
     def serve_forever(self) -> None:
         """Block until interrupted (the ``kiosk sim`` command)."""
@@ -257,12 +332,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_sim/"):
             self._admin(raw)
             return
-        if faults.failure_rate and faults.rng.random() < faults.failure_rate:
-            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "simulated failure"})
+        if faults.fail_now():
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "simulated failure"}, RETRY_AFTER)
             return
         try:
             body = json.loads(raw or b"{}")
-            handler, params, replay_key = self._route(body)
+            handler, params, replay_key, mutating = self._route(body)
             payload = sim.call(handler, params, replay_key)
         except SimError as exc:
             self._reply_error(HTTPStatus.OK, exc.code, exc.message)
@@ -274,17 +349,19 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("handler failed on %s", self.path)
             self._reply_error(HTTPStatus.OK, 500, "internal simulator error")
             return
-        if faults.lost_reply_rate and faults.rng.random() < faults.lost_reply_rate:
+        # A lost read changes nothing a client must reconcile: only writes lose replies.
+        if mutating and faults.lose_now():
             self.close_connection = True
-            self.connection.shutdown(2)
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._send(HTTPStatus.OK, self._envelope(payload))
 
     def _is_oa(self) -> bool:
         return self.path.startswith(OA_PREFIX)
 
-    def _route(self, body: Any) -> tuple[Callable[..., Any], Any, str | None]:
-        """The handler, its parameters, and the replay key of a mutating command."""
+    def _route(self, body: Any) -> tuple[Callable[..., Any], Any, str | None, bool]:
+        """The handler, its parameters, the replay key of a mutating command, and whether
+        the request may change state."""
         if self._is_oa():
             commands = OA_COMMANDS.get(self.path[len(OA_PREFIX) :])
             if commands is None:
@@ -294,12 +371,13 @@ class _Handler(BaseHTTPRequestHandler):
             command_id = envelope.text("id", max_len=200)
             if command not in commands:
                 raise SimError(UNKNOWN_OPERATION, f"unknown command {command!r}")
-            replay_key = None if command.startswith("get_") else f"{command}:{command_id}"
-            return commands[command], envelope.raw("param", {}), replay_key
+            mutating = not command.startswith("get_")
+            replay_key = f"{command}:{command_id}" if mutating else None
+            return commands[command], envelope.raw("param", {}), replay_key, mutating
         handler = pms.ROUTES.get(self.path)
         if handler is None:
             raise SimError(NOT_FOUND, f"unknown path {self.path}")
-        return handler, body, None
+        return handler, body, None, not _is_pms_read(self.path.rsplit("/", 1)[-1])
 
     def _envelope(self, payload: Any) -> dict[str, Any]:
         if self._is_oa():
@@ -332,21 +410,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _admin(self, raw: bytes) -> None:
         sim = self.server.sim
         try:
-            params = Params(json.loads(raw or b"{}"), "body")
+            body = json.loads(raw or b"{}")
+            params = Params(body, "body")
             if self.path == "/_sim/faults":
-                sim.faults.update(params)
-                self._send(
-                    HTTPStatus.OK,
-                    {
-                        "latency_ms": sim.faults.latency_ms,
-                        "failure_rate": sim.faults.failure_rate,
-                        "lost_reply_rate": sim.faults.lost_reply_rate,
-                    },
-                )
+                self._send(HTTPStatus.OK, sim.faults.update(body))
             elif self.path == "/_sim/outage":
                 seconds = _bounded(params, "seconds", 0, 3600)
                 self._send(HTTPStatus.OK, {"down_for": seconds})
                 sim.outage(seconds)
+            elif self.path == "/_sim/clock":
+                sim.set_clock(_clock_time(body))
+                self._send(HTTPStatus.OK, {"now": int(sim.clock().timestamp())})
             else:
                 self._send(HTTPStatus.NOT_FOUND, {"error": "unknown admin path"})
         except SimError as exc:
@@ -354,14 +428,40 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(HTTPStatus.BAD_REQUEST, {"error": "body is not valid JSON"})
 
-    def _send(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+    def _send(
+        self, status: HTTPStatus, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _is_pms_read(name: str) -> bool:
+    """get*, list*, batchGet*, calculate*, check*Availability and ``generateRoomCard``
+    (it reads a stay's key payload) change nothing."""
+    return (
+        name.startswith(PMS_READ_PREFIXES)
+        or (name.startswith("check") and name.endswith("Availability"))
+        or name == "generateRoomCard"
+    )
+
+
+def _clock_time(body: dict[str, Any]) -> datetime | None:
+    """``{"now": unix seconds}`` -> that instant; ``{"now": null}`` -> None (real time)."""
+    if "now" not in body:
+        raise SimError(BAD_PARAMS, "body.now is required: unix seconds, or null")
+    now = body["now"]
+    if now is None:
+        return None
+    if isinstance(now, bool) or not isinstance(now, int | float) or not 0 <= now <= MAX_UNIX_S:
+        raise SimError(BAD_PARAMS, f"body.now must be unix seconds from 0 to {MAX_UNIX_S}")
+    return datetime.fromtimestamp(now, UTC)

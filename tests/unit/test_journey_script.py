@@ -10,7 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk.journeys.messages import Step
-from kiosk.journeys.script import GuestScript, ScriptAction, ScriptError, values_from_manifest
+from kiosk.journeys.script import (
+    DEVICE_MOVES,
+    GUEST_MOVES,
+    GuestScript,
+    ScriptAction,
+    ScriptError,
+    values_from_manifest,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "journey-script.md"
 
@@ -34,11 +41,46 @@ def test_the_documented_example_is_a_valid_script() -> None:
         {"on": "lobby", "tap": "start"},
         {"wait": -1},
         {"tap": "start", "shout": True},
+        {"backend_down": -1},
+        {"backend_down": True},
+        {"backend_down": 1.5},
+        {"lose_replies": "2"},
+        {"lose_replies": 10_001},
+        {"backend_outage": 0},
+        {"backend_outage": 3601},
+        {"paper": "half"},
+        {"card_stock": -1},
+        {"clock": "24:00"},
+        {"clock": "7:30"},
+        {"clock": "23:30", "tap": "start"},
     ],
 )
 def test_malformed_actions_are_refused(bad: dict) -> None:
     with pytest.raises(ValidationError):
         ScriptAction.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        {"backend_down": 2},
+        {"backend_down": 0},
+        {"backend_outage": 1.5},
+        {"lose_replies": 1},
+        {"paper": "low"},
+        {"card_stock": 0},
+        {"clock": "23:30"},
+    ],
+)
+def test_device_moves_are_not_guest_moves(move: dict) -> None:
+    assert not ScriptAction.model_validate(move).is_guest_move
+
+
+def test_every_move_is_documented_with_an_example() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    for kind, moves in (("guest", GUEST_MOVES), ("device", DEVICE_MOVES)):
+        for move in moves:
+            assert re.search(rf'^\| `"{move}": [^`]+` \| {kind} \|', doc, re.M), move
 
 
 def test_load_reports_the_file(tmp_path: Path) -> None:
