@@ -20,6 +20,10 @@ COMMAND_MODULES = (
     "kiosk.cli.sim",
     "kiosk.cli.hw",
     "kiosk.cli.doctor",
+    "kiosk.cli.play",
+    "kiosk.cli.payments",
+    "kiosk.cli.outbox",
+    "kiosk.cli.prefetch",
 )
 
 

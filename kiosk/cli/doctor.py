@@ -1,4 +1,5 @@
-"""``kiosk doctor``: can this kiosk serve a guest? Every configured device and the back-end.
+"""``kiosk doctor``: can this kiosk serve a guest? Every configured device, the back-end, and
+the outbox of queued back-end writes ("N queued, M dead": a warning, never a fault).
 
 The back-end check is one read-only call with the configured token, bounded in time:
 ``getAllRoomList`` for a PMS, ``get_order_list`` (page 1, size 1) for open-ability.
@@ -39,11 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.cli._devices import DeviceReport, missing, probe_all
+    from kiosk.cli.outbox import outbox_health
     from kiosk.config import load_config
+    from kiosk.runtime import devices_in_state_dir
 
     config = load_config(args.config)
     backend = DeviceReport("backend", config.backend.kind, check_backend(config.backend))
-    reports = [backend, *probe_all(config.devices, args.timeout)]
+    outbox = DeviceReport("outbox", "state", outbox_health(config))  # the state db, no network
+    reports = [backend, outbox, *probe_all(devices_in_state_dir(config), args.timeout)]
     faults = [r.name for r in reports if r.health.level is HealthLevel.FAULT]
     overall = _worst(r.health.level for r in reports)
     if args.json:

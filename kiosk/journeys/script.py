@@ -60,6 +60,9 @@ class ScriptAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     on: Step | None = None
+    # With ``on``: skipped when the journey shows another screen (a guest coming back
+    # after a crash meets only the steps still to do).
+    optional: bool = False
     scan: str | None = None  # a QR payload, or "@name" of a value given to the runner
     tap: str | None = None  # a choice id, or "#n": the view's n-th choice (from 0)
     type: str | None = None  # text typed, or "@name"
@@ -87,6 +90,8 @@ class ScriptAction(BaseModel):
             raise ValueError(f"an action has exactly one move, not {moves or 'none'}")
         if self.choice is not None and self.pay is None:
             raise ValueError("choice goes with pay")
+        if self.optional and (self.on is None or not self.is_guest_move):
+            raise ValueError("optional goes with a guest move on a named screen")
         return self
 
     @property
@@ -334,6 +339,8 @@ class _Player:
     async def _answer(self, view: View) -> Action:
         while self._actions:
             action = self._actions.pop(0)
+            if action.optional and action.on is not view.step:
+                continue
             if action.is_guest_move:
                 return self._guest_move(action, view)
             await self._device_move(action)

@@ -108,3 +108,10 @@ def test_values_from_the_demo_manifest() -> None:
         "unsigned_qr.phone_last4": "0042",
         "amenity": '{"v":1,"t":"oa"}',
     }
+
+
+def test_optional_needs_a_named_screen_and_a_guest_move() -> None:
+    ScriptAction.model_validate({"on": "register", "type": "x", "optional": True})
+    for bad in ({"type": "x", "optional": True}, {"on": "keys", "wait": 1, "optional": True}):
+        with pytest.raises(ValueError, match="optional"):
+            ScriptAction.model_validate(bad)
