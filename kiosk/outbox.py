@@ -80,6 +80,10 @@ class Mutation:
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.reference:
             raise ValueError("a mutation needs a reference")
+        operations: Mapping[str, Any] = PMS_OPERATIONS if self.api == "pms" else OA_OPERATIONS
+        op = operations.get(self.operation)
+        if op is None or op.read:  # reads never go through the outbox
+            raise ValueError(f"{self.operation} is not a {self.api} mutation")
         try:  # it must survive a round trip through the outbox's sealed JSON column
             json.dumps(self.request)
         except (TypeError, ValueError):
@@ -144,12 +148,9 @@ class Outbox(Protocol):
 
 
 def pms_sender(client: PmsClient) -> Sender:
-    """Sends PMS mutations through ``client``; refuses read operations and unknown names."""
+    """Sends PMS mutations through ``client`` (a ``Mutation`` is never a read)."""
 
     async def send(mutation: Mutation) -> Any:
-        op = PMS_OPERATIONS.get(mutation.operation)
-        if op is None or op.read:
-            raise ValueError(f"{mutation.operation} is not a PMS mutation")
         return await client.invoke(mutation.operation, dict(mutation.request))
 
     return send
@@ -159,9 +160,7 @@ def openability_sender(client: OpenAbilityClient) -> Sender:
     """Sends open-ability commands with the mutation's reference as the command ``id``."""
 
     async def send(mutation: Mutation) -> Any:
-        op = OA_OPERATIONS.get(mutation.operation)
-        if op is None or op.read:
-            raise ValueError(f"{mutation.operation} is not an open-ability mutation")
+        op = OA_OPERATIONS[mutation.operation]
         request = op.request.model_validate(dict(mutation.request))
         return await client.invoke(op, request, command_id=mutation.reference)
 
@@ -187,7 +186,8 @@ class OutboxEntry:
 
     @classmethod
     def of_row(cls, row: sqlite3.Row) -> OutboxEntry:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        values = {name: row[name] for name in cls.__dataclass_fields__}
+        return cls(**{**values, "ambiguous": bool(values["ambiguous"])})
 
 
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ class DurableOutbox:
             raise Queued(mutation, claimed.id, "parked for staff") from None
         except ApiError as exc:
             outcome = outcome_of(exc)
-            error = _describe(exc)
+            error = _describe(exc) + (" (may have landed)" if outcome is Outcome.AMBIGUOUS else "")
             log.warning("%s %s: %s (%s)", mutation.operation, mutation.reference, outcome, error)
             if outcome is Outcome.REFUSED or not mutation.deferrable:
                 state = DEAD if relay else REFUSED
@@ -547,11 +547,19 @@ class DurableOutbox:
         return True
 
     def purge_delivered(self, older_than_s: float) -> int:
-        """Delivered entries (their sealed replies) older than ``older_than_s`` go."""
+        """Delivered and refused entries (their sealed replies) older than ``older_than_s``
+        go, and so do the records of journeys older than that which nothing refers to."""
         cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
         with self.db.transaction() as conn:
             cursor = conn.execute(
                 "DELETE FROM outbox WHERE state IN ('delivered', 'refused') AND updated_at < ?",
+                (cutoff,),
+            )
+            conn.execute(
+                "DELETE FROM journeys WHERE updated_at < ?"
+                " AND id NOT IN (SELECT journey FROM outbox)"
+                " AND id NOT IN (SELECT journey FROM payments WHERE state NOT IN"
+                " ('recorded', 'voided', 'declined', 'cancelled', 'unknown_reference'))",
                 (cutoff,),
             )
         return cursor.rowcount

@@ -26,6 +26,7 @@ FIRST_VIEW_TIMEOUT_S = 10.0
 async def first_view(folder: Path) -> str:
     runtime = await start_runtime(demo_config(folder))
     try:
+        await runtime.start_background()  # as ``kiosk demo``: open payments, the outbox relay
         channel = Channel()
         run = asyncio.create_task(runtime.journey.run(channel))
         try:
@@ -48,6 +49,7 @@ async def first_screen(folder: Path) -> str:
     ui = UiConfig(fullscreen=False)
     prepare_kivy(ui, touch_devices=False)
     runtime = await start_runtime(demo_config(folder))
+    await runtime.start_background()  # as ``kiosk run``: open payments, the outbox relay
     channel = Channel()
     service = GuestService(runtime.journey, channel, runtime.health_sources())
     app = build_app(channel, runtime.journey.catalogue, service, OperatorConfig(), ui)

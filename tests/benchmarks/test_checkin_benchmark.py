@@ -35,7 +35,7 @@ from hardware.payment.protocol import PaymentTerminal
 from hardware.printer.protocol import ReceiptPrinter
 from kiosk.api.pms import PmsClient
 from kiosk.journeys.devices import Devices, simulated_devices
-from kiosk.journeys.payment import SqlitePaymentLog
+from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.script import GuestScript, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import PmsOrderRef, encode_payload
@@ -43,7 +43,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import Faults, SimServer
 from screens.virtual_display import virtual_display
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import pms_journey
+from tests.journey_kit import pms_journey, state_db
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
 
@@ -227,7 +227,7 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
     transport = RecordingTransport()
     devices = simulated_devices(folder, terminal_delay_factor=1.0, device_delay_scale=1.0)
     clock = DeviceClock(devices)
-    payment_log = SqlitePaymentLog(folder / "payments.sqlite")
+    payment_log = PaymentLog(state_db(folder / "state"))
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
             journey = pms_journey(
@@ -240,7 +240,7 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
             report = await run_script(journey, script, values)
             total = time.perf_counter() - started
     finally:
-        payment_log.close()
+        payment_log.db.close()
         devices.terminal.close()
     assert report.passed, (report.failures, report.transcript)
     busy = clock.busy()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +28,12 @@ from kiosk.backends.base import (
 from kiosk.backends.factory import open_backend
 from kiosk.backends.pms import PmsBackend
 from kiosk.config import BackendConfig
-from kiosk.outbox import DirectOutbox, Outcome
+from kiosk.outbox import DurableOutbox
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_NOW, SIM_TOKEN
+from tests.journey_kit import durable_outbox
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,13 +50,22 @@ async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
         yield client  # type: ignore[misc]
 
 
-@pytest.fixture
-def outbox(client: PmsClient) -> DirectOutbox:
-    return DirectOutbox.for_clients(pms=client)
+ALL_STATES = ("pending", "in_flight", "delivered", "refused", "dead")
 
 
 @pytest.fixture
-def backend(sim_server: SimServer, client: PmsClient, outbox: DirectOutbox) -> PmsBackend:
+def state_dir(tmp_path: Path) -> Path:
+    """The kiosk's state directory (the simulator's database is apart)."""
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def outbox(client: PmsClient, state_dir: Path) -> DurableOutbox:
+    return durable_outbox(state_dir, pms=client)
+
+
+@pytest.fixture
+def backend(sim_server: SimServer, client: PmsClient, outbox: DurableOutbox) -> PmsBackend:
     config = BackendConfig(kind="pms", base_url=sim_server.url, token=SIM_TOKEN)
     backend = open_backend(config, outbox, client=client)
     assert isinstance(backend, PmsBackend)
@@ -65,14 +76,18 @@ async def find(backend: PmsBackend, arrival: dict[str, Any]) -> Reservation:
     return await backend.find_reservation(PmsOrderRef(arrival["order_id"], arrival["order_no"]))
 
 
-def operations(outbox: DirectOutbox) -> list[str]:
-    return [e.mutation.operation for e in outbox.journal]
+def operations(outbox: DurableOutbox) -> list[str]:
+    return [e.operation for e in outbox.entries(ALL_STATES)]
+
+
+def states(outbox: DurableOutbox) -> list[tuple[str, str]]:
+    return [(e.operation, e.state) for e in outbox.entries(ALL_STATES)]
 
 
 # --- find_reservation: the demo cases ---------------------------------------------------------
 
 
-async def test_prepaid(backend: PmsBackend, demo: dict, outbox: DirectOutbox) -> None:
+async def test_prepaid(backend: PmsBackend, demo: dict, outbox: DurableOutbox) -> None:
     reservation = await find(backend, demo["prepaid"])
     assert reservation.reservation_id == str(demo["prepaid"]["order_id"])
     assert reservation.reference == demo["prepaid"]["order_no"]
@@ -87,7 +102,7 @@ async def test_prepaid(backend: PmsBackend, demo: dict, outbox: DirectOutbox) ->
     (guest,) = stay.guests
     assert guest.guest_id and guest.name and not guest.registered
     assert guest.name.endswith(demo["prepaid"]["second_factor"]["surname"])
-    assert outbox.journal == ()  # looking up writes nothing
+    assert outbox.counts() == {}  # looking up writes nothing
 
 
 async def test_balance_due(backend: PmsBackend, demo: dict) -> None:
@@ -151,7 +166,7 @@ async def test_unknown_or_mismatched_codes(backend: PmsBackend, demo: dict) -> N
 
 
 async def test_register_guests_updates_the_tenant_and_adds_one(
-    backend: PmsBackend, demo: dict, outbox: DirectOutbox
+    backend: PmsBackend, demo: dict, outbox: DurableOutbox
 ) -> None:
     (stay,) = (await find(backend, demo["prepaid"])).stays
     first = replace(stay.guests[0], id_kind=IdKind.PASSPORT, id_number="E12345678")
@@ -168,25 +183,26 @@ async def test_register_guests_updates_the_tenant_and_adds_one(
 
 
 async def test_register_guests_refuses_a_guest_the_api_cannot_take(
-    backend: PmsBackend, demo: dict, outbox: DirectOutbox
+    backend: PmsBackend, demo: dict, outbox: DurableOutbox
 ) -> None:
     (stay,) = (await find(backend, demo["prepaid"])).stays
     nameless = Guest(None, id_kind=IdKind.PASSPORT, id_number="E1")
     with pytest.raises(BackendError) as caught:
         await backend.register_guests(stay, [nameless], "ref-bad")
     assert caught.value.reason == Reason.INVALID_GUEST
-    assert outbox.journal == ()
+    assert outbox.counts() == {}
 
 
 async def test_record_payment_is_applied_once(
-    backend: PmsBackend, demo: dict, client: PmsClient, outbox: DirectOutbox
+    backend: PmsBackend, demo: dict, client: PmsClient, outbox: DurableOutbox, state_dir: Path
 ) -> None:
     reservation = await find(backend, demo["balance_due"])
+    order_id = reservation.reservation_id
     for _ in range(2):
-        await backend.record_payment(reservation, reservation.amount_due, "TERM-0001", "pay-1")
-    # A second kiosk process (no outbox memory) replaying the same reference:
-    other = PmsBackend(client, DirectOutbox.for_clients(pms=client))
-    await other.record_payment(reservation, reservation.amount_due, "TERM-0001", "pay-1")
+        await backend.record_payment(order_id, reservation.amount_due, "TERM-0001", "pay-1")
+    # The kiosk restarted (a new process on the same state directory) replays the reference:
+    other = PmsBackend(client, durable_outbox(state_dir, pms=client))
+    await other.record_payment(order_id, reservation.amount_due, "TERM-0001", "pay-1")
     assert (await find(backend, demo["balance_due"])).amount_due == Decimal("0")
     page = await client.get_bill_list(
         BillListRequest(order_id=int(reservation.reservation_id), list_type=BillListType.CASHIER)
@@ -194,11 +210,11 @@ async def test_record_payment_is_applied_once(
     ours = [b for b in page.bills if "kiosk-ref:pay-1" in b.remark]
     assert len(ours) == 1 and ours[0].amount == Decimal("676.00")
     assert "TERM-0001" in ours[0].remark
-    assert operations(outbox) == ["cashier"]
+    assert states(outbox) == [("cashier", "delivered")]
 
 
 async def test_check_in_with_a_new_room_and_replay(
-    backend: PmsBackend, demo: dict, outbox: DirectOutbox
+    backend: PmsBackend, demo: dict, outbox: DurableOutbox
 ) -> None:
     reservation = await find(backend, demo["unassigned_room"])
     (stay,) = reservation.stays
@@ -221,18 +237,19 @@ async def test_check_in_two_rooms(backend: PmsBackend, demo: dict) -> None:
 
 @pytest.mark.parametrize("case", ["cancelled", "tomorrow", "dirty_room"])
 async def test_check_in_refusals(
-    backend: PmsBackend, demo: dict, outbox: DirectOutbox, case: str
+    backend: PmsBackend, demo: dict, outbox: DurableOutbox, case: str
 ) -> None:
     reservation = await find(backend, demo[case])
     rooms = {s.stay_id: s.room for s in reservation.stays if s.room}
     with pytest.raises(BackendError) as caught:
         await backend.check_in(reservation, rooms, f"ref-{case}")
     assert caught.value.reason == Reason.CHECK_IN_REFUSED
-    assert all(e.outcome is Outcome.REFUSED for e in outbox.journal)
+    assert all(state == "refused" for _, state in states(outbox))
+    assert outbox.depth() == 0  # nothing left for the relay to replay
 
 
 async def test_key_grant_record_key_and_door_pin(
-    backend: PmsBackend, demo: dict, client: PmsClient, outbox: DirectOutbox
+    backend: PmsBackend, demo: dict, client: PmsClient, outbox: DurableOutbox
 ) -> None:
     reservation = await find(backend, demo["prepaid"])
     (stay,) = reservation.stays
@@ -243,25 +260,28 @@ async def test_key_grant_record_key_and_door_pin(
     assert fields["room_id"] == int(stay.room.room_id)
     assert (grant.valid_from, grant.valid_until) == (stay.starts, stay.ends)
     await backend.record_key(stay, "99EED5C1", "ref-card")
-    await backend.record_key(stay, "99eed5c1", "ref-card-again")  # already on record
+    await backend.record_key(stay, "99EED5C1", "ref-card")  # a replay: not sent again
+    await backend.record_key(stay, "99eed5c1", "ref-card-again")  # the PMS keeps one card
     cards = await client.get_all_accom_card(AccomRef(accom_id=int(stay.stay_id)))
     assert [c.card_uid.upper() for c in cards] == ["99EED5C1"]
     pin = await backend.door_pin(stay, "ref-pin")
     assert pin and pin.isdigit()
     assert await backend.door_pin(stay, "ref-pin-2") == pin  # the same password, not a new one
-    assert operations(outbox) == [
-        "checkIn",
-        "generateRoomCard",
-        "addAccomCard",
-        "sendOfflinePassword",
+    # generateRoomCard reads the stay's key payload: not a write, not in the outbox.
+    assert [(e.operation, e.reference) for e in outbox.entries(ALL_STATES)] == [
+        ("checkIn", "ref-ci"),
+        ("addAccomCard", "ref-card"),
+        ("addAccomCard", "ref-card-again"),
+        ("sendOfflinePassword", "ref-pin"),
     ]
+    assert outbox.counts() == {"delivered": 4}
 
 
-# --- the journal, and a back-end that is gone ---------------------------------------------
+# --- the outbox, and a back-end that is gone ----------------------------------------------
 
 
-async def test_journal_holds_every_mutation_and_only_mutations(
-    backend: PmsBackend, demo: dict, outbox: DirectOutbox
+async def test_outbox_holds_every_mutation_and_only_mutations(
+    backend: PmsBackend, demo: dict, outbox: DurableOutbox
 ) -> None:
     reservation = await find(backend, demo["balance_due"])
     (stay,) = reservation.stays
@@ -269,7 +289,7 @@ async def test_journal_holds_every_mutation_and_only_mutations(
     guest = replace(stay.guests[0], id_kind=IdKind.PASSPORT, id_number="E7")
     await backend.register_guests(stay, [guest], "j-guests")
     await backend.assignable_rooms(stay)
-    await backend.record_payment(reservation, reservation.amount_due, "T-9", "j-pay")
+    await backend.record_payment(reservation.reservation_id, reservation.amount_due, "T-9", "j-pay")
     await backend.check_in(reservation, {stay.stay_id: stay.room}, "j-ci")
     await backend.key_grant(stay)
     await backend.record_key(stay, "0A0B0C0D", "j-card")
@@ -279,18 +299,17 @@ async def test_journal_holds_every_mutation_and_only_mutations(
         "updateAccomTenant",
         "cashier",
         "checkIn",
-        "generateRoomCard",
         "addAccomCard",
         "sendOfflinePassword",
     ]
     assert all(not OPERATIONS[op].read for op in operations(outbox))
-    assert all(e.outcome is Outcome.APPLIED for e in outbox.journal)
-    references = [e.mutation.reference for e in outbox.journal]
-    assert references[:3] == ["j-guests", "j-pay", "j-ci"]
+    assert outbox.counts() == {"delivered": 5}
+    references = [e.reference for e in outbox.entries(ALL_STATES)]
+    assert references[:4] == ["j-guests", "j-pay", "j-ci", "j-card"]
 
 
-async def test_backend_down_is_unreachable(
-    backend: PmsBackend, demo: dict, sim_server: SimServer, outbox: DirectOutbox
+async def test_backend_down_is_unreachable_and_writes_wait_in_the_outbox(
+    backend: PmsBackend, demo: dict, sim_server: SimServer, outbox: DurableOutbox
 ) -> None:
     # Looked up on another connection: SimServer.stop() leaves open keep-alive
     # connections served, and a back-end that goes down closes them.
@@ -300,12 +319,15 @@ async def test_backend_down_is_unreachable(
     with pytest.raises(BackendUnreachable) as caught:
         await find(backend, demo["balance_due"])
     assert not caught.value.ambiguous
-    with pytest.raises(BackendUnreachable):
-        await backend.record_payment(reservation, Decimal("1.00"), "T", "down-pay")
+    # A deferrable write counts as done: it waits in the outbox for the relay.
+    await backend.record_payment(reservation.reservation_id, Decimal("1.00"), "T", "down-pay")
     (stay,) = reservation.stays
     with pytest.raises(BackendUnreachable):
-        await backend.key_grant(stay)
-    assert [e.outcome for e in outbox.journal] == [Outcome.UNREACHABLE]  # generateRoomCard
+        await backend.key_grant(stay)  # a read: nothing to queue
+    [entry] = outbox.entries(ALL_STATES)
+    assert (entry.operation, entry.reference, entry.state) == ("cashier", "down-pay", "pending")
+    assert (entry.attempts, entry.ambiguous, entry.error) == (1, False, "TransportError")
+    assert outbox.depth() == 1
 
 
 async def test_logs_carry_no_guest_data(

@@ -30,7 +30,7 @@ from kiosk.journeys import checkin
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import SimCardPath, simulated_devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
-from kiosk.journeys.payment import Payments, SqlitePaymentLog
+from kiosk.journeys.payment import PaymentLog, Payments
 from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import PmsOrderRef, encode_payload
@@ -38,7 +38,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.pms.property import set_dirty
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import pms_journey
+from tests.journey_kit import durable_outbox, pms_journey, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,16 +90,16 @@ def devices(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def payment_log(tmp_path: Path) -> Iterator[SqlitePaymentLog]:
-    log = SqlitePaymentLog(tmp_path / "payments.sqlite")
+def payment_log(tmp_path: Path) -> Iterator[PaymentLog]:
+    log = PaymentLog(state_db(tmp_path / "state"))
     yield log
-    log.close()
+    log.db.close()
 
 
 def make_journey(
     client: PmsClient,
     devices: Any,
-    payment_log: SqlitePaymentLog,
+    payment_log: PaymentLog,
     clock: SimClock,
     settings: JourneySettings = FAST,
 ) -> CheckinJourney:
@@ -108,7 +108,7 @@ def make_journey(
 
 @pytest.fixture
 def journey(
-    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock
 ) -> CheckinJourney:
     return make_journey(client, devices, payment_log, sim_clock)
 
@@ -292,7 +292,7 @@ async def test_balance_due_declined_then_approved(
 
 
 async def test_deposit_is_held_where_the_property_asks(
-    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock,
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
     values: dict, demo: dict,
 ) -> None:  # fmt: skip
     settings = FAST.model_copy(update={"deposit": Decimal("300"), "max_cards_per_room": 1})
@@ -375,7 +375,7 @@ async def test_a_card_leaving_the_field_while_written_is_rejected_too(
 
 
 async def test_card_stock_empty_before_payment_takes_no_money(
-    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    client: PmsClient, payment_log: PaymentLog, sim_clock: SimClock, tmp_path: Path,
     values: dict, demo: dict,
 ) -> None:  # fmt: skip
     devices = simulated_devices(tmp_path, card_stock=0)
@@ -392,7 +392,7 @@ async def test_card_stock_empty_before_payment_takes_no_money(
 
 
 async def test_card_stock_running_out_after_payment_voids_it(
-    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    client: PmsClient, payment_log: PaymentLog, sim_clock: SimClock, tmp_path: Path,
     values: dict, demo: dict,
 ) -> None:  # fmt: skip
     devices = simulated_devices(tmp_path, card_stock=1)
@@ -435,7 +435,7 @@ async def test_a_card_left_in_the_slot_is_captured_and_the_payment_voided(
 
 
 async def test_printer_out_of_paper_shows_the_receipt_on_screen(
-    client: PmsClient, payment_log: SqlitePaymentLog, sim_clock: SimClock, tmp_path: Path,
+    client: PmsClient, payment_log: PaymentLog, sim_clock: SimClock, tmp_path: Path,
     values: dict,
 ) -> None:  # fmt: skip
     devices = simulated_devices(tmp_path, printer_paper_rows=0)
@@ -602,7 +602,7 @@ async def test_front_desk_after_a_decline(journey: CheckinJourney, values: dict)
 
 
 async def test_back_end_down_after_payment_voids_it(
-    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock,
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
     sim_server: SimServer, values: dict, demo: dict,
 ) -> None:  # fmt: skip
     journey = make_journey(client, devices, payment_log, sim_clock)
@@ -615,20 +615,32 @@ async def test_back_end_down_after_payment_voids_it(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Payments, "charge", charge_then_outage)
+        # The check-in is queued in the outbox (it counts as done); the key's payload, a
+        # read, cannot be had: the card fed meanwhile is captured, so the payment is voided.
         report = await play(
             journey,
             values,
             [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "approve"},
-             {"on": "refusal", "tap": "finish"}],
+             {"on": "keys", "tap": "1"}, {"on": "refusal", "tap": "finish"}],
             outcome="refused:backend_unreachable", payments=1, voided=1, cards=0,
+            rejected_cards=1,
         )  # fmt: skip
-    sim_server.faults.failure_rate = 0.0
     (reference,) = report.result.voided
     assert devices.terminal.status(reference).outcome is Outcome.VOIDED
+    assert payment_log.state(reference) == Outcome.VOIDED.value
+    dispenser = devices.dispenser.inner
+    assert (dispenser.issued, dispenser.rejected) == (0, 1)  # no card reached the guest
     order_id = demo["balance_due"]["order_id"]
+    # The back-end comes back: the relay delivers the check-in and its revocation, in order.
+    sim_server.faults.failure_rate = 0.0
+    outbox = durable_outbox(payment_log.db.path.parent, pms=client, db=payment_log.db)
+    assert [e.operation for e in outbox.entries()] == ["checkIn", "cancelAccomStatus"]
+    assert await outbox.drain(deadline_s=10)
+    delivered = [e.operation for e in outbox.entries(("delivered",))]
+    assert delivered == ["updateAccomTenant", "checkIn", "cancelAccomStatus"]
+    assert outbox.depth() == 0
     assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
     assert await kiosk_bills(client, order_id) == []
-    assert devices.dispenser.inner.stock == 100  # no card left the stacker
 
 
 # --- leaving -----------------------------------------------------------------------------------
@@ -648,7 +660,7 @@ async def test_timeout_on_a_screen_ends_the_run_and_writes_nothing(
 
 
 async def test_the_journey_times_out_on_its_own_when_no_one_answers(
-    client: PmsClient, devices: Any, payment_log: SqlitePaymentLog, sim_clock: SimClock,
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
     values: dict,
 ) -> None:  # fmt: skip
     settings = FAST.model_copy(update={"view_timeout_s": 0.05, "timeout_grace_s": 0.05})

@@ -21,16 +21,15 @@ from kiosk.backends.pms import PmsBackend
 from kiosk.journeys.devices import Devices, SimCardPath, simulated_devices
 from kiosk.journeys.keys import CardIssuer
 from kiosk.journeys.messages import Step, View
-from kiosk.journeys.payment import SqlitePaymentLog
+from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.benchmarks.test_checkin_benchmark import RecordingTransport, RoundTrip
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import journey_over
+from tests.journey_kit import durable_outbox, journey_over, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -153,11 +152,12 @@ async def play(
     async def seen(view: View) -> None:
         views.append(view)
 
-    payment_log = SqlitePaymentLog(tmp_path / "payments.sqlite")
+    state = tmp_path / "state"
+    payment_log = PaymentLog(state_db(state))
     try:
         async with PmsClient(sim_server.url, SIM_TOKEN, transport=transport) as client:
             journey = journey_over(
-                backend_type(client, DirectOutbox.for_clients(pms=client)),
+                backend_type(client, durable_outbox(state, pms=client, db=payment_log.db)),
                 devices,
                 SETTINGS,
                 payment_log,
@@ -169,7 +169,7 @@ async def play(
             )
             report = await run_script(journey, script, values, on_view=seen)
     finally:
-        payment_log.close()
+        payment_log.db.close()
     return report, views
 
 

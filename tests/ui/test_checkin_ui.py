@@ -28,9 +28,8 @@ from kiosk.api.pms_types import AccomStatus
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
 from kiosk.journeys.devices import Devices, simulated_devices
 from kiosk.journeys.messages import Step
-from kiosk.journeys.payment import SqlitePaymentLog
+from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import DirectOutbox
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
@@ -44,7 +43,7 @@ from tests.contract.test_journey_checkin import (
     sales,
     stay_states,
 )
-from tests.journey_kit import journey_over
+from tests.journey_kit import durable_outbox, journey_over, state_db
 from tests.ui.driver import UiDriver
 from tests.ui.guest import Guest
 from tests.ui.test_language import inked
@@ -77,7 +76,7 @@ class Kiosk:
     guest: Guest
     client: PmsClient
     devices: Devices
-    payment_log: SqlitePaymentLog
+    payment_log: PaymentLog
     clock: SimClock
     demo: dict[str, dict[str, Any]]
 
@@ -125,10 +124,10 @@ async def kiosk(
     ui: UiDriver, sim_server: SimServer, sim_clock: SimClock, devices: Devices, tmp_path: Path
 ) -> AsyncIterator[Kiosk]:
     demo = {a["case"]: a for a in seed_demo(sim_server, seed=1)["arrivals"]}
-    payment_log = SqlitePaymentLog(tmp_path / "payments.sqlite")
+    payment_log = PaymentLog(state_db(tmp_path / "state"))
     async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01) as client:
         yield Kiosk(ui, Guest(ui), client, devices, payment_log, sim_clock, demo)
-    payment_log.close()
+    payment_log.db.close()
 
 
 async def register(guest: Guest, name: str = "Wei Wang", id_number: str = "E12345678") -> None:
@@ -460,11 +459,12 @@ async def test_open_ability_happy_path(
     code = next(c for c in seed_demo(sim_server, seed=1)["booking_codes"] if c["case"] == "oa_gym")
     ref = BookingCodeRef(code["residence_id"], code["booking_code"])
     guest = Guest(ui)
-    payment_log = SqlitePaymentLog(tmp_path / "payments.sqlite")
+    state = tmp_path / "state"
+    payment_log = PaymentLog(state_db(state))
     async with OpenAbilityClient(
         sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01
     ) as client:
-        outbox = DirectOutbox.for_clients(openability=client)
+        outbox = durable_outbox(state, openability=client, db=payment_log.db)
         journey = journey_over(
             make_backend(client, outbox, sim_clock),
             devices,
@@ -493,4 +493,4 @@ async def test_open_ability_happy_path(
         (order,) = [o for o in orders if o.residence_id == ref.residence_id]
         assert order.order_state is OrderState.CHECKED_IN
         assert await client.get_booking_list(ResidenceRef(residence_id=ref.residence_id))
-    payment_log.close()
+    payment_log.db.close()

@@ -1,19 +1,22 @@
-"""The outbox seam: Mutation values, DirectOutbox's journal, idempotent keys, API routing.
+"""The outbox seam: Mutation values, the durable outbox's entries, idempotent keys, API
+routing.
 
-The journal and key rules are checked with a plain recording sender (the seam's own
-extension point); routing and outcomes go through the real clients to the property
-simulator over loopback.
+The entry and key rules are checked with a plain recording sender (the seam's own
+extension point) over a state database in tmp_path; routing and outcomes go through the
+real clients to the property simulator over loopback.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +24,17 @@ import pytest
 from kiosk.api import PmsError, TransportError
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
-from kiosk.api.pms_types import BillType, CashierPayment, CashierRequest
-from kiosk.outbox import DirectOutbox, Mutation, Outcome
+from kiosk.api.pms_types import BillType, CashierPayment, CashierRequest, CreatedReminder
+from kiosk.outbox import Backoff, DurableOutbox, Mutation, OutboxEntry, Queued, Sender
+from kiosk.sealing import Sealer
 from kiosk.sim.server import SimServer
+from kiosk.state import DB_FILE, StateDb
 from tests.conftest import SIM_TOKEN
+from tests.journey_kit import durable_outbox
 
 pytestmark = pytest.mark.timeout(30)
+
+ALL_STATES = ("pending", "in_flight", "delivered", "refused", "dead")
 
 
 def _mutation(reference: str = "ref-1", amount: str = "10.00", **kw: Any) -> Mutation:
@@ -35,7 +43,8 @@ def _mutation(reference: str = "ref-1", amount: str = "10.00", **kw: Any) -> Mut
 
 
 class RecordingSender:
-    """Answers with a counter, or raises the queued errors first."""
+    """Answers with a typed reply numbered by the sends so far, or raises the queued
+    errors first."""
 
     def __init__(self, *errors: Exception) -> None:
         self.sent: list[Mutation] = []
@@ -45,7 +54,25 @@ class RecordingSender:
         self.sent.append(mutation)
         if self._errors:
             raise self._errors.pop(0)
-        return {"reply": len(self.sent)}
+        return CreatedReminder(remind_id=len(self.sent))
+
+
+def _outbox(folder: Path, sender: Sender) -> DurableOutbox:
+    """A durable outbox in ``folder`` whose PMS writes go to ``sender`` (no reconciler)."""
+    return DurableOutbox(
+        StateDb.in_dir(folder),
+        Sealer.for_state_dir(folder),
+        {"pms": sender},
+        backoff=Backoff(base_s=0.01, cap_s=0.05),
+    )
+
+
+def _entries(outbox: DurableOutbox) -> list[OutboxEntry]:
+    return outbox.entries(ALL_STATES)
+
+
+def _is_utc(text: str) -> bool:
+    return datetime.fromisoformat(text).utcoffset() == timedelta(0)
 
 
 # --- Mutation -----------------------------------------------------------------------------
@@ -83,65 +110,132 @@ def test_mutation_repr_hides_the_request() -> None:
     assert "Zhang" not in repr(mutation)
 
 
-# --- DirectOutbox: journal and keys --------------------------------------------------------
+# --- DurableOutbox: entries and keys -------------------------------------------------------
 
 
-async def test_journal_records_each_attempt_with_its_outcome() -> None:
+async def test_an_entry_records_each_attempt_and_where_it_ended(tmp_path: Path) -> None:
     sender = RecordingSender(
         TransportError("cashier", "unreachable", ambiguous=False),
         TransportError("cashier", "timed out", ambiguous=True),
         PmsError("cashier", 409, "conflict"),
     )
-    outbox = DirectOutbox({"pms": sender})
-    for _ in range(3):
-        with pytest.raises((TransportError, PmsError)):
-            await outbox.send(_mutation())
-    assert await outbox.send(_mutation()) == {"reply": 4}
-    assert [e.outcome for e in outbox.journal] == [
-        Outcome.UNREACHABLE,
-        Outcome.AMBIGUOUS,
-        Outcome.REFUSED,
-        Outcome.APPLIED,
-    ]
-    assert outbox.journal[2].error == "PmsError 409"
-    assert all(e.at.tzinfo is UTC for e in outbox.journal)
+    outbox = _outbox(tmp_path, sender)
+
+    with pytest.raises(Queued):  # not reached: committed, left for the relay
+        await outbox.send(_mutation())
+    [entry] = _entries(outbox)
+    assert (entry.state, entry.attempts, entry.ambiguous) == ("pending", 1, False)
+    assert entry.error == "TransportError"
+    assert outbox.depth() == 1
+
+    with pytest.raises(Queued):  # the reply was lost: it may have landed
+        await outbox.send(_mutation())
+    [entry] = _entries(outbox)
+    assert (entry.state, entry.attempts, entry.ambiguous) == ("pending", 2, True)
+
+    with pytest.raises(PmsError):  # refused by the back-end: the caller hears it
+        await outbox.send(_mutation())
+    [entry] = _entries(outbox)
+    assert (entry.state, entry.attempts, entry.error) == ("refused", 3, "PmsError 409")
+    assert outbox.depth() == 0
+
+    assert await outbox.send(_mutation()) == CreatedReminder(remind_id=4)
+    [entry] = _entries(outbox)
+    assert (entry.state, entry.attempts, entry.error) == ("delivered", 4, "")
+    assert (entry.api, entry.operation, entry.reference) == ("pms", "cashier", "ref-1")
+    assert outbox.counts() == {"delivered": 1}
+    assert len(sender.sent) == 4
+    assert _is_utc(entry.created_at) and _is_utc(entry.updated_at)
 
 
-async def test_an_applied_key_is_not_sent_again_and_returns_the_first_reply() -> None:
+async def test_an_applied_key_is_not_sent_again_and_returns_the_first_reply(
+    tmp_path: Path,
+) -> None:
     sender = RecordingSender()
-    outbox = DirectOutbox({"pms": sender})
-    first = await outbox.send(_mutation("a"))
-    again = await outbox.send(_mutation("a"))
-    other = await outbox.send(_mutation("b"))
-    assert first == again == {"reply": 1}
-    assert other == {"reply": 2}
+    outbox = _outbox(tmp_path, sender)
+    first = await outbox.send(_mutation("a", operation="createReminder"))
+    again = await outbox.send(_mutation("a", operation="createReminder"))
+    other = await outbox.send(_mutation("b", operation="createReminder"))
+    assert first == again == CreatedReminder(remind_id=1)
+    assert other == CreatedReminder(remind_id=2)
     assert [m.reference for m in sender.sent] == ["a", "b"]
-    assert len(outbox.journal) == 2
+    assert [(e.reference, e.state, e.attempts) for e in _entries(outbox)] == [
+        ("a", "delivered", 1),
+        ("b", "delivered", 1),
+    ]
 
 
-async def test_a_reused_reference_with_another_request_is_refused() -> None:
-    outbox = DirectOutbox({"pms": RecordingSender()})
-    await outbox.send(_mutation("a", amount="10.00"))
+async def test_an_applied_key_survives_a_restart(tmp_path: Path) -> None:
+    """The key and its reply are in the state database, not in the process."""
+    await _outbox(tmp_path, RecordingSender()).send(_mutation("a", operation="createReminder"))
+    sender = RecordingSender()
+    again = await _outbox(tmp_path, sender).send(_mutation("a", operation="createReminder"))
+    assert again == CreatedReminder(remind_id=1)
+    assert sender.sent == []
+
+
+async def test_a_reused_reference_with_another_request_is_refused(tmp_path: Path) -> None:
+    sender = RecordingSender(PmsError("cashier", 409, "conflict"))
+    outbox = _outbox(tmp_path, sender)
+    with pytest.raises(PmsError):
+        await outbox.send(_mutation("a", amount="10.00"))
     with pytest.raises(ValueError, match="reused"):
         await outbox.send(_mutation("a", amount="99.00"))
+    assert len(sender.sent) == 1
+    assert [(e.reference, e.state) for e in _entries(outbox)] == [("a", "refused")]
 
 
-async def test_an_unconfigured_api_is_refused() -> None:
-    outbox = DirectOutbox({"pms": RecordingSender()})
+async def test_an_unconfigured_api_is_refused(tmp_path: Path) -> None:
+    outbox = _outbox(tmp_path, RecordingSender())
     with pytest.raises(ValueError, match="openability"):
         await outbox.send(_mutation(api="openability", operation="update_order_info"))
-    assert outbox.journal == ()
+    assert _entries(outbox) == []
 
 
-async def test_logs_carry_no_request_data(caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_relay_delivers_a_queued_write_once_the_backend_answers(
+    tmp_path: Path,
+) -> None:
+    sender = RecordingSender(TransportError("cashier", "unreachable", ambiguous=False))
+    outbox = _outbox(tmp_path, sender)
+    with pytest.raises(Queued):
+        await outbox.send(_mutation())
+    assert await outbox.drain(deadline_s=5)
+    [entry] = _entries(outbox)
+    assert (entry.state, entry.attempts) == ("delivered", 2)
+    assert [m.reference for m in sender.sent] == ["ref-1", "ref-1"]
+    assert outbox.depth() == 0
+
+
+async def test_logs_carry_no_request_data(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    outbox = DirectOutbox({"pms": RecordingSender(PmsError("x", 400, "bad"))})
+    outbox = _outbox(tmp_path, RecordingSender(PmsError("x", 400, "bad")))
     mutation = Mutation.of("pms", "updateAccomTenant", {"name": "Zhang Wei"}, "ref-9")
     with pytest.raises(PmsError):
         await outbox.send(mutation)
     await outbox.send(mutation)
     assert "ref-9" in caplog.text
     assert "Zhang" not in caplog.text
+    assert all("Zhang" not in e.error for e in _entries(outbox))
+
+
+async def test_the_stored_request_is_sealed_and_purged_once_delivered(tmp_path: Path) -> None:
+    outbox = _outbox(tmp_path, RecordingSender(PmsError("x", 400, "bad")))
+    mutation = Mutation.of("pms", "updateAccomTenant", {"name": "Zhang Wei"}, "ref-9")
+    with pytest.raises(PmsError):
+        await outbox.send(mutation)
+
+    def stored_requests() -> list[bytes | None]:
+        with sqlite3.connect(tmp_path / DB_FILE) as conn:
+            return [row[0] for row in conn.execute("SELECT request FROM outbox")]
+
+    [sealed] = stored_requests()  # refused: kept (a new send may try again), sealed
+    assert sealed is not None and b"Zhang" not in sealed
+    assert Sealer.for_state_dir(tmp_path).open(sealed) == {"name": "Zhang Wei"}
+    for path in tmp_path.glob(DB_FILE + "*"):  # the database and its WAL
+        assert b"Zhang" not in path.read_bytes()
+
+    await outbox.send(mutation)
+    assert stored_requests() == [None]  # delivered: the guest data is gone
 
 
 # --- through the real clients to the simulator ---------------------------------------------
@@ -156,11 +250,17 @@ async def clients(sim_server: SimServer) -> AsyncIterator[tuple[PmsClient, OpenA
         yield pms, oa  # type: ignore[misc]
 
 
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """The kiosk's state directory, apart from the simulator's database."""
+    return tmp_path / "state"
+
+
 async def test_read_operations_are_not_mutations(
-    clients: tuple[PmsClient, OpenAbilityClient],
+    clients: tuple[PmsClient, OpenAbilityClient], state_dir: Path
 ) -> None:
     pms, oa = clients
-    outbox = DirectOutbox.for_clients(pms=pms, openability=oa)
+    outbox = durable_outbox(state_dir, pms=pms, openability=oa)
     for api, operation, request in (
         ("pms", "getAccomDetail", {"order_id": 1}),
         ("pms", "noSuchOperation", {}),
@@ -168,17 +268,24 @@ async def test_read_operations_are_not_mutations(
     ):
         with pytest.raises(ValueError, match=r"not an? .*mutation"):
             await outbox.send(Mutation.of(api, operation, request, "r"))  # type: ignore[arg-type]
-    assert outbox.journal == ()
+    assert _entries(outbox) == []  # refused before anything is stored
 
 
-async def test_a_pms_refusal_is_journalled_as_refused(
-    clients: tuple[PmsClient, OpenAbilityClient],
+async def test_a_pms_refusal_is_stored_as_refused(
+    clients: tuple[PmsClient, OpenAbilityClient], state_dir: Path
 ) -> None:
-    outbox = DirectOutbox.for_clients(pms=clients[0])
+    outbox = durable_outbox(state_dir, pms=clients[0])
     mutation = Mutation.of("pms", "checkIn", {"order_id": 999999, "checkin_rooms": []}, "r1")
-    with pytest.raises(PmsError):
+    with pytest.raises(PmsError) as refused:
         await outbox.send(mutation)
-    assert [(e.mutation, e.outcome) for e in outbox.journal] == [(mutation, Outcome.REFUSED)]
+    [entry] = _entries(outbox)
+    assert (entry.operation, entry.reference, entry.state, entry.attempts) == (
+        "checkIn",
+        "r1",
+        "refused",
+        1,
+    )
+    assert entry.error == f"PmsError {refused.value.error_code}"
 
 
 @pytest.fixture
@@ -207,22 +314,28 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 async def test_an_openability_command_carries_the_reference_as_its_id(
-    recording_server: tuple[str, list[dict[str, Any]]],
+    recording_server: tuple[str, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     url, bodies = recording_server
     async with OpenAbilityClient(url, SIM_TOKEN) as oa:
-        outbox = DirectOutbox.for_clients(openability=oa)
+        outbox = durable_outbox(tmp_path, openability=oa)
         request = {"order_id": "o1", "order_state": "checked_in"}
         await outbox.send(Mutation.of("openability", "update_order_info", request, "kiosk-ref-1"))
     assert bodies == [{"command": "update_order_info", "id": "kiosk-ref-1", "param": request}]
-    assert [e.outcome for e in outbox.journal] == [Outcome.APPLIED]
+    assert [(e.api, e.reference, e.state) for e in _entries(outbox)] == [
+        ("openability", "kiosk-ref-1", "delivered")
+    ]
 
 
-async def test_a_stopped_backend_is_journalled_as_unreachable(
-    clients: tuple[PmsClient, OpenAbilityClient], sim_server: SimServer
+async def test_a_stopped_backend_leaves_the_write_pending(
+    clients: tuple[PmsClient, OpenAbilityClient], sim_server: SimServer, state_dir: Path
 ) -> None:
-    outbox = DirectOutbox.for_clients(pms=clients[0])
+    outbox = durable_outbox(state_dir, pms=clients[0])
     sim_server.stop()
-    with pytest.raises(TransportError):
+    with pytest.raises(Queued) as queued:
         await outbox.send(_mutation())
-    assert [e.outcome for e in outbox.journal] == [Outcome.UNREACHABLE]
+    [entry] = _entries(outbox)
+    assert entry.id == queued.value.entry_id
+    assert (entry.state, entry.attempts, entry.ambiguous) == ("pending", 1, False)
+    assert entry.error == "TransportError"
+    assert outbox.depth() == 1

@@ -32,16 +32,12 @@ def test_runs_on_its_config_and_stops_on_sigterm(tmp_path: Path) -> None:
         f"""
 [backend]
 base_url = ""
-[sim]
-db = "{tmp_path / "sim.sqlite"}"
+[state]
+dir = "{tmp_path / "state"}"
 [ui]
 fullscreen = false
 width = 540
 height = 960
-[journey]
-payment_log = "{tmp_path / "payments.sqlite"}"
-[devices.payment]
-sim_journal = "{tmp_path / "payment-sim.sqlite"}"
 """
     )
     with contextlib.ExitStack() as stack:
@@ -71,3 +67,6 @@ sim_journal = "{tmp_path / "payment-sim.sqlite"}"
         output = "".join(lines) + rest
         assert proc.returncode == 0, output
         assert "Traceback" not in output
+    # Everything that must survive a restart is in the state directory.
+    state = tmp_path / "state"
+    assert {"kiosk.sqlite", "sim.sqlite", "payment-sim.sqlite"} <= {p.name for p in state.iterdir()}

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     runtime = await start_runtime(demo_config(tmp_path))
+    await runtime.start_background()  # as ``kiosk run`` does before the first guest
     yield runtime
     await runtime.aclose()
 
@@ -58,7 +59,10 @@ async def test_staff_take_the_kiosk_out_of_service_and_back(runtime: Runtime) ->
         service.set_out_of_service(False)
         await next_view(channel, Step.ATTRACT)
         assert service.results == ["cancelled_by_guest"]  # the idle run that staff ended
-        health = service.health()  # terminal, dispenser, encoder, printer: all simulated, all well
-        assert len(health) == 4 and all(h.level is HealthLevel.OK for h in health), health
+        # The back-end (and its outbox), then the terminal, dispenser, encoder and printer:
+        # all simulated, all well.
+        health = service.health()
+        assert len(health) == 5 and all(h.level is HealthLevel.OK for h in health), health
+        assert (health[0].device, health[0].detail) == ("backend", "online, 0 queued")
     finally:
         serving.cancel()
