@@ -216,8 +216,8 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.cap_s)
+        if retry_after is not None:  # the back-end's own word wins (the client bounds it)
+            return max(retry_after, 0.0)
         ceiling = min(self.cap_s, self.base_s * 2 ** max(attempts - 1, 0))
         return ceiling * (0.5 + self.rng.random() / 2)
 
@@ -234,6 +234,7 @@ class DurableOutbox:
         *,
         backoff: Backoff | None = None,
         batch: int = 16,
+        quiet_s: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
@@ -243,6 +244,8 @@ class DurableOutbox:
         self._backoff = backoff or Backoff()
         self._batch = batch
         self._clock = clock
+        self._quiet_s = quiet_s
+        self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
         self._wake = asyncio.Event()
 
     @classmethod
@@ -274,19 +277,23 @@ class DurableOutbox:
         if mutation.api not in self._senders:
             raise ValueError(f"no {mutation.api} client configured")
         journey = current_journey.get() or KIOSK_JOURNEY
-        entry = await asyncio.to_thread(self._enqueue, mutation, journey)
+        # While the back-end is away, a new write is only stored: the relay finds out when
+        # it is back, and the guest does not wait for a connection attempt per write.
+        quiet = self._clock() < self._quiet_until and mutation.deferrable
+        entry = await asyncio.to_thread(self._enqueue, mutation, journey, quiet)
         if entry.delivered:
             log.info("%s %s: already applied, not sent again", *mutation.key[1:])
             return entry.reply
         if entry.claimed is None:
-            raise Queued(mutation, entry.id, "waits its turn")
+            raise Queued(mutation, entry.id, "stored until the back-end answers")
         claimed = entry.claimed
         return await self._attempt(claimed, replay=claimed.attempts > 0 or claimed.ambiguous)
 
-    def _enqueue(self, mutation: Mutation, journey: JourneyMark) -> _Enqueued:
+    def _enqueue(self, mutation: Mutation, journey: JourneyMark, quiet: bool) -> _Enqueued:
         """Store the entry (and the journey's step) in one transaction; claim it for a first
-        attempt unless an earlier entry of its journey is still open, or say it was
-        delivered before (with its stored reply)."""
+        attempt unless the back-end is away (``quiet``: due when the relay tries next) or
+        an earlier entry of its journey is queued; or say it was delivered before (with
+        its stored reply)."""
         now = now_text()
         with self.db.transaction() as conn:
             row = conn.execute(
@@ -306,7 +313,7 @@ class DurableOutbox:
                         *mutation.key,
                         self._sealer.seal(dict(mutation.request)),
                         mutation.deferrable,
-                        self._clock(),
+                        max(self._clock(), self._quiet_until) if quiet else self._clock(),
                         now,
                         now,
                     ),
@@ -333,7 +340,7 @@ class DurableOutbox:
                 " AND may_defer = 1 LIMIT 1",
                 (owner, entry_id),
             ).fetchone()
-            if earlier is not None and mutation.deferrable:
+            if (quiet and row is None) or (earlier is not None and mutation.deferrable):
                 return _Enqueued(entry_id, None)
             conn.execute(
                 "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
@@ -371,6 +378,8 @@ class DurableOutbox:
                 await asyncio.to_thread(self._finish, claimed.id, state, error, None)
                 raise
             retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
+            if outcome is Outcome.UNREACHABLE or isinstance(exc, HttpStatusError):
+                self._quiet_until = self._clock() + (retry_after or self._quiet_s)
             await asyncio.to_thread(
                 self._reschedule, claimed, outcome is Outcome.AMBIGUOUS, error, retry_after
             )
@@ -387,6 +396,7 @@ class DurableOutbox:
                 )
             raise
         log.info("%s %s: applied", mutation.operation, mutation.reference)
+        self._quiet_until = 0.0
         stored = None
         if reply is not None:
             stored = self._sealer.seal(_jsonable(reply))

@@ -339,3 +339,104 @@ async def test_a_stopped_backend_leaves_the_write_pending(
     assert (entry.state, entry.attempts, entry.ambiguous) == ("pending", 1, False)
     assert entry.error == "TransportError"
     assert outbox.depth() == 1
+
+
+# --- backoff, Retry-After, order, recovery --------------------------------------------------
+
+
+def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
+    backoff = Backoff(base_s=1.0, cap_s=10.0)
+    for attempts, ceiling in ((1, 1.0), (2, 2.0), (3, 4.0), (5, 10.0), (9, 10.0)):
+        delays = [backoff.delay(attempts) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert max(delays) - min(delays) > ceiling / 10  # jittered, not one fixed value
+    assert backoff.delay(1, retry_after=7.0) == 7.0
+    assert backoff.delay(1, retry_after=999.0) == 999.0  # the back-end's word, not the cap
+
+
+async def test_a_new_write_while_the_backend_is_away_is_stored_not_tried(tmp_path: Path) -> None:
+    sender = RecordingSender(TransportError("cashier", "unreachable", ambiguous=False))
+    outbox = DurableOutbox(
+        StateDb.in_dir(tmp_path), Sealer.for_state_dir(tmp_path), {"pms": sender}, quiet_s=60
+    )
+    with pytest.raises(Queued):
+        await outbox.send(_mutation("a"))
+    with pytest.raises(Queued):
+        await outbox.send(_mutation("b"))
+    assert [m.reference for m in sender.sent] == ["a"]  # b was only stored
+    b = next(e for e in _entries(outbox) if e.reference == "b")
+    assert (b.state, b.attempts) == ("pending", 0)
+    assert b.next_at >= outbox.entries()[0].next_at - 1  # due when the relay tries next
+
+
+async def test_later_writes_of_a_journey_wait_behind_its_queued_one(tmp_path: Path) -> None:
+    from kiosk.state import JourneyMark, current_journey
+
+    sender = RecordingSender(TransportError("checkIn", "unreachable", ambiguous=False))
+    outbox = DurableOutbox(
+        StateDb.in_dir(tmp_path), Sealer.for_state_dir(tmp_path), {"pms": sender}, quiet_s=0
+    )
+    token = current_journey.set(JourneyMark("journey-1", "7"))
+    try:
+        with pytest.raises(Queued):
+            await outbox.send(Mutation.of("pms", "checkIn", {"order_id": 7}, "c1"))
+        with pytest.raises(Queued):  # the back-end answers now, but the check-in goes first
+            await outbox.send(Mutation.of("pms", "addAccomCard", {"accom_id": 1}, "k1"))
+    finally:
+        current_journey.reset(token)
+    assert [m.reference for m in sender.sent] == ["c1"]
+    assert outbox.retry() == 2
+    assert await outbox.drain(deadline_s=5)
+    assert [m.reference for m in sender.sent] == ["c1", "c1", "k1"]  # in the journey's order
+    steps = outbox.db.query("SELECT booking, step FROM journeys WHERE id = 'journey-1'")
+    assert (steps[0]["booking"], steps[0]["step"]) == ("7", "addAccomCard")
+
+
+async def test_a_crash_in_flight_is_reconciled_before_its_replay(tmp_path: Path) -> None:
+    landed: list[str] = []
+
+    async def reconcile(mutation: Mutation, booking: str) -> Any:
+        from kiosk.outbox import Verdict
+
+        landed.append(mutation.reference)
+        return Verdict.LANDED  # the back-end shows it applied
+
+    sender = RecordingSender()
+    outbox = DurableOutbox(
+        StateDb.in_dir(tmp_path), Sealer.for_state_dir(tmp_path), {"pms": sender},
+        {"pms": reconcile},
+    )  # fmt: skip
+    with outbox.db.transaction() as conn:  # what a kill -9 mid-send leaves behind
+        conn.execute(
+            "INSERT INTO outbox (journey, api, operation, reference, request, state, next_at,"
+            " created_at, updated_at) VALUES ('j', 'pms', 'cashier', 'r', ?, 'in_flight', 0,"
+            " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+            (Sealer.for_state_dir(tmp_path).seal({"order_id": 1}),),
+        )
+    assert outbox.recover() == 1
+    assert _entries(outbox)[0].ambiguous
+    assert await outbox.drain(deadline_s=5)
+    assert landed == ["r"] and sender.sent == []  # never sent twice
+    assert outbox.counts() == {"delivered": 1}
+
+
+def test_the_state_database_survives_power_loss(tmp_path: Path) -> None:
+    db = StateDb.in_dir(tmp_path)
+    assert db.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert db.query("PRAGMA synchronous")[0][0] == 2  # FULL
+
+
+async def test_retry_after_sets_when_the_entry_is_tried_again(tmp_path: Path) -> None:
+    from kiosk.api import HttpStatusError
+    from kiosk.api._client import retry_after_s
+
+    assert retry_after_s("42") == 42.0
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
+    assert retry_after_s("soon") is None
+    sender = RecordingSender(HttpStatusError("cashier", 503, retry_after=42.0))
+    outbox = _outbox(tmp_path, sender)
+    with pytest.raises(Queued):
+        await outbox.send(_mutation())
+    entry = _entries(outbox)[0]
+    assert (entry.state, entry.error) == ("pending", "HTTP 503")
+    assert 40 < entry.next_at - datetime.now(UTC).timestamp() <= 42
