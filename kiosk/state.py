@@ -124,16 +124,26 @@ class StateDb:
         return cls(state_dir / DB_FILE)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on an error."""
+    def transaction(self, *, fsync: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on an error.
+
+        ``fsync=False`` is for a change that a power cut may undo without harm, because
+        start-up finds out again (an outbox entry marked delivered: it comes back in
+        flight and is reconciled). It is on disk with the next durable commit anyway."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if not fsync:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if not fsync:
+                    self._conn.execute("PRAGMA synchronous = FULL")
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
