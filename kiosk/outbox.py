@@ -59,8 +59,8 @@ log = logging.getLogger("kiosk.outbox")
 
 Api = Literal["pms", "openability"]
 
-PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD = (
-    "pending", "in_flight", "delivered", "refused", "dead"
+PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD, WITHDRAWN = (
+    "pending", "in_flight", "delivered", "refused", "dead", "withdrawn"
 )  # fmt: skip
 
 
@@ -144,6 +144,11 @@ class Outbox(Protocol):
 
     async def send(self, mutation: Mutation) -> Any:
         """Commit ``mutation`` then send it; raises the client's ApiError or ``Queued``."""
+        ...
+
+    async def withdraw(self, operations: tuple[str, ...]) -> bool:
+        """Take back the current journey's queued writes of ``operations`` that surely never
+        reached the back-end; False (nothing changed) when there are none or one may have."""
         ...
 
 
@@ -246,6 +251,7 @@ class DurableOutbox:
         self._clock = clock
         self._quiet_s = quiet_s
         self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
+        self._relaying: set[int] = set()  # entries the relay has in flight right now
         self._wake = asyncio.Event()
 
     @classmethod
@@ -333,14 +339,19 @@ class DurableOutbox:
                     "UPDATE outbox SET state = 'pending', updated_at = ? WHERE id = ?",
                     (now, entry_id),
                 )
-            # Queued writes of the journey go first; writes the journey has in flight at
-            # this moment do not hold it up (it awaits the ones a later step depends on).
-            earlier = conn.execute(
-                "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state = 'pending'"
-                " AND may_defer = 1 LIMIT 1",
-                (owner, entry_id),
-            ).fetchone()
-            if (quiet and row is None) or (earlier is not None and mutation.deferrable):
+            # Queued writes of the journey go first, and so do those the relay is sending;
+            # writes the journey itself has in flight at this moment do not hold it up (it
+            # awaits the ones a later step depends on).
+            earlier = [
+                (state, earlier_id)
+                for state, earlier_id in conn.execute(
+                    "SELECT state, id FROM outbox WHERE journey = ? AND id < ?"
+                    " AND state IN ('pending', 'in_flight') AND may_defer = 1",
+                    (owner, entry_id),
+                )
+                if state == PENDING or earlier_id in self._relaying
+            ]
+            if (quiet and row is None) or (earlier and mutation.deferrable):
                 return _Enqueued(entry_id, None)
             conn.execute(
                 "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
@@ -473,9 +484,14 @@ class DurableOutbox:
     async def deliver_due(self) -> int:
         """One pass: send every due entry that heads its journey; the number delivered."""
         claimed = await asyncio.to_thread(self._claim_due, self._batch)
-        results = await asyncio.gather(
-            *(self._attempt(c, replay=True, relay=True) for c in claimed), return_exceptions=True
-        )
+        self._relaying.update(c.id for c in claimed)
+        try:
+            results = await asyncio.gather(
+                *(self._attempt(c, replay=True, relay=True) for c in claimed),
+                return_exceptions=True,
+            )
+        finally:
+            self._relaying.difference_update(c.id for c in claimed)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
                 log.error("outbox relay: %s", type(result).__name__)
@@ -508,6 +524,38 @@ class DurableOutbox:
                 wait = min(self.seconds_to_next(), end - time.monotonic(), 1.0)
                 await asyncio.sleep(max(wait, 0.01))
         return True
+
+    async def withdraw(self, operations: tuple[str, ...]) -> bool:
+        journey = current_journey.get() or KIOSK_JOURNEY
+        return await asyncio.to_thread(self._withdraw, journey.id, operations)
+
+    def _withdraw(self, journey: str, operations: tuple[str, ...]) -> bool:
+        marks = ", ".join("?" * len(operations))
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT id, state, ambiguous FROM outbox WHERE journey = ?"
+                f" AND operation IN ({marks}) AND state IN ('pending', 'in_flight')",
+                (journey, *operations),
+            ).fetchall()
+            if not rows or any(state != PENDING or ambiguous for _, state, ambiguous in rows):
+                return False
+            conn.executemany(
+                "UPDATE outbox SET state = 'withdrawn', request = NULL, updated_at = ?,"
+                " error = 'withdrawn: the journey took it back before it reached the back-end'"
+                " WHERE id = ?",
+                [(now_text(), entry_id) for entry_id, _, _ in rows],
+            )
+        log.info("withdrew %d queued %s write(s)", len(rows), "/".join(operations))
+        return True
+
+    def undelivered(self, operation: str) -> list[dict[str, Any]]:
+        """The requests of ``operation`` still to deliver (pending or in flight)."""
+        rows = self.db.query(
+            "SELECT request FROM outbox WHERE operation = ? AND state IN ('pending', 'in_flight')"
+            " AND request IS NOT NULL",
+            (operation,),
+        )
+        return [self._sealer.open(row["request"]) for row in rows]
 
     # --- the operator's view ------------------------------------------------------------
 
@@ -563,7 +611,8 @@ class DurableOutbox:
         cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "DELETE FROM outbox WHERE state IN ('delivered', 'refused') AND updated_at < ?",
+                "DELETE FROM outbox WHERE state IN ('delivered', 'refused', 'withdrawn')"
+                " AND updated_at < ?",
                 (cutoff,),
             )
             conn.execute(

@@ -32,6 +32,7 @@ from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
+from kiosk.backends.pms import rooms_of_queued_check_ins
 from kiosk.config import KioskConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
@@ -205,6 +206,7 @@ async def start_runtime(config: KioskConfig) -> Runtime:
             cache,
             config.offline,
             lambda: terminal.health().level is not HealthLevel.FAULT,
+            taken_rooms=lambda: rooms_of_queued_check_ins(outbox),
         )
     signing_key = config.qr.signing_key
     journey = CheckinJourney(

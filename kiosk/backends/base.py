@@ -186,8 +186,9 @@ class PropertyBackend(Protocol):
 
     async def check_in(
         self, reservation: Reservation, rooms: dict[str, Room], reference: str
-    ) -> None:
-        """Check the stays in; ``rooms`` maps stay_id -> the room each gets."""
+    ) -> bool:
+        """Check the stays in; ``rooms`` maps stay_id -> the room each gets. True when the
+        back-end has it now, False when the outbox delivers it later."""
         ...
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:

@@ -102,19 +102,24 @@ class OpenAbilityBackend:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._unanswered_claims: dict[str, datetime] = {}  # reference -> first attempt
 
-    async def _send(
-        self, operation: str, request: BaseModel, reference: str, *, deferrable: bool = True
-    ) -> Any:
-        """Send a write; None when the outbox queued it (only deferrable writes are)."""
+    async def _write(self, operation: str, request: BaseModel, reference: str) -> bool:
+        """A write: True when applied now, False when the outbox queued it."""
+        mutation = Mutation.of("openability", operation, request, reference, now=self._clock())
+        try:
+            await self._outbox.send(mutation)
+        except Queued:
+            return False
+        return True
+
+    async def _ask(self, operation: str, request: BaseModel, reference: str) -> Any:
+        """A write whose answer is needed now (never deferred): its reply."""
         mutation = Mutation.of(
-            "openability", operation, request, reference, now=self._clock(), deferrable=deferrable
+            "openability", operation, request, reference, now=self._clock(), deferrable=False
         )
         try:
             return await self._outbox.send(mutation)
         except Queued:
-            if not deferrable:
-                raise BackendUnreachable("the claim is in flight elsewhere") from None
-            return None
+            raise BackendUnreachable(f"{operation} is in flight elsewhere") from None
 
     # --- find -----------------------------------------------------------------------------
 
@@ -153,8 +158,8 @@ class OpenAbilityBackend:
         request = CodeBookingRequest(residence_id=ref.residence_id, booking_code=ref.booking_code)
         attempt = self._clock()
         try:
-            created: CreatedBooking = await self._send(
-                "create_code_booking_info", request, reference, deferrable=False
+            created: CreatedBooking = await self._ask(
+                "create_code_booking_info", request, reference
             )
         except OpenAbilityError as exc:
             first_attempt = self._unanswered_claims.get(reference)
@@ -245,7 +250,8 @@ class OpenAbilityBackend:
 
     async def check_in(
         self, reservation: Reservation, rooms: dict[str, Room], reference: str
-    ) -> None:
+    ) -> bool:
+        delivered = True
         for stay in reservation.stays:
             room = rooms.get(stay.stay_id)
             if room is None or stay.room is None or room.room_id != stay.room.room_id:
@@ -261,7 +267,8 @@ class OpenAbilityBackend:
                     order_id=stay.stay_id, order_state=OrderState.CHECKED_IN
                 )
                 step = reference if len(reservation.stays) == 1 else f"{reference}:{stay.stay_id}"
-                await self._send("update_order_info", request, step)
+                delivered &= await self._write("update_order_info", request, step)
+        return delivered
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
         # Seed 001's order_state only moves forward (check_in -> checked_in -> checked_out).

@@ -28,7 +28,6 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -77,7 +76,7 @@ from kiosk.backends.base import (
     Stay,
     StayState,
 )
-from kiosk.outbox import Mutation, Outbox, Queued
+from kiosk.outbox import DurableOutbox, Mutation, Outbox, Queued
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
 PAYMENT_NAME = "Kiosk payment"
@@ -121,12 +120,13 @@ class PmsBackend:
         self._currency = currency
         self._country_code = country_code  # guests' phones are stored without one
 
-    async def _send(self, operation: str, request: BaseModel, reference: str) -> Any:
-        """Send a write; None when the outbox queued it for later delivery."""
+    async def _send(self, operation: str, request: BaseModel, reference: str) -> bool:
+        """Send a write: True when applied now, False when the outbox queued it."""
         try:
-            return await self._outbox.send(Mutation.of("pms", operation, request, reference))
+            await self._outbox.send(Mutation.of("pms", operation, request, reference))
         except Queued:
-            return None
+            return False
+        return True
 
     # --- find -----------------------------------------------------------------------------
 
@@ -314,7 +314,7 @@ class PmsBackend:
 
     async def check_in(
         self, reservation: Reservation, rooms: dict[str, Room], reference: str
-    ) -> None:
+    ) -> bool:
         order_id = int(reservation.reservation_id)
         with mapped(Reason.CHECK_IN_REFUSED):
             try:
@@ -343,7 +343,8 @@ class PmsBackend:
                         for sid, room in pending.items()
                     ],
                 )
-                await self._send("checkIn", request, reference)
+                return await self._send("checkIn", request, reference)
+        return True
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
         with mapped(Reason.KEY_REFUSED):
@@ -355,6 +356,11 @@ class PmsBackend:
         return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
+        # A check-in still waiting in the outbox never reached the PMS: it is withdrawn
+        # (with the records of cards made for it) rather than replayed and then revoked.
+        if await self._outbox.withdraw(("checkIn",)):
+            await self._outbox.withdraw(("addAccomCard",))
+            return
         # cancelAccomStatus takes a checked-in stay (70) back to booked (40).
         with mapped(Reason.CHECK_IN_REFUSED):
             for stay in stays:
@@ -400,6 +406,15 @@ class PmsBackend:
         if not passwords:
             return None
         return max(passwords, key=lambda p: p.pwd_id).keyboard_pwd
+
+
+def rooms_of_queued_check_ins(outbox: DurableOutbox) -> set[str]:
+    """Rooms this kiosk gave in check-ins the PMS does not have yet: not to give again."""
+    return {
+        str(item["room_id"])
+        for request in outbox.undelivered("checkIn")
+        for item in request.get("checkin_rooms", [])
+    }
 
 
 async def payment_booked(client: PmsClient, order_id: int, reference: str) -> bool:

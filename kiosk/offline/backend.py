@@ -74,14 +74,19 @@ class OfflineBackend:
         policy: OfflinePolicy,
         terminal_online: Callable[[], bool],
         *,
+        taken_rooms: Callable[[], set[str]] = set,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
         self._cache = cache
         self._policy = policy
         self._terminal_online = terminal_online
+        self._taken_rooms = taken_rooms  # given in check-ins still in the outbox
         self._clock = clock
         self._offline_until = 0.0
+        # Stays whose check-in waits in the outbox: the PMS would refuse their key payload
+        # until it is delivered, so the kiosk makes it (ids only; cleared by a prefetch).
+        self._queued_check_ins: set[str] = set()
 
     @property
     def offline(self) -> bool:
@@ -118,9 +123,12 @@ class OfflineBackend:
         return self._policy.balance_due == "terminal_online" and self._terminal_online()
 
     async def assignable_rooms(self, stay: Stay) -> list[Room]:
-        return await self._read(
+        rooms = await self._read(
             lambda: self.inner.assignable_rooms(stay), lambda: self._free_rooms(stay)
         )
+        # The back-end (and a prefetch) cannot know the rooms of check-ins still queued.
+        taken = self._taken_rooms()
+        return [room for room in rooms if room.room_id not in taken]
 
     def _free_rooms(self, stay: Stay) -> list[Room]:
         if not self._policy.assign_rooms:
@@ -128,6 +136,9 @@ class OfflineBackend:
         return self._cache.free_rooms(stay)
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
+        if stay.stay_id in self._queued_check_ins:
+            self._queued_check_ins.discard(stay.stay_id)
+            return _composed(stay)
         return await self._read(lambda: self.inner.key_grant(stay), lambda: _composed(stay))
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
@@ -136,7 +147,9 @@ class OfflineBackend:
     async def arrivals(self, start: datetime, end: datetime) -> Arrivals:
         if not isinstance(self.inner, ArrivalsSource):
             raise BackendUnreachable("this back-end lists no arrivals")
-        return await self.inner.arrivals(start, end)
+        arrivals = await self.inner.arrivals(start, end)
+        self._queued_check_ins.clear()  # the fresh snapshot is the back-end's own word
+        return arrivals
 
     # --- writes: the outbox queues what cannot be sent ------------------------------------
 
@@ -150,10 +163,13 @@ class OfflineBackend:
 
     async def check_in(
         self, reservation: Reservation, rooms: dict[str, Room], reference: str
-    ) -> None:
-        await self.inner.check_in(reservation, rooms, reference)
-        if self.offline:
-            self._cache.checked_in(reservation, rooms)
+    ) -> bool:
+        delivered = await self.inner.check_in(reservation, rooms, reference)
+        if not delivered:
+            self._queued_check_ins.update(rooms)
+        # Online too: until the next prefetch the cache must not offer these rooms again.
+        self._cache.checked_in(reservation, rooms)
+        return delivered
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
         await self.inner.undo_check_in(stays, reference)

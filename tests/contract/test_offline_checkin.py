@@ -228,3 +228,42 @@ async def test_a_booking_cancelled_at_the_desk_meanwhile_is_parked_not_overwritt
     _, cards, accom = await folio(client, arrival["order_id"])
     assert cards == []
     assert accom.accom_status is AccomStatus.CANCELLED  # never checked in behind the desk's back
+
+
+async def test_a_room_given_to_another_guest_meanwhile_is_parked_not_overwritten(
+    kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
+) -> None:
+    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
+    arrival = demo["dirty_room"]  # its room is dirty: the kiosk assigns a cached clean one
+    sim_server.stop()
+    try:
+        await guest(
+            kiosk,
+            arrival,
+            {"on": "room", "tap": "#0"},
+            {"on": "receipt", "tap": "continue"},
+            {"on": "done", "tap": "finish"},
+            outcome="checked_in",
+        )
+    finally:
+        sim_server.start()
+    cached = kiosk.cache.reservation(str(arrival["order_id"]))
+    assert cached is not None and cached.stays[0].room is not None
+    room_id = int(cached.stays[0].room.room_id)
+    # Meanwhile the desk checks another guest into that very room.
+    other = demo["prepaid"]
+    detail = await client.get_accom_detail(AccomDetailRequest(order_id=other["order_id"]))
+    await client.invoke(
+        "checkIn",
+        {
+            "order_id": other["order_id"],
+            "checkin_rooms": [{"accom_id": detail.accom_list[0].accom_id, "room_id": room_id}],
+        },
+    )
+
+    await kiosk.outbox.drain(deadline_s=10)
+    dead = {e.operation: e.error for e in kiosk.outbox.entries() if e.state == DEAD}
+    assert "given to another guest" in dead.get("checkIn", ""), dead
+    _, cards, accom = await folio(client, arrival["order_id"])
+    assert accom.accom_status is AccomStatus.BOOKED and accom.room_id != room_id
+    assert cards == []  # the card record waits on the check-in: parked too, never applied
