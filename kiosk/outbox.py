@@ -151,6 +151,10 @@ class Outbox(Protocol):
         reached the back-end; False (nothing changed) when there are none or one may have."""
         ...
 
+    def undelivered(self, operation: str) -> list[dict[str, Any]]:
+        """The requests of ``operation`` still to deliver (pending or in flight)."""
+        ...
+
 
 def pms_sender(client: PmsClient) -> Sender:
     """Sends PMS mutations through ``client`` (a ``Mutation`` is never a read)."""

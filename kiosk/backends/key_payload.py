@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from kiosk.backends.base import KeyGrant, Stay
+
 
 def compose_key_payload(room_id: int | str, valid_from: datetime, valid_until: datetime) -> bytes:
     """The card bytes for ``room_id`` valid from ``valid_from`` to ``valid_until`` (aware)."""
@@ -23,3 +25,11 @@ def compose_key_payload(room_id: int | str, valid_from: datetime, valid_until: d
         "check_out_time": int(valid_until.timestamp()),
     }
     return json.dumps(fields, separators=(",", ":")).encode("ascii")
+
+
+def composed_grant(stay: Stay, room: str) -> KeyGrant:
+    """The stay's key made here, for ``room`` (the PMS's room ids are ints, lock firmware
+    compares numbers: an all-digit id goes as a number)."""
+    room_id: int | str = int(room) if room.isdigit() else room
+    payload = compose_key_payload(room_id, stay.starts, stay.ends)
+    return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)

@@ -66,7 +66,7 @@ from kiosk.backends.base import (
     Stay,
     StayState,
 )
-from kiosk.backends.key_payload import compose_key_payload
+from kiosk.backends.key_payload import composed_grant
 from kiosk.outbox import Mutation, Outbox, Outcome, Queued, outcome_of
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
@@ -278,9 +278,7 @@ class OpenAbilityBackend:
         name = stay.room.name if stay.room else ""  # the residence_no
         if not name:
             raise BackendError(Reason.KEY_REFUSED, "the stay has no residence number")
-        room_id: int | str = int(name) if name.isdigit() else name
-        payload = compose_key_payload(room_id, stay.starts, stay.ends)
-        return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
+        return composed_grant(stay, name)
 
     async def record_key(self, stay: Stay, card_uid: str, reference: str) -> None:
         """Open-ability keeps no card records: nothing to send."""

@@ -34,7 +34,7 @@ from kiosk.backends.base import (
     Room,
     Stay,
 )
-from kiosk.backends.key_payload import compose_key_payload
+from kiosk.backends.key_payload import composed_grant
 from kiosk.offline.cache import ArrivalsCache
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
@@ -84,9 +84,6 @@ class OfflineBackend:
         self._taken_rooms = taken_rooms  # given in check-ins still in the outbox
         self._clock = clock
         self._offline_until = 0.0
-        # Stays whose check-in waits in the outbox: the PMS would refuse their key payload
-        # until it is delivered, so the kiosk makes it (ids only; cleared by a prefetch).
-        self._queued_check_ins: set[str] = set()
 
     @property
     def offline(self) -> bool:
@@ -136,9 +133,6 @@ class OfflineBackend:
         return self._cache.free_rooms(stay)
 
     async def key_grant(self, stay: Stay) -> KeyGrant:
-        if stay.stay_id in self._queued_check_ins:
-            self._queued_check_ins.discard(stay.stay_id)
-            return _composed(stay)
         return await self._read(lambda: self.inner.key_grant(stay), lambda: _composed(stay))
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
@@ -147,9 +141,7 @@ class OfflineBackend:
     async def arrivals(self, start: datetime, end: datetime) -> Arrivals:
         if not isinstance(self.inner, ArrivalsSource):
             raise BackendUnreachable("this back-end lists no arrivals")
-        arrivals = await self.inner.arrivals(start, end)
-        self._queued_check_ins.clear()  # the fresh snapshot is the back-end's own word
-        return arrivals
+        return await self.inner.arrivals(start, end)
 
     # --- writes: the outbox queues what cannot be sent ------------------------------------
 
@@ -165,8 +157,6 @@ class OfflineBackend:
         self, reservation: Reservation, rooms: dict[str, Room], reference: str
     ) -> bool:
         delivered = await self.inner.check_in(reservation, rooms, reference)
-        if not delivered:
-            self._queued_check_ins.update(rooms)
         # Online too: until the next prefetch the cache must not offer these rooms again.
         self._cache.checked_in(reservation, rooms)
         return delivered
@@ -182,8 +172,4 @@ def _composed(stay: Stay) -> KeyGrant:
     """The key payload in ``generateRoomCard``'s format, made here (DESIGN.md)."""
     if stay.room is None:
         raise BackendUnreachable("offline: the stay has no room to make a key for")
-    room_id: int | str = (
-        int(stay.room.room_id) if stay.room.room_id.isdigit() else stay.room.room_id
-    )
-    payload = compose_key_payload(room_id, stay.starts, stay.ends)
-    return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
+    return composed_grant(stay, stay.room.room_id)
