@@ -95,15 +95,16 @@ class Kiosk:
 
 
 def seed(config: Path, *writes: Any) -> None:
-    """Run the writes (``async (Kiosk) -> None``) through the kiosk's outbox, then close it."""
+    """Run each write (``async (Kiosk) -> None``) through the kiosk's outbox, each in a
+    kiosk of its own (a write after one that found the back-end away would only be stored)."""
 
     async def go() -> None:
-        kiosk_ = Kiosk(config)
-        try:
-            for write in writes:
+        for write in writes:
+            kiosk_ = Kiosk(config)
+            try:
                 await write(kiosk_)
-        finally:
-            await kiosk_.aclose()
+            finally:
+                await kiosk_.aclose()
 
     asyncio.run(go())
 
