@@ -134,8 +134,9 @@ class Conflict(Exception):
     the message says why, for staff (no guest data)."""
 
 
-# Whether a write landed, from the back-end's own state; ``booking`` is the journey's.
-Reconciler = Callable[[Mutation, str], Awaitable[Verdict]]
+# Whether a write landed (asked when it may have) or conflicts, from the back-end's own
+# state: (mutation, the journey's booking, maybe_landed).
+Reconciler = Callable[[Mutation, str, bool], Awaitable[Verdict]]
 Sender = Callable[[Mutation], Awaitable[Any]]
 
 
@@ -372,9 +373,11 @@ class DurableOutbox:
         try:
             if replay and mutation.deferrable:
                 reconcile = self._reconcilers.get(mutation.api)
+                maybe_landed = claimed.ambiguous  # unreachable or refused: surely not applied
                 if (
                     reconcile is not None
-                    and await reconcile(mutation, claimed.booking) is Verdict.LANDED
+                    and await reconcile(mutation, claimed.booking, maybe_landed)
+                    is Verdict.LANDED
                 ):
                     log.info("%s %s: had landed, not sent again", *mutation.key[1:])
                     await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", None)

@@ -8,11 +8,19 @@ the bill paid at the desk). A conflict parks the entry for staff with its reason
 
 Reads that fail (the back-end still down) propagate as API errors: the relay backs off
 and asks again later. ``booking`` is the journey's reservation id (the PMS order id).
+
+Whether a write landed is asked only when it may have (``maybe_landed``: its reply was
+lost, or the kiosk stopped while sending it). A write that surely never reached the
+back-end is checked for conflicts only, and those reads of an order are shared for a
+moment between the writes a drain replays (the desk changing the booking within that
+second is the same race as just after any check).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -32,21 +40,46 @@ from kiosk.api.pms_types import (
 from kiosk.backends.pms import REFERENCE_TAG, payment_booked
 from kiosk.outbox import Conflict, Mutation, Reconciler, Verdict
 
-PmsCheck = Callable[[PmsClient, dict[str, Any], str], Awaitable[Verdict]]
+SHARED_READ_S = 1.0  # how long a conflict check's read of an order serves other writes
+SHARED_ORDERS = 256
+
+
+@dataclass
+class _Ask:
+    """One write to check: its request, booking, whether it may have landed, and reads."""
+
+    client: PmsClient
+    request: dict[str, Any]
+    booking: str
+    maybe_landed: bool
+    shared: dict[int, tuple[float, AccomDetail]]
+
+    async def detail(self, order_id: int) -> AccomDetail:
+        """The order; for a conflict check only, as read a moment ago for another write."""
+        now = time.monotonic()
+        seen = self.shared.get(order_id)
+        if not self.maybe_landed and seen is not None and now - seen[0] < SHARED_READ_S:
+            return seen[1]
+        detail = await self.client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+        if len(self.shared) >= SHARED_ORDERS:
+            self.shared.clear()
+        self.shared[order_id] = (now, detail)
+        return detail
+
+
+PmsCheck = Callable[[_Ask], Awaitable[Verdict]]
 
 
 def pms_reconciler(client: PmsClient) -> Reconciler:
-    async def reconcile(mutation: Mutation, booking: str) -> Verdict:
+    shared: dict[int, tuple[float, AccomDetail]] = {}
+
+    async def reconcile(mutation: Mutation, booking: str, maybe_landed: bool) -> Verdict:
         check = _PMS_CHECKS.get(mutation.operation)
         if check is None:
             raise Conflict(f"{mutation.operation} cannot be checked against the PMS")
-        return await check(client, dict(mutation.request), booking)
+        return await check(_Ask(client, dict(mutation.request), booking, maybe_landed, shared))
 
     return reconcile
-
-
-async def _detail(client: PmsClient, order_id: int) -> AccomDetail:
-    return await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
 
 
 def _accom(detail: AccomDetail, accom_id: int) -> Accom:
@@ -62,13 +95,14 @@ def _order_of(booking: str) -> int:
     return int(booking)
 
 
-async def _cashier(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
+async def _cashier(ask: _Ask) -> Verdict:
+    request = ask.request
     order_id = int(request["order_id"])
-    for bill in request.get("bills", []):
+    for bill in request.get("bills", []) if ask.maybe_landed else []:
         reference = _kiosk_reference(bill.get("remark", ""))
-        if reference and await payment_booked(client, order_id, reference):
+        if reference and await payment_booked(ask.client, order_id, reference):
             return Verdict.LANDED
-    detail = await _detail(client, order_id)
+    detail = await ask.detail(order_id)
     if all(a.accom_status is AccomStatus.CANCELLED for a in detail.accom_list):
         raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
     amount = sum((Decimal(str(b.get("amount", "0"))) for b in request.get("bills", [])), Decimal())
@@ -85,8 +119,9 @@ def _kiosk_reference(remark: str) -> str:
     return ""
 
 
-async def _check_in(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
-    detail = await _detail(client, int(request["order_id"]))
+async def _check_in(ask: _Ask) -> Verdict:
+    request, client = ask.request, ask.client
+    detail = await ask.detail(int(request["order_id"]))
     rooms = request.get("checkin_rooms", [])
     landed = 0
     for item in rooms:
@@ -115,14 +150,19 @@ async def _check_in(client: PmsClient, request: dict[str, Any], booking: str) ->
     return Verdict.NOT_LANDED
 
 
-async def _add_card(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
-    cards = await client.get_all_accom_card(AccomRef(accom_id=int(request["accom_id"])))
-    uid = str(request["card_uid"]).upper()
+async def _add_card(ask: _Ask) -> Verdict:
+    if not ask.maybe_landed:  # the PMS itself refuses a card for a stay not checked in
+        return Verdict.NOT_LANDED
+    cards = await ask.client.get_all_accom_card(AccomRef(accom_id=int(ask.request["accom_id"])))
+    uid = str(ask.request["card_uid"]).upper()
     return Verdict.LANDED if any(c.card_uid.upper() == uid for c in cards) else Verdict.NOT_LANDED
 
 
-async def _tenants(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
-    accom = _accom(await _detail(client, _order_of(booking)), int(request["accom_id"]))
+async def _tenants(ask: _Ask) -> Verdict:
+    if not ask.maybe_landed:  # the PMS itself refuses guests for a cancelled stay
+        return Verdict.NOT_LANDED
+    request = ask.request
+    accom = _accom(await ask.detail(_order_of(ask.booking)), int(request["accom_id"]))
     if accom.accom_status not in (AccomStatus.BOOKED, AccomStatus.CHECKED_IN):
         raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
     held = {(t.name, t.id_number.upper()) for t in accom.tenant_list}
@@ -132,8 +172,8 @@ async def _tenants(client: PmsClient, request: dict[str, Any], booking: str) -> 
     return Verdict.LANDED if wanted <= held else Verdict.NOT_LANDED
 
 
-async def _undo_check_in(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
-    accom = _accom(await _detail(client, _order_of(booking)), int(request["accom_id"]))
+async def _undo_check_in(ask: _Ask) -> Verdict:
+    accom = _accom(await ask.detail(_order_of(ask.booking)), int(ask.request["accom_id"]))
     if accom.accom_status is AccomStatus.BOOKED:
         return Verdict.LANDED
     if accom.accom_status is AccomStatus.CHECKED_IN:
@@ -141,9 +181,12 @@ async def _undo_check_in(client: PmsClient, request: dict[str, Any], booking: st
     raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
 
 
-async def _door_pin(client: PmsClient, request: dict[str, Any], booking: str) -> Verdict:
-    entries = await client.get_accom_all_lock_password(OrderRef(order_id=_order_of(booking)))
-    accom_id = int(request["accom_id"])
+async def _door_pin(ask: _Ask) -> Verdict:
+    if not ask.maybe_landed:
+        return Verdict.NOT_LANDED
+    order = OrderRef(order_id=_order_of(ask.booking))
+    entries = await ask.client.get_accom_all_lock_password(order)
+    accom_id = int(ask.request["accom_id"])
     made = [p for e in entries if e.accom_id == accom_id for p in e.password_list]
     return Verdict.LANDED if made else Verdict.NOT_LANDED
 
@@ -159,7 +202,7 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
 
 
 def openability_reconciler(client: OpenAbilityClient) -> Reconciler:
-    async def reconcile(mutation: Mutation, booking: str) -> Verdict:
+    async def reconcile(mutation: Mutation, booking: str, maybe_landed: bool) -> Verdict:
         if mutation.operation != "update_order_info":
             raise Conflict(f"{mutation.operation} cannot be checked against open-ability")
         order = await client.get_order_info(OAOrderRef(order_id=mutation.request["order_id"]))

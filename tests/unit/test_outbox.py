@@ -395,9 +395,10 @@ async def test_later_writes_of_a_journey_wait_behind_its_queued_one(tmp_path: Pa
 async def test_a_crash_in_flight_is_reconciled_before_its_replay(tmp_path: Path) -> None:
     landed: list[str] = []
 
-    async def reconcile(mutation: Mutation, booking: str) -> Any:
+    async def reconcile(mutation: Mutation, booking: str, maybe_landed: bool) -> Any:
         from kiosk.outbox import Verdict
 
+        assert maybe_landed  # its reply never came: it may have
         landed.append(mutation.reference)
         return Verdict.LANDED  # the back-end shows it applied
 
