@@ -244,6 +244,7 @@ class DurableOutbox:
         *,
         backoff: Backoff | None = None,
         batch: int = 16,
+        parallel: int = 4,
         quiet_s: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -253,6 +254,9 @@ class DurableOutbox:
         self._reconcilers = dict(reconcilers or {})
         self._backoff = backoff or Backoff()
         self._batch = batch
+        # Entries of different journeys sent at once: a few hide the round trips; many
+        # only queue up at a back-end that serialises its writes.
+        self._parallel = asyncio.Semaphore(parallel)
         self._clock = clock
         self._quiet_s = quiet_s
         self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
@@ -347,16 +351,19 @@ class DurableOutbox:
             # Queued writes of the journey go first, and so do those the relay is sending;
             # writes the journey itself has in flight at this moment do not hold it up (it
             # awaits the ones a later step depends on).
-            earlier = [
-                (state, earlier_id)
-                for state, earlier_id in conn.execute(
-                    "SELECT state, id FROM outbox WHERE journey = ? AND id < ?"
-                    " AND state IN ('pending', 'in_flight') AND may_defer = 1",
-                    (owner, entry_id),
-                )
-                if state == PENDING or earlier_id in self._relaying
-            ]
-            if (quiet and row is None) or (earlier and mutation.deferrable):
+            earlier = conn.execute(
+                "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state = 'pending'"
+                " AND may_defer = 1 LIMIT 1",
+                (owner, entry_id),
+            ).fetchone()
+            relaying = tuple(self._relaying)
+            if earlier is None and relaying:
+                earlier = conn.execute(
+                    "SELECT 1 FROM outbox WHERE journey = ? AND id < ? AND state = 'in_flight'"
+                    f" AND id IN ({', '.join('?' * len(relaying))}) LIMIT 1",
+                    (owner, entry_id, *relaying),
+                ).fetchone()
+            if (quiet and row is None) or (earlier is not None and mutation.deferrable):
                 return _Enqueued(entry_id, None)
             conn.execute(
                 "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
@@ -494,8 +501,7 @@ class DurableOutbox:
         self._relaying.update(c.id for c in claimed)
         try:
             results = await asyncio.gather(
-                *(self._attempt(c, replay=True, relay=True) for c in claimed),
-                return_exceptions=True,
+                *(self._relayed(c) for c in claimed), return_exceptions=True
             )
         finally:
             self._relaying.difference_update(c.id for c in claimed)
@@ -503,6 +509,10 @@ class DurableOutbox:
             if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
+
+    async def _relayed(self, claimed: _Claimed) -> Any:
+        async with self._parallel:
+            return await self._attempt(claimed, replay=True, relay=True)
 
     async def run_relay(self, idle_s: float = 5.0) -> None:
         """Deliver due entries until cancelled; wakes early when a send queued something."""

@@ -12,8 +12,8 @@ and asks again later. ``booking`` is the journey's reservation id (the PMS order
 Whether a write landed is asked only when it may have (``maybe_landed``: its reply was
 lost, or the kiosk stopped while sending it). A write that surely never reached the
 back-end is checked for conflicts only, and those reads of an order are shared for a
-moment between the writes a drain replays (the desk changing the booking within that
-second is the same race as just after any check).
+few seconds between the writes a drain replays (the desk changing the booking within
+them is the same race as just after any check).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from kiosk.api.pms_types import (
 from kiosk.backends.pms import REFERENCE_TAG, payment_booked
 from kiosk.outbox import Conflict, Mutation, Reconciler, Verdict
 
-SHARED_READ_S = 1.0  # how long a conflict check's read of an order serves other writes
+SHARED_READ_S = 5.0  # how long a conflict check's read of an order serves other writes
 SHARED_ORDERS = 256
 
 
