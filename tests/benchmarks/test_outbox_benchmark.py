@@ -1,0 +1,538 @@
+"""The durable outbox (issue: offline writes): what making a write durable costs, and how
+fast queued writes drain once the back-end is back. Ratios against baselines measured in
+the same run, on the same machine.
+
+Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k outbox -s``.
+
+1. Enqueue rate. Baseline: plain SQLite inserts, one transaction per insert, with the
+   state database's durability (WAL, ``synchronous=FULL``), of rows as large as an outbox
+   entry, into a fresh file in the same folder. Against it: ``DurableOutbox.send`` of
+   cashier mutations (sealed request) with the back-end away, which commit the entry and
+   raise ``Queued``. The operations alternate one by one, so the machine's load falls on
+   every row alike; best of 3.
+   Target: the outbox's rate >= 0.8 x the plain rate.
+2. Drain time. 1,000 cashier payments (10 on each of 100 orders, each with its own kiosk
+   reference in the remark, as ``PmsBackend.record_payment`` makes them) are queued with
+   the simulator stopped, then ``DurableOutbox.drain`` relays them once it is back.
+   Baseline: the same 1,000 cashier calls straight through ``PmsClient``, one after
+   another, against an identically seeded simulator. Afterwards exactly 1,000 new cashier
+   bills exist, one per reference. Target: drain <= 1.2 x direct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import sqlite3
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as day_time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from kiosk.api.pms import PmsClient
+from kiosk.api.pms_types import (
+    AllRoomListRequest,
+    BillListRequest,
+    BillListType,
+    BillType,
+    CashierPayment,
+    CashierRequest,
+    CreateOrderRequest,
+)
+from kiosk.backends.pms import BILL_PAGE_SIZE, PAYMENT_NAME, REFERENCE_TAG, PmsBackend
+from kiosk.outbox import DELIVERED, PENDING, Backoff, DurableOutbox, Mutation, Queued
+from kiosk.sealing import Sealer
+from kiosk.sim.demo import PMS_ID, seed_demo
+from kiosk.sim.server import SimServer
+from kiosk.state import JourneyMark, StateDb, current_journey
+from tests.conftest import SIM_TOKEN, SimClock
+from tests.journey_kit import state_db
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
+
+TIMEZONE = "Asia/Shanghai"
+
+# --- 1. enqueue rate ------------------------------------------------------------------------
+
+ENQUEUE_N = 500
+ENQUEUE_REPEATS = 3
+ENQUEUE_TARGET = 0.8  # outbox rate / plain insert rate
+
+WRITES_PER_JOURNEY = 4  # a check-in's: guests, payment, check-in, card
+
+# How the outbox side is measured. ``send`` is the journey's one path for a write: the
+# enqueue transaction (the entry, its sealed request and the journey's step, committed and
+# fsynced), then, unless the back-end is known to be away, an attempt, which ends in a
+# second transaction (delivered, or rescheduled) and costs a round trip. The target is
+# about the first part: the price of making a write durable before it is sent. The
+# fairest measurement that still goes through ``send`` unchanged is a write while the
+# back-end is away: after one write met a refused connection, the outbox only stores new
+# writes (its "quiet" time, ``quiet_s``), so ``send`` is the enqueue transaction and
+# ``Queued``. Here the quiet time outlasts the run (one refused write before the clock
+# starts), so that no timed write makes a connection attempt; a new journey starts every
+# WRITES_PER_JOURNEY writes, as at the kiosk (each write checks its journey's earlier
+# open writes). For context (not asserted) the table also shows the outbox's rows written
+# with plain SQL (same schema, indexes and journey upsert), which separates what SQLite
+# pays for the schema from what the Python path adds; and the plain insert run in a
+# worker thread as ``send`` runs its transaction (``asyncio.to_thread``: the event loop
+# keeps serving the screen while the commit waits for the disk), the cost of that hop.
+
+
+def _cashier_request(order_id: int, n: int) -> CashierRequest:
+    return CashierRequest(
+        order_id=order_id,
+        bills=[
+            CashierPayment(
+                bill_type=BillType.PAYMENT,
+                name=PAYMENT_NAME,
+                amount=Decimal("388.00"),
+                remark=f"PAY{n:08d} {REFERENCE_TAG}kiosk-{n:08d}-cashier",
+            )
+        ],
+    )
+
+
+def _durable(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+@dataclass
+class EnqueueRow:
+    name: str
+    totals: list[float] = field(default_factory=list)  # seconds for N operations, per repeat
+
+    @property
+    def best(self) -> float:
+        return min(self.totals)
+
+    def rate(self) -> float:
+        return ENQUEUE_N / self.best
+
+
+class PlainInserts:
+    """The baseline: one plain row per transaction, in a fresh file."""
+
+    def __init__(self, path: Path, row_bytes: int) -> None:
+        self.conn = _durable(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
+        self.conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        self.body = random.Random(0).randbytes(row_bytes)
+
+    def insert(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("INSERT INTO t (body) VALUES (?)", (self.body,))
+        self.conn.execute("COMMIT")
+
+
+class SchemaInserts:
+    """Diagnostic: the outbox's rows with plain SQL (a sample entry's values, the journey's
+    step upserted), one transaction each, in a fresh state database."""
+
+    def __init__(self, path: Path, sample: sqlite3.Row) -> None:
+        StateDb(path).close()  # the schema
+        self.conn = _durable(sqlite3.connect(path, isolation_level=None))
+        self.sample = sample
+        self.n = 0
+
+    def insert(self) -> None:
+        s, self.n = self.sample, self.n + 1
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(
+            "INSERT INTO journeys (id, booking, step, started_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET step = excluded.step,"
+            " updated_at = excluded.updated_at",
+            (s["journey"], s["booking"], s["operation"], s["created_at"], s["updated_at"]),
+        )
+        self.conn.execute(
+            "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
+            " may_defer, state, next_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', ?, ?, ?)",
+            (
+                s["journey"],
+                s["booking"],
+                s["api"],
+                s["operation"],
+                f"kiosk-{self.n:08d}-cashier",
+                s["request"],
+                s["next_at"],
+                s["created_at"],
+                s["updated_at"],
+            ),
+        )
+        self.conn.execute("COMMIT")
+
+
+async def _backend_away(folder: Path, client: PmsClient) -> DurableOutbox:
+    """An outbox over ``client`` (nothing listens) that has met the back-end away once, and
+    stays quiet (stores new writes without trying) for longer than the run."""
+    outbox = DurableOutbox.for_clients(
+        state_db(folder),
+        Sealer.for_state_dir(folder),
+        pms=client,
+        backoff=Backoff(base_s=0.05, cap_s=0.5),
+        quiet_s=3600.0,
+    )
+    with pytest.raises(Queued):
+        await _send(outbox, 0)
+    return outbox
+
+
+async def _send(outbox: DurableOutbox, n: int) -> None:
+    """Write ``n`` of journey ``n // WRITES_PER_JOURNEY``; queued, as the back-end is away."""
+    token = current_journey.set(JourneyMark(f"guest-{n // WRITES_PER_JOURNEY:06d}", "900001"))
+    try:
+        await outbox.send(
+            Mutation.of("pms", "cashier", _cashier_request(900001, n), f"ref-{n:08d}")
+        )
+    finally:
+        current_journey.reset(token)
+
+
+def _row_bytes(sample: sqlite3.Row) -> int:
+    """The payload of an outbox entry: its text and blob values, 8 bytes per number."""
+    return sum(len(v) if isinstance(v, str | bytes) else 8 for v in tuple(sample) if v is not None)
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """The outbox logs a warning per failed attempt: off the measurement's stderr."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def test_outbox_enqueue_rate(
+    sim_server: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim_server.stop()  # no back-end: nothing listens on its port
+    names = ("plain insert", "outbox send, back-end away", "outbox schema, plain SQL",
+             "plain insert, to_thread")  # fmt: skip
+    rows = {name: EnqueueRow(name) for name in names}
+    ratios = []
+    async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2.0) as client:
+        with _quiet("kiosk.outbox"):
+            for repeat in range(ENQUEUE_REPEATS):
+                folder = tmp_path / f"run-{repeat}"
+                folder.mkdir()
+                outbox = await _backend_away(folder / "outbox", client)
+                sample = outbox.db.query("SELECT * FROM outbox ORDER BY id LIMIT 1")[0]
+                plain = PlainInserts(folder / "plain.sqlite", _row_bytes(sample))
+                threaded = PlainInserts(folder / "threaded.sqlite", _row_bytes(sample))
+                schema = SchemaInserts(folder / "schema.sqlite", sample)
+                spent = dict.fromkeys(names, 0.0)
+                for n in range(1, ENQUEUE_N + 1):
+                    t0 = time.perf_counter()
+                    plain.insert()
+                    t1 = time.perf_counter()
+                    with contextlib.suppress(Queued):
+                        await _send(outbox, n)
+                    t2 = time.perf_counter()
+                    schema.insert()
+                    t3 = time.perf_counter()
+                    await asyncio.to_thread(threaded.insert)
+                    t4 = time.perf_counter()
+                    spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4))
+                    for name, (a, b) in zip(names, spans, strict=True):
+                        spent[name] += b - a
+                counts = outbox.counts()
+                assert counts == {PENDING: ENQUEUE_N + 1}, counts  # every write committed
+                for name, seconds in spent.items():
+                    rows[name].totals.append(seconds)
+                ratios.append(spent["plain insert"] / spent["outbox send, back-end away"])
+                for inserts in (plain, schema, threaded):
+                    inserts.conn.close()
+                outbox.db.close()
+
+    plain_row, outbox_row = rows["plain insert"], rows["outbox send, back-end away"]
+    ratio = outbox_row.rate() / plain_row.rate()
+    with capsys.disabled():
+        print(f"\n{ENQUEUE_N} writes x {ENQUEUE_REPEATS}, row of {_row_bytes(sample)} bytes")
+        print(f"{'write':<28}{'best ms/op':>11}{'ops/s':>9}{'vs plain':>10}   per repeat ms/op")
+        for row in rows.values():
+            each = ", ".join(f"{t / ENQUEUE_N * 1000:.3f}" for t in row.totals)
+            print(
+                f"{row.name:<28}{row.best / ENQUEUE_N * 1000:>11.3f}{row.rate():>9.0f}"
+                f"{row.rate() / plain_row.rate():>10.2f}   {each}"
+            )
+        print(
+            f"outbox enqueue rate / plain insert rate: {ratio:.2f} (best of {ENQUEUE_REPEATS}); "
+            f"per repeat {', '.join(f'{r:.2f}' for r in ratios)}"
+        )
+    assert ratio >= ENQUEUE_TARGET, f"outbox enqueue at {ratio:.2f} x the plain insert rate"
+
+
+# --- 2. drain time --------------------------------------------------------------------------
+
+ORDERS = 100
+PAYMENTS = 1000  # 10 per order: one page of the order's cashier bills
+AMOUNT = Decimal("1.00")
+DRAIN_TARGET = 1.2  # drain time / direct time
+
+
+@dataclass(frozen=True)
+class Payment:
+    order_id: int
+    payment_reference: str  # the terminal's
+    reference: str  # the kiosk's idempotency reference, in the bill's remark
+
+    @property
+    def request(self) -> CashierRequest:
+        """The body ``PmsBackend.record_payment`` sends."""
+        bill = CashierPayment(
+            bill_type=BillType.PAYMENT,
+            name=PAYMENT_NAME,
+            amount=AMOUNT,
+            remark=f"{self.payment_reference} {REFERENCE_TAG}{self.reference}",
+        )
+        return CashierRequest(order_id=self.order_id, bills=[bill])
+
+
+class TimingTransport(httpx.AsyncBaseTransport):
+    """The real transport, timing each round trip by operation (the path's last part)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.spent: dict[str, list[float]] = defaultdict(list)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        response = await self._inner.handle_async_request(request)
+        await response.aread()
+        self.spent[request.url.path.rsplit("/", 1)[-1]].append(time.perf_counter() - started)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class TimedStateDb(StateDb):
+    """The state database, timing each write transaction (statements and the fsynced
+    commit; they run in worker threads)."""
+
+    spent: list[float]
+
+    @contextlib.contextmanager
+    def transaction(self, **options: Any) -> Iterator[sqlite3.Connection]:
+        started = time.perf_counter()
+        try:
+            with super().transaction(**options) as conn:
+                yield conn
+        finally:
+            self.spent.append(time.perf_counter() - started)
+
+
+def _property(path: Path) -> SimServer:
+    """A simulator with the demo property (seed 1) on the tests' fixed clock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = SimServer(path, SIM_TOKEN, clock=SimClock(), seed=7).start()
+    seed_demo(server, seed=1, timezone=TIMEZONE)
+    return server
+
+
+async def _orders_with_balance(client: PmsClient, now: datetime) -> list[int]:
+    """ORDERS unpaid one-night bookings, one a day from tomorrow (a King room, none
+    assigned): each owes far more than its ten payments, so no payment meets a paid bill."""
+    room_types = (await client.get_all_room_list(AllRoomListRequest(pms_id=PMS_ID))).room_types
+    king = next(t.room_type_id for t in room_types if t.short_name == "King")
+    today = now.astimezone(ZoneInfo(TIMEZONE)).date()
+    orders = []
+    for n in range(ORDERS):
+        day = today + timedelta(days=1 + n)
+        start = datetime.combine(day, day_time(14, 0), ZoneInfo(TIMEZONE))
+        end = datetime.combine(day + timedelta(days=1), day_time(12, 0), ZoneInfo(TIMEZONE))
+        stay = {
+            "room_id": 0,
+            "room_type_id": king,
+            "accom_type": 10,
+            "checkin_start_time": int(start.timestamp()),
+            "checkin_end_time": int(end.timestamp()),
+            "amount": "5000.00",
+            "accom_status": 40,
+            "tenant_list": [
+                {"name": f"Guest {n}", "phone": f"139{n:08d}", "id_type": 0, "id_number": ""}
+            ],
+        }
+        body = {"pms_id": PMS_ID, "name": f"Guest {n}", "phone": f"139{n:08d}", "room_list": [stay]}
+        orders.append((await client.create(CreateOrderRequest.model_validate(body))).order_id)
+    return orders
+
+
+def _payments(orders: list[int]) -> list[Payment]:
+    return [
+        Payment(orders[n % len(orders)], f"PAY{n:08d}", f"bench-{n:06d}-cashier")
+        for n in range(PAYMENTS)
+    ]
+
+
+async def _kiosk_bills(client: PmsClient, orders: list[int]) -> Counter[str]:
+    """Every kiosk reference found in the orders' cashier bills, with its count."""
+    found: Counter[str] = Counter()
+    for order_id in orders:
+        for page_no in range(1, 100):
+            page = await client.get_bill_list(
+                BillListRequest(
+                    order_id=order_id,
+                    list_type=BillListType.CASHIER,
+                    page_no=page_no,
+                    page_size=BILL_PAGE_SIZE,
+                )
+            )
+            for bill in page.bills:
+                found.update(
+                    word[len(REFERENCE_TAG) :]
+                    for word in bill.remark.split()
+                    if word.startswith(REFERENCE_TAG)
+                )
+            if len(page.bills) < BILL_PAGE_SIZE:
+                break
+    return found
+
+
+@dataclass
+class DrainRun:
+    name: str
+    seconds: float
+    trips: dict[str, list[float]]
+    transactions: list[float] = field(default_factory=list)
+
+
+async def _direct(folder: Path, name: str) -> DrainRun:
+    """The baseline: the same cashier calls, one after another, straight through the client."""
+    server = _property(folder / "sim.sqlite")
+    transport = TimingTransport()
+    try:
+        async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
+            orders = await _orders_with_balance(client, server.clock())
+            payments = _payments(orders)
+            transport.spent.clear()
+            started = time.perf_counter()
+            for payment in payments:
+                await client.cashier(payment.request)
+            seconds = time.perf_counter() - started
+            trips = {name: list(spent) for name, spent in transport.spent.items()}
+            found = await _kiosk_bills(client, orders)
+    finally:
+        server.stop()
+        server.db.close()
+    assert found == Counter(p.reference for p in payments)
+    return DrainRun(name, seconds, trips)
+
+
+async def _drain(folder: Path, batch: int) -> DrainRun:
+    """1,000 payments queued while the simulator is down, drained once it is back, up to
+    ``batch`` entries at a time (the outbox's default, 16, is what the kiosk runs)."""
+    server = _property(folder / "sim.sqlite")
+    transport = TimingTransport()
+    db = TimedStateDb.in_dir(folder / "state")
+    db.spent = []
+    try:
+        async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
+            orders = await _orders_with_balance(client, server.clock())
+            payments = _payments(orders)
+            # tests/journey_kit.py's durable_outbox, with the batch size named
+            outbox = DurableOutbox.for_clients(
+                db,
+                Sealer.for_state_dir(folder / "state"),
+                pms=client,
+                backoff=Backoff(base_s=0.05, cap_s=0.5),
+                batch=batch,
+            )
+            backend = PmsBackend(client, outbox)
+            server.stop()
+            with _quiet("kiosk.outbox"):
+                for n, payment in enumerate(payments):
+                    # Each payment is its own guest's journey, as at the kiosk.
+                    token = current_journey.set(
+                        JourneyMark(f"guest-{n:06d}", str(payment.order_id))
+                    )
+                    try:
+                        await backend.record_payment(
+                            str(payment.order_id),
+                            AMOUNT,
+                            payment.payment_reference,
+                            payment.reference,
+                        )
+                    finally:
+                        current_journey.reset(token)
+                assert outbox.counts() == {PENDING: PAYMENTS}, outbox.counts()
+                server.start()
+                # Every entry due before the clock starts: the first payment's retry after
+                # its backoff, the others (stored without a try while the back-end was
+                # away) at the end of the outbox's quiet time.
+                last_due = max(entry.next_at for entry in outbox.entries((PENDING,)))
+                await asyncio.sleep(max(last_due - time.time(), 0.0) + 0.01)
+                transport.spent.clear()
+                db.spent.clear()
+                started = time.perf_counter()
+                drained = await outbox.drain(deadline_s=240)
+                seconds = time.perf_counter() - started
+            trips = {name: list(spent) for name, spent in transport.spent.items()}
+            transactions = list(db.spent)
+            assert drained, outbox.counts()
+            assert outbox.counts() == {DELIVERED: PAYMENTS}, outbox.counts()
+            found = await _kiosk_bills(client, orders)
+    finally:
+        server.stop()
+        server.db.close()
+        db.close()
+    # Nothing lost, nothing doubled: exactly one cashier bill per kiosk reference.
+    assert found == Counter(p.reference for p in payments), (
+        f"{sum(found.values())} kiosk bills for {PAYMENTS} payments"
+    )
+    return DrainRun(f"outbox drain, batch {batch}", seconds, trips, transactions)
+
+
+def _profile_lines(run: DrainRun) -> list[str]:
+    """Round trips by operation, and the state database's transactions: how many, their mean
+    time (under concurrency it includes the wait for the simulator), and the sum."""
+    parts = sorted(run.trips.items())
+    if run.transactions:
+        parts.append(("state db transaction", run.transactions))
+    return [
+        f"  {name:<22}{len(spent):>6} x {statistics.mean(spent) * 1000:7.2f} ms"
+        f" = {sum(spent):6.2f} s"
+        for name, spent in parts
+    ]
+
+
+async def test_outbox_drain_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The baseline runs before and after the drains; their mean is what the drain is
+    # compared with, so that a load that changes during the run falls on both sides.
+    before = await _direct(tmp_path / "direct-before", "direct, before")
+    drain = await _drain(tmp_path / "drain", batch=16)
+    # Diagnostic, not asserted: one entry at a time, so that its times add up per entry
+    # (at 16 at a time each round trip's time includes the wait for the others).
+    serial = await _drain(tmp_path / "serial", batch=1)
+    after = await _direct(tmp_path / "direct-after", "direct, after")
+    direct_s = (before.seconds + after.seconds) / 2
+    ratio = drain.seconds / direct_s
+    with capsys.disabled():
+        print(f"\n{PAYMENTS} cashier payments over {ORDERS} orders")
+        for run in (before, after, drain, serial):
+            trips = sum(len(t) for t in run.trips.values())
+            print(
+                f"{run.name:<24}{run.seconds:>7.2f} s {run.seconds / direct_s:>6.2f} x"
+                f" direct  {trips:>5} round trips"
+            )
+            print("\n".join(_profile_lines(run)))
+        print(
+            f"drain / direct: {ratio:.2f} (direct: the mean of before and after, {direct_s:.2f} s)"
+        )
+    assert ratio <= DRAIN_TARGET, f"the drain took {ratio:.2f} x the direct calls"
