@@ -132,9 +132,7 @@ async def guest(kiosk: Kiosk, arrival: dict[str, Any], *tail: dict, outcome: str
 async def folio(client: PmsClient, order_id: int) -> tuple[list[Any], list[str], Any]:
     detail = await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
     bills = await client.get_bill_list(
-        BillListRequest(
-            order_id=order_id, list_type=BillListType.CASHIER, page_no=1, page_size=100
-        )
+        BillListRequest(order_id=order_id, list_type=BillListType.CASHIER, page_no=1, page_size=100)
     )
     accom = detail.accom_list[0]
     cards = await client.get_all_accom_card(AccomRef(accom_id=accom.accom_id))
@@ -267,3 +265,35 @@ async def test_a_room_given_to_another_guest_meanwhile_is_parked_not_overwritten
     _, cards, accom = await folio(client, arrival["order_id"])
     assert accom.accom_status is AccomStatus.BOOKED and accom.room_id != room_id
     assert cards == []  # the card record waits on the check-in: parked too, never applied
+
+
+async def test_a_bill_paid_at_the_desk_meanwhile_is_parked_for_a_refund(
+    kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
+) -> None:
+    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
+    arrival = demo["balance_due"]
+    sim_server.stop()
+    try:
+        result = await guest(
+            kiosk,
+            arrival,
+            {"on": "payment", "pay": "approve"},
+            {"on": "receipt", "tap": "continue"},
+            {"on": "done", "tap": "finish"},
+            outcome="checked_in",
+        )
+    finally:
+        sim_server.start()
+    # Before the kiosk reconnects, the guest's companion pays the balance at the desk.
+    await client.invoke(
+        "cashier",
+        {"order_id": arrival["order_id"],
+         "bills": [{"bill_type": 10, "name": "Desk", "amount": "676.00", "remark": "desk"}]},
+    )  # fmt: skip
+
+    await kiosk.outbox.drain(deadline_s=10)
+    dead = {e.operation: e.error for e in kiosk.outbox.entries() if e.state == DEAD}
+    assert "refund" in dead.get("cashier", ""), dead
+    bills, _, accom = await folio(client, arrival["order_id"])
+    assert not any(result.payments[0] in b.remark for b in bills)  # not booked twice
+    assert accom.accom_status is AccomStatus.CHECKED_IN  # the guest holds a working key
