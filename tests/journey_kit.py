@@ -20,6 +20,18 @@ from kiosk.outbox import Backoff, DurableOutbox
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
 
+# A journey for tests: the property's zone, every wait shrunk to what a scripted guest needs.
+FAST = JourneySettings(
+    timezone="Asia/Shanghai",
+    view_timeout_s=5,
+    done_timeout_s=1,
+    timeout_grace_s=0.2,
+    payment_status_interval_s=0.02,
+    payment_status_deadline_s=2,
+    card_take_timeout_s=0.3,
+    backend_timeout_s=5,
+)
+
 
 def state_db(folder: Path) -> StateDb:
     """The kiosk's state database in ``folder`` (a test's tmp_path)."""

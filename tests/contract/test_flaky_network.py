@@ -27,28 +27,17 @@ from kiosk.api.pms_types import (
 from kiosk.journeys.devices import simulated_devices
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.script import GuestScript, run_script
-from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DurableOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import pms_journey, state_db
+from tests.journey_kit import FAST, pms_journey, state_db
 
 pytestmark = pytest.mark.timeout(120)
 
 KEY = b"flaky-network-key-not-a-secret"
-SETTINGS = JourneySettings(
-    timezone="Asia/Shanghai",
-    view_timeout_s=5,
-    done_timeout_s=1,
-    timeout_grace_s=0.2,
-    payment_status_interval_s=0.02,
-    payment_status_deadline_s=2,
-    card_take_timeout_s=0.3,
-    backend_timeout_s=8,
-    max_cards_per_room=1,
-)
+SETTINGS = FAST.model_copy(update={"backend_timeout_s": 8, "max_cards_per_room": 1})
 FAULTS = ("drop_before", "drop_after", "stall", "error_500", "slow")
 EVERY = 3  # one connection in three meets the next fault: a flaky link, not a dead one
 CLIENT_TIMEOUT_S = 0.5

@@ -37,24 +37,19 @@ from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.pms.property import set_dirty
 from kiosk.sim.server import SimServer
+from tests import journey_kit as kit
 from tests.conftest import SIM_TOKEN, SimClock
 from tests.journey_kit import durable_outbox, pms_journey, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
 SIGNING_KEY = b"journey-test-key-not-a-secret"
-FAST = JourneySettings(
-    timezone="Asia/Shanghai",
-    view_timeout_s=5,
-    done_timeout_s=1,
-    timeout_grace_s=0.2,
-    payment_status_interval_s=0.02,
-    payment_status_deadline_s=2,
-    card_take_timeout_s=0.3,
-    backend_timeout_s=5,
-    directions={2: {"en": "Lift on your left, second floor"}},
-    wifi_ssid="Lobby-Guest",
-    wifi_password="welcome123",
+FAST = kit.FAST.model_copy(
+    update={
+        "directions": {2: {"en": "Lift on your left, second floor"}},
+        "wifi_ssid": "Lobby-Guest",
+        "wifi_password": "welcome123",
+    }
 )
 
 

@@ -27,7 +27,6 @@ from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import simulated_devices
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.script import GuestScript, run_script
-from kiosk.journeys.settings import JourneySettings
 from kiosk.offline import ArrivalsCache, OfflineBackend, OfflinePolicy, prefetch
 from kiosk.outbox import DEAD, DurableOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
@@ -35,22 +34,12 @@ from kiosk.sealing import Sealer
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import durable_outbox, state_db
+from tests.journey_kit import FAST, durable_outbox, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
 KEY = b"offline-test-key-not-a-secret"
-SETTINGS = JourneySettings(
-    timezone="Asia/Shanghai",
-    view_timeout_s=5,
-    done_timeout_s=1,
-    timeout_grace_s=0.2,
-    payment_status_interval_s=0.02,
-    payment_status_deadline_s=2,
-    card_take_timeout_s=0.3,
-    backend_timeout_s=5,
-    max_cards_per_room=1,
-)
+SETTINGS = FAST.model_copy(update={"max_cards_per_room": 1})
 GUEST = [
     {"on": "attract", "tap": "start"},
     {"on": "language", "language": "en"},
