@@ -37,6 +37,7 @@ from kiosk.config import KioskConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices, SimCardPath
+from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
@@ -69,6 +70,7 @@ class Runtime:
     async def start_background(self) -> list[str]:
         """Resolve the payments a crash left open, then start the outbox relay. Returns a
         line per payment resolved."""
+        await capture_stray_card(self.devices.dispenser)
         resolved = await resolve_unsettled(
             self.payment_log, self.devices.terminal, self.journey.backend
         )

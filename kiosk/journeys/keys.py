@@ -169,3 +169,19 @@ class CardIssuer:
         except DispenserError as exc:
             raise CardIssueFailed(f"dispenser stuck: {type(exc).__name__}") from exc
         self.rejected += 1
+
+
+async def capture_stray_card(dispenser: CardDispenser) -> bool:
+    """At start-up: a card a stopped kiosk left at the RF position (never presented, maybe
+    holding a working key) goes to the reject bin. A card at the exit was presented: its
+    payment stands, so it stays for its guest."""
+    try:
+        status = await asyncio.to_thread(dispenser.status)
+        if not status.card_at_rf:
+            return False
+        await asyncio.to_thread(dispenser.capture)
+    except DispenserError as exc:
+        log.warning("a card left at the RF position not captured: %s", type(exc).__name__)
+        return False
+    log.warning("a card left at the RF position by a stop was captured")
+    return True

@@ -128,3 +128,20 @@ async def test_ready_refuses_before_any_payment() -> None:
         await issuer_for(full, encoder).ready()
     fine, encoder = card_path(stock=5)
     await issuer_for(fine, encoder).ready()
+
+
+async def test_a_card_left_at_the_rf_position_is_captured_at_start_up() -> None:
+    from hardware.dispenser.simulator import SimDispenser
+    from kiosk.journeys.keys import capture_stray_card
+
+    dispenser = SimDispenser(stock=5, delay_scale=0, guest_takes=(False,))
+    dispenser.open()
+    assert not await capture_stray_card(dispenser)  # an empty channel: nothing to do
+    dispenser.move_to_rf()  # where a kill -9 mid-encoding leaves a card
+    assert await capture_stray_card(dispenser)
+    status = dispenser.status()
+    assert not status.card_in_channel and dispenser.rejected == 1
+    dispenser.move_to_rf()
+    dispenser.present()  # presented: its payment stands, so the card stays for its guest
+    assert not await capture_stray_card(dispenser)
+    assert dispenser.status().card_at_exit
