@@ -216,9 +216,7 @@ class _Run:
             now=self.journey.now,
         )
         reservation = await identify.reservation(pending_qr)
-        self.booking = reservation.reservation_id
-        self.mark = JourneyMark(self.mark.id, self.booking)
-        current_journey.set(self.mark)
+        self._mark_booking(reservation.reservation_id)
         stays = self._stays_to_check_in(reservation)
         await self._summary(reservation, stays)
         for number, stay in enumerate(stays, 1):
@@ -227,8 +225,7 @@ class _Run:
         await self._cards_available()
         due = self._still_due(reservation)
         deposit = await self._pay(reservation, due)
-        if not self.settlement.paid_for_keys(due):
-            raise AssertionError("keys before the balance was paid")
+        self.settlement.require_paid(due)
         await self._check_in(reservation, rooms)
         checked_in = [
             dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
@@ -248,6 +245,12 @@ class _Run:
         finally:
             pins.cancel()
         return CHECKED_IN
+
+    def _mark_booking(self, booking: str) -> None:
+        """From here on this run's writes and payments also name the booking."""
+        self.booking = booking
+        self.mark = JourneyMark(self.mark.id, booking)
+        current_journey.set(self.mark)
 
     @property
     def language(self) -> str:

@@ -67,9 +67,10 @@ class Settlement:
                 self.deposit = result
         return result
 
-    def paid_for_keys(self, amount_due: Decimal) -> bool:
-        """A key only once the balance is paid (or nothing was due)."""
-        return amount_due <= 0 or self.sale is not None
+    def require_paid(self, amount_due: Decimal) -> None:
+        """Never a key without money: the balance is paid (or nothing was due)."""
+        if amount_due > 0 and self.sale is None:
+            raise RuntimeError("keys asked for before the balance was paid")
 
     def stays_checked_in(self, stays: list[Stay]) -> None:
         self.checked_in = list(stays)

@@ -175,3 +175,12 @@ def test_a_payment_is_saved_with_its_journey_and_booking(tmp_path: Path) -> None
     )  # fmt: skip
     assert (deposit.journey, deposit.booking, deposit.step) == ("journey-1", "1001", "deposit")
     log.db.close()
+
+
+def test_no_key_before_the_balance_is_paid() -> None:
+    from kiosk.journeys.settlement import Settlement
+
+    settlement = Settlement(None, None, None)  # type: ignore[arg-type]  # the rule alone
+    settlement.require_paid(Decimal("0"))  # nothing due: keys may come
+    with pytest.raises(RuntimeError, match="before the balance was paid"):
+        settlement.require_paid(Decimal("676.00"))
