@@ -156,10 +156,19 @@ class KioskConfig(BaseSettings):
         return (env_settings, init_settings)
 
 
+class ConfigFileError(Exception):
+    """The config file cannot be read (missing, unreadable, not TOML)."""
+
+
 def load_config(path: Path | None = None) -> KioskConfig:
     """The configuration from ``path`` (TOML) and the environment; defaults without a path."""
     values: dict[str, Any] = {}
     if path is not None:
-        with open(path, "rb") as fh:
-            values = tomllib.load(fh)
+        try:
+            with open(path, "rb") as fh:
+                values = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigFileError(f"{path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigFileError(f"{path}: not TOML ({exc})") from None
     return KioskConfig(**values)

@@ -44,8 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; the kiosk logs its own calls without them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from kiosk.config import ConfigFileError
+
     try:
         return int(args.func(args) or 0)
+    except ConfigFileError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
     except ValidationError as exc:  # a config file or environment value that is not valid
         for error in exc.errors(include_input=False, include_url=False):
             where = ".".join(str(part) for part in error["loc"])

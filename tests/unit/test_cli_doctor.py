@@ -219,3 +219,16 @@ def test_a_faulty_device_fails_the_doctor(
     assert backend_of(report)["level"] == "ok"
     camera = next(check for check in report["checks"] if check["name"] == "camera")
     assert camera["level"] == "fault"
+
+
+def test_a_missing_or_broken_config_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+
+    broken = tmp_path / "kiosk.toml"
+    broken.write_text("[backend\n")
+    for path, says in ((tmp_path / "none.toml", "No such file"), (broken, "not TOML")):
+        assert main(["doctor", "--config", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "config error" in err and says in err and "Traceback" not in err
