@@ -162,11 +162,6 @@ class StateDb:
             (journey.id, journey.booking, step, at, at),
         )
 
-    def mark_step(self, journey: JourneyMark, step: str) -> None:
-        """Record a step that writes nothing else (a card presented, a journey ended)."""
-        with self.transaction() as conn:
-            self.record_step(conn, journey, step)
-
     def card_presented(self, journey: JourneyMark) -> None:
         """A working card is about to be in the guest's reach: from here the money stays."""
         with self.transaction() as conn:
@@ -190,13 +185,6 @@ class StateDb:
             (booking, booking),
         )
         return bool(rows and rows[0]["checked_in"] and not rows[0]["cards"])
-
-    def audit(self, actor: str, action: str, detail: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-                (now_text(), actor, action, detail),
-            )
 
     def close(self) -> None:
         with self._lock:

@@ -441,3 +441,18 @@ async def test_retry_after_sets_when_the_entry_is_tried_again(tmp_path: Path) ->
     entry = _entries(outbox)[0]
     assert (entry.state, entry.error) == ("pending", "HTTP 503")
     assert 40 < entry.next_at - datetime.now(UTC).timestamp() <= 42
+
+
+async def test_old_delivered_entries_and_their_journeys_are_purged(tmp_path: Path) -> None:
+    from kiosk.state import JourneyMark, current_journey
+
+    outbox = _outbox(tmp_path, RecordingSender())
+    token = current_journey.set(JourneyMark("journey-old", "7"))
+    try:
+        await outbox.send(_mutation("a"))
+    finally:
+        current_journey.reset(token)
+    assert outbox.purge_delivered(older_than_s=3600) == 0  # too recent
+    assert outbox.purge_delivered(older_than_s=0) == 1
+    assert _entries(outbox) == []
+    assert outbox.db.query("SELECT id FROM journeys") == []
