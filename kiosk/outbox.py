@@ -493,12 +493,13 @@ class DurableOutbox:
                     api, operation, self._sealer.open(request), reference, datetime.now(UTC)
                 )
                 claimed.append(_Claimed(entry_id, mutation, booking, bool(ambiguous), attempts))
+            # Known as the relay's before the claim commits: a journey's next write waits.
+            self._relaying.update(c.id for c in claimed)
         return claimed
 
     async def deliver_due(self) -> int:
         """One pass: send every due entry that heads its journey; the number delivered."""
         claimed = await asyncio.to_thread(self._claim_due, self._batch)
-        self._relaying.update(c.id for c in claimed)
         try:
             results = await asyncio.gather(
                 *(self._relayed(c) for c in claimed), return_exceptions=True

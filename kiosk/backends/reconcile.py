@@ -54,11 +54,12 @@ class _Ask:
     maybe_landed: bool
     shared: dict[int, tuple[float, AccomDetail]]
 
-    async def detail(self, order_id: int) -> AccomDetail:
-        """The order; for a conflict check only, as read a moment ago for another write."""
+    async def detail(self, order_id: int, *, shared: bool = False) -> AccomDetail:
+        """The order. ``shared``: it serves a conflict check only (never the question
+        whether a write landed), so a read made a moment ago for another write will do."""
         now = time.monotonic()
         seen = self.shared.get(order_id)
-        if not self.maybe_landed and seen is not None and now - seen[0] < SHARED_READ_S:
+        if shared and not self.maybe_landed and seen and now - seen[0] < SHARED_READ_S:
             return seen[1]
         detail = await self.client.get_accom_detail(AccomDetailRequest(order_id=order_id))
         if len(self.shared) >= SHARED_ORDERS:
@@ -102,7 +103,7 @@ async def _cashier(ask: _Ask) -> Verdict:
         reference = _kiosk_reference(bill.get("remark", ""))
         if reference and await payment_booked(ask.client, order_id, reference):
             return Verdict.LANDED
-    detail = await ask.detail(order_id)
+    detail = await ask.detail(order_id, shared=True)
     if all(a.accom_status is AccomStatus.CANCELLED for a in detail.accom_list):
         raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
     amount = sum((Decimal(str(b.get("amount", "0"))) for b in request.get("bills", [])), Decimal())
