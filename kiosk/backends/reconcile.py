@@ -11,9 +11,10 @@ and asks again later. ``booking`` is the journey's reservation id (the PMS order
 
 Whether a write landed is asked only when it may have (``maybe_landed``: its reply was
 lost, or the kiosk stopped while sending it). A write that surely never reached the
-back-end is checked for conflicts only, and those reads of an order are shared for a
-few seconds between the writes a drain replays (the desk changing the booking within
-them is the same race as just after any check).
+back-end is checked for conflicts only; a payment's conflict read of its order is shared
+for a few seconds between the payments a drain replays (the desk changing the booking
+within them is the same race as just after any check). Whether a write landed is always
+read afresh.
 """
 
 from __future__ import annotations
