@@ -118,6 +118,26 @@ async def guest(kiosk: Kiosk, arrival: dict[str, Any], *tail: dict, outcome: str
     return report.result
 
 
+async def checked_in_offline(
+    kiosk: Kiosk, sim_server: SimServer, arrival: dict[str, Any], *tail: dict
+) -> Any:
+    """The arrivals prefetched, then the guest checks in with the back-end down; it is up
+    again afterwards."""
+    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
+    sim_server.stop()
+    try:
+        return await guest(
+            kiosk,
+            arrival,
+            *tail,
+            {"on": "receipt", "tap": "continue"},
+            {"on": "done", "tap": "finish"},
+            outcome="checked_in",
+        )
+    finally:
+        sim_server.start()
+
+
 async def folio(client: PmsClient, order_id: int) -> tuple[list[Any], list[str], Any]:
     detail = await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
     bills = await client.get_bill_list(
@@ -190,19 +210,8 @@ async def test_a_whole_journey_with_the_backend_down_then_everything_lands_once(
 async def test_a_booking_cancelled_at_the_desk_meanwhile_is_parked_not_overwritten(
     kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
 ) -> None:
-    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
     arrival = demo["prepaid"]
-    sim_server.stop()
-    try:
-        await guest(
-            kiosk,
-            arrival,
-            {"on": "receipt", "tap": "continue"},
-            {"on": "done", "tap": "finish"},
-            outcome="checked_in",
-        )
-    finally:
-        sim_server.start()
+    await checked_in_offline(kiosk, sim_server, arrival)
     # The desk cancels the booking before the kiosk reconnects.
     detail = await client.get_accom_detail(AccomDetailRequest(order_id=arrival["order_id"]))
     stays = [a.accom_id for a in detail.accom_list]
@@ -220,20 +229,8 @@ async def test_a_booking_cancelled_at_the_desk_meanwhile_is_parked_not_overwritt
 async def test_a_room_given_to_another_guest_meanwhile_is_parked_not_overwritten(
     kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
 ) -> None:
-    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
     arrival = demo["dirty_room"]  # its room is dirty: the kiosk assigns a cached clean one
-    sim_server.stop()
-    try:
-        await guest(
-            kiosk,
-            arrival,
-            {"on": "room", "tap": "#0"},
-            {"on": "receipt", "tap": "continue"},
-            {"on": "done", "tap": "finish"},
-            outcome="checked_in",
-        )
-    finally:
-        sim_server.start()
+    await checked_in_offline(kiosk, sim_server, arrival, {"on": "room", "tap": "#0"})
     cached = kiosk.cache.reservation(str(arrival["order_id"]))
     assert cached is not None and cached.stays[0].room is not None
     room_id = int(cached.stays[0].room.room_id)
@@ -259,20 +256,10 @@ async def test_a_room_given_to_another_guest_meanwhile_is_parked_not_overwritten
 async def test_a_bill_paid_at_the_desk_meanwhile_is_parked_for_a_refund(
     kiosk: Kiosk, sim_server: SimServer, client: PmsClient, demo: dict[str, Any]
 ) -> None:
-    await prefetch(kiosk.backend, kiosk.cache, SETTINGS.zone, sim_server.clock())
     arrival = demo["balance_due"]
-    sim_server.stop()
-    try:
-        result = await guest(
-            kiosk,
-            arrival,
-            {"on": "payment", "pay": "approve"},
-            {"on": "receipt", "tap": "continue"},
-            {"on": "done", "tap": "finish"},
-            outcome="checked_in",
-        )
-    finally:
-        sim_server.start()
+    result = await checked_in_offline(
+        kiosk, sim_server, arrival, {"on": "payment", "pay": "approve"}
+    )
     # Before the kiosk reconnects, the guest's companion pays the balance at the desk.
     await client.invoke(
         "cashier",
