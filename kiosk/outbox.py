@@ -59,8 +59,9 @@ log = logging.getLogger("kiosk.outbox")
 
 Api = Literal["pms", "openability"]
 
-PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD, WITHDRAWN = (
-    "pending", "in_flight", "delivered", "refused", "dead", "withdrawn"
+# Entry states; "withdrawn" is written in SQL by ``withdraw`` only.
+PENDING, IN_FLIGHT, DELIVERED, REFUSED, DEAD = (
+    "pending", "in_flight", "delivered", "refused", "dead"
 )  # fmt: skip
 
 
