@@ -6,8 +6,10 @@ or an https URL whose query holds those fields. Two kinds of reference: a PMS or
 (``t=oa``: ``res`` residence id, ``code`` booking code). Optional ``exp`` (Unix seconds)
 and ``sig``: HMAC-SHA256 with the property's key over the other fields.
 
-Scanned text is untrusted: the length is bounded, parsing is strict (unknown keys,
-wrong types and odd characters are refused), and an unsigned payload — or one whose
+Scanned text is untrusted: the length is bounded, parsing is strict (unknown or repeated
+keys, nested or null values, wrong types, non-ASCII digits and odd characters are
+refused), every input ends in a payload or a :class:`QrPayloadError` — never another
+exception — and an unsigned payload — or one whose
 signature cannot be checked — only *names* a booking: the journey must ask for a
 second factor (surname or phone digits) before it shows anything of it.
 """
@@ -30,6 +32,7 @@ DEFAULT_MAX_LENGTH = 512
 SIG_BYTES = 16  # truncated HMAC-SHA256: 128 bits is ample against forgery, keeps the QR small
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ORDER_NO = re.compile(r"[0-9A-Za-z-]{1,32}")
+_URL_NUMBER = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() also takes "²" and "１"
 _MAX_ORDER_ID = 2**31 - 1
 
 
@@ -84,16 +87,8 @@ def parse_payload(
     max_length: int = DEFAULT_MAX_LENGTH,
     now: datetime | None = None,
 ) -> BookingPayload:
-    """The booking a scanned payload names, or :class:`QrPayloadError`."""
-    if isinstance(text, bytes):
-        if len(text) > max_length:
-            raise QrPayloadError(Reason.TOO_LONG, f"more than {max_length} bytes")
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise QrPayloadError(Reason.NOT_TEXT, "not UTF-8") from None
-    if len(text) > max_length or len(text.encode("utf-8")) > max_length:
-        raise QrPayloadError(Reason.TOO_LONG, f"more than {max_length} bytes")
+    """The booking a scanned payload names, or :class:`QrPayloadError` (nothing else)."""
+    text = _bounded_text(text, max_length)
     text = text.strip()
     if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
         raise QrPayloadError(Reason.NOT_TEXT, "control characters")
@@ -134,28 +129,74 @@ def encode_payload(
     return json.dumps(fields, separators=(",", ":"))
 
 
+def _bounded_text(data: str | bytes, max_length: int) -> str:
+    """``data`` as text of at most ``max_length`` UTF-8 bytes."""
+    if isinstance(data, bytes):
+        if len(data) > max_length:
+            raise QrPayloadError(Reason.TOO_LONG, f"more than {max_length} bytes")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise QrPayloadError(Reason.NOT_TEXT, "not UTF-8") from None
+    if not isinstance(data, str):
+        raise QrPayloadError(Reason.NOT_TEXT, "neither text nor bytes")
+    if len(data) > max_length:  # refused before encoding: a huge text costs nothing
+        raise QrPayloadError(Reason.TOO_LONG, f"more than {max_length} bytes")
+    try:
+        size = len(data.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise QrPayloadError(Reason.NOT_TEXT, "lone surrogate, not UTF-8") from None
+    if size > max_length:
+        raise QrPayloadError(Reason.TOO_LONG, f"more than {max_length} bytes")
+    return data
+
+
 def _fields_of(text: str) -> dict[str, Any]:
     if text.startswith("{"):
-        try:
-            fields = json.loads(text)
-        except ValueError:
-            raise QrPayloadError(Reason.UNKNOWN_FORMAT, "malformed JSON") from None
-        if not isinstance(fields, dict):
-            raise QrPayloadError(Reason.UNKNOWN_FORMAT, "JSON is not an object")
-        return fields
+        return _json_fields(text)
     if text.lower().startswith("https://"):
-        parts = urlsplit(text)
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False)
-        if len({k for k, _ in pairs}) != len(pairs):
-            raise QrPayloadError(Reason.BAD_FIELD, "repeated query field")
-        fields: dict[str, Any] = dict(pairs)
-        for key in ("v", "order", "exp"):  # numbers arrive as text in a URL
-            if key in fields:
-                if not fields[key].isdigit() or len(fields[key]) > 12:
-                    raise QrPayloadError(Reason.BAD_FIELD, f"{key} is not a number")
-                fields[key] = int(fields[key])
-        return fields
+        return _url_fields(text)
     raise QrPayloadError(Reason.UNKNOWN_FORMAT, "neither a booking URL nor booking JSON")
+
+
+def _json_fields(text: str) -> dict[str, Any]:
+    # Every field is a scalar, so a valid payload holds one "{" and no "[" outside its
+    # strings (no field's value may contain either). Refusing any other bracket up front
+    # also keeps the decoder from recursing: deep nesting ends here, not in RecursionError.
+    if text.count("{") != 1 or "[" in text:
+        raise QrPayloadError(Reason.BAD_FIELD, "nested value")
+    try:
+        fields = json.loads(text, object_pairs_hook=_unique_fields)
+    except QrPayloadError:
+        raise
+    except ValueError:
+        raise QrPayloadError(Reason.UNKNOWN_FORMAT, "malformed JSON") from None
+    if not isinstance(fields, dict):
+        raise QrPayloadError(Reason.UNKNOWN_FORMAT, "JSON is not an object")
+    return fields
+
+
+def _url_fields(text: str) -> dict[str, Any]:
+    try:  # urlsplit refuses e.g. a host with a fullwidth slash or an unclosed "["
+        query = urlsplit(text).query
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+    except ValueError:
+        raise QrPayloadError(Reason.UNKNOWN_FORMAT, "malformed URL") from None
+    fields = _unique_fields(pairs)
+    for key in ("v", "order", "exp"):  # numbers arrive as text in a URL
+        if key in fields:
+            if not _URL_NUMBER.fullmatch(fields[key]):
+                raise QrPayloadError(Reason.BAD_FIELD, f"{key} is not a number")
+            fields[key] = int(fields[key])
+    return fields
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The fields of ``pairs``; a key given twice is refused, not settled by the last one."""
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise QrPayloadError(Reason.BAD_FIELD, "repeated field")
+    return fields
 
 
 _KEYS = {
@@ -165,18 +206,21 @@ _KEYS = {
 
 
 def _validate(fields: dict[str, Any]) -> BookingPayload:
-    if fields.get("v") != VERSION:
+    version = fields.get("v")
+    if not _is_int(version) or version != VERSION:  # not true, not 1.0
         raise QrPayloadError(Reason.UNKNOWN_FORMAT, "unsupported version")
     kind = fields.get("t")
-    if kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS:
         raise QrPayloadError(Reason.UNKNOWN_FORMAT, "unknown booking type")
     unknown = set(fields) - _KEYS[kind]
-    if unknown:
-        raise QrPayloadError(Reason.BAD_FIELD, f"unexpected fields {sorted(unknown)}")
+    if unknown:  # the names are not quoted: they are scanned text
+        raise QrPayloadError(Reason.BAD_FIELD, f"{len(unknown)} unexpected field(s)")
+    if None in fields.values():  # a null would reach the signed text as "None"
+        raise QrPayloadError(Reason.BAD_FIELD, "null field")
     expires = None
     if "exp" in fields:
         exp = fields["exp"]
-        if isinstance(exp, bool) or not isinstance(exp, int) or not 0 < exp < 2**33:
+        if not _is_int(exp) or not 0 < exp < 2**33:
             raise QrPayloadError(Reason.BAD_FIELD, "exp is not a time")
         expires = datetime.fromtimestamp(exp, UTC)
     sig = fields.get("sig")
@@ -185,7 +229,7 @@ def _validate(fields: dict[str, Any]) -> BookingPayload:
     ref: PmsOrderRef | BookingCodeRef
     if kind == "pms":
         order = fields.get("order")
-        if isinstance(order, bool) or not isinstance(order, int) or not 0 < order <= _MAX_ORDER_ID:
+        if not _is_int(order) or not 0 < order <= _MAX_ORDER_ID:
             raise QrPayloadError(Reason.BAD_FIELD, "order is not an order id")
         order_no = fields.get("no")
         if order_no is not None and not (
@@ -200,6 +244,10 @@ def _validate(fields: dict[str, Any]) -> BookingPayload:
                 raise QrPayloadError(Reason.BAD_FIELD, f"{name} is malformed")
         ref = BookingCodeRef(residence_id=res, booking_code=code)
     return BookingPayload(ref=ref, signed=False, expires=expires)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _signature(fields: dict[str, Any], key: bytes) -> str:

@@ -97,7 +97,8 @@ class Identification:
         cancel_on(action)
         text = action.value.strip()
         # Only an order id can be looked up today; an order number needs a back-end search verb.
-        if not text.isdigit() or not 0 < int(text) < 2**31:
+        # ASCII and bounded: isdigit() alone passes "²" (int() raises on it) and "４２".
+        if not (text.isascii() and text.isdigit() and len(text) <= 10) or not 0 < int(text) < 2**31:
             raise Refused(Refusal.UNKNOWN_CODE)
         return BookingPayload(PmsOrderRef(order_id=int(text)), signed=False)
 
