@@ -94,7 +94,7 @@ def on_digit_key(handler: Callable[[int], bool]) -> None:
     from kivy.core.window import Window
 
     def on_key(_window: object, _key: int, _scancode: int, text: str | None, *_: object) -> bool:
-        return bool(text and text.isdigit() and handler(int(text)))
+        return bool(text and text.isascii() and text.isdigit() and handler(int(text)))
 
     Window.bind(on_key_down=on_key)
 

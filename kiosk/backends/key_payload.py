@@ -30,6 +30,6 @@ def compose_key_payload(room_id: int | str, valid_from: datetime, valid_until: d
 def composed_grant(stay: Stay, room: str) -> KeyGrant:
     """The stay's key made here, for ``room`` (the PMS's room ids are ints, lock firmware
     compares numbers: an all-digit id goes as a number)."""
-    room_id: int | str = int(room) if room.isdigit() else room
+    room_id: int | str = int(room) if room.isascii() and room.isdigit() else room
     payload = compose_key_payload(room_id, stay.starts, stay.ends)
     return KeyGrant(stay.stay_id, payload, valid_from=stay.starts, valid_until=stay.ends)
