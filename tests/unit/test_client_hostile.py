@@ -266,6 +266,7 @@ async def test_an_unreadable_reply_to_a_write_is_a_format_error(name: str) -> No
 
 WRONG_VALUES = {
     "timestamp_past_year_9999": ((*STAY, "checkin_start_time"), 10**15),
+    "timestamp_overflowing": ((*STAY, "checkin_start_time"), 10**20),
     "timestamp_negative": ((*STAY, "checkin_start_time"), -(10**12)),
     "timestamp_superscript_digits": ((*STAY, "checkin_start_time"), "\u00b9\u00b2\u00b3"),
     "timestamp_a_list": ((*STAY, "checkin_start_time"), [1]),
@@ -337,6 +338,7 @@ JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.sampled_from([10**20, -(10**20), 2**63, 10**15, "10000000000000000000", "\uff10"])
     | st.floats(allow_nan=False)
     | st.text(max_size=20),
     lambda inner: (
