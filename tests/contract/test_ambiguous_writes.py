@@ -287,3 +287,40 @@ async def test_an_applied_write_with_an_unreadable_reply_is_journaled_and_the_gu
             assert await outbox.drain(deadline_s=30), outbox.counts()
             assert not outbox.entries(), outbox.entries()
             assert await on_record(direct, balance_due, result) == 1
+
+
+class BuggyCashier(PmsClient):
+    """A client with a planted bug in sending ``cashier``: the outbox's last line of defence."""
+
+    async def invoke(self, name: str, body: dict[str, Any]) -> Any:
+        if name == "cashier":
+            raise RuntimeError("a planted bug")
+        return await super().invoke(name, body)
+
+
+async def test_a_bug_recording_the_payment_is_reported_not_shown_to_the_guest(
+    sim_server: SimServer,
+    sim_clock: SimClock,
+    devices: Any,
+    tmp_path: Path,
+    balance_due: dict[str, Any],
+) -> None:
+    async with BuggyCashier(sim_server.url, SIM_TOKEN, timeout=2.0) as client:
+        payment_log = PaymentLog(state_db(tmp_path))
+        journey = pms_journey(
+            client, devices, SETTINGS, payment_log, signing_key=KEY, now=sim_clock
+        )
+        outbox: DurableOutbox = journey.backend._outbox  # type: ignore[attr-defined]
+        code = encode_payload(
+            PmsOrderRef(balance_due["order_id"], balance_due["order_no"]), signing_key=KEY
+        )
+        script = GuestScript.model_validate(
+            {"name": "bug", "actions": GUEST, "expect": {"outcome": "checked_in"}}
+        )
+        result = (await run_script(journey, script, {"code": code})).result
+    assert result.outcome == "checked_in" and result.cards, result
+    assert "refusal" not in result.steps, result.steps
+    assert result.unrecorded == result.payments != (), result  # told to the operator
+    [entry] = outbox.entries(("dead",))
+    assert entry.operation == "cashier" and entry.ambiguous, entry
+    assert "RuntimeError" in entry.error
