@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from kiosk.api import ApiError, OpenAbilityError, PmsError, ResponseFormatError, TransportError
 from kiosk.api import openability_types as oa
 from kiosk.api import pms_types as t
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
+from kiosk.backends.factory import open_client
+from kiosk.config import BackendConfig
 from tests.unit.test_pms_models import EXAMPLES
 
 pytestmark = pytest.mark.timeout(60)
@@ -379,3 +382,17 @@ BODIES = st.one_of(
 def test_any_reply_ends_in_a_result_or_a_typed_error(body: bytes, operation: str) -> None:
     outcome, _ = asyncio.run(call(answer(body), operation))
     assert outcome is None or isinstance(outcome, t.AccomDetail | ApiError), repr(outcome)
+
+
+async def test_the_configured_cap_reaches_the_client() -> None:
+    config = BackendConfig(base_url="http://127.0.0.1:1", max_reply_bytes=64 * 1024)
+    body = envelope({"remark": "x" * 100 * 1024})
+    server = HostileServer(answer(body))
+    async with server as url:
+        client = open_client(config.model_copy(update={"base_url": url}))
+        async with client:
+            assert isinstance(client, PmsClient)
+            with pytest.raises(ResponseFormatError, match="cap"):
+                await client.cashier(CASHIER)
+    with pytest.raises(ValidationError):
+        BackendConfig(max_reply_bytes=1024)  # too small for the documented replies
