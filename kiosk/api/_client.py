@@ -156,7 +156,7 @@ class BaseClient:
             raise TransportError(operation, "connect timeout", ambiguous=False) from None
         except httpx.TimeoutException:
             raise TransportError(
-                operation, "timed out waiting for the reply", ambiguous=True
+                operation, "timed out waiting for the reply", ambiguous=sent.maybe
             ) from None
         except httpx.HTTPError as exc:  # transport, protocol and decoding failures alike
             raise TransportError(

@@ -149,13 +149,21 @@ DETAIL = t.AccomDetailRequest(order_id=7)
 
 
 async def call(behave: Behaviour, operation: str = "cashier") -> tuple[Any, HostileServer]:
-    """One PMS call against ``behave``: its reply or the exception it raised."""
+    """One call against ``behave``: its reply or the exception it raised. ``operation`` is
+    a PMS write or read, or an open-ability write or read ("oa:" ...)."""
     server = HostileServer(behave)
-    async with server as url, pms(url) as client:
+    async with server as url:
         try:
-            if operation == "cashier":
-                return await client.cashier(CASHIER), server
-            return await client.get_accom_detail(DETAIL), server
+            if operation.startswith("oa:"):
+                async with openability(url) as oa_client:
+                    request = oa.OrderRef(order_id="o-1")
+                    if operation == "oa:delete_order_info":
+                        return await oa_client.delete_order_info(request), server
+                    return await oa_client.get_order_info(request), server
+            async with pms(url) as client:
+                if operation == "cashier":
+                    return await client.cashier(CASHIER), server
+                return await client.get_accom_detail(DETAIL), server
         except Exception as exc:
             return exc, server
 
@@ -369,19 +377,29 @@ BODIES = st.one_of(
     st.builds(envelope, JSON, st.one_of(JSON, st.just(0))),
     st.builds(detail_with, FIELDS, JSON),
     st.builds(lambda b, n: b[:n], st.builds(detail_with, FIELDS, JSON), st.integers(0, 2000)),
+    st.builds(
+        lambda success, stamp, result: json.dumps(
+            {"success": success, "timestamp": stamp, "result": result}
+        ).encode(),
+        st.one_of(st.just(True), JSON),
+        st.one_of(st.just(1_700_000_000_000), JSON),
+        JSON,
+    ),
 )
+OPERATIONS = ["cashier", "getAccomDetail", "oa:delete_order_info", "oa:get_order_info"]
 
 
 @settings(
-    max_examples=150,
+    max_examples=200,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(body=BODIES, operation=st.sampled_from(["cashier", "getAccomDetail"]))
+@given(body=BODIES, operation=st.sampled_from(OPERATIONS))
 def test_any_reply_ends_in_a_result_or_a_typed_error(body: bytes, operation: str) -> None:
     outcome, _ = asyncio.run(call(answer(body), operation))
-    assert outcome is None or isinstance(outcome, t.AccomDetail | ApiError), repr(outcome)
+    replies = t.AccomDetail | oa.OrderInfo | ApiError
+    assert outcome is None or isinstance(outcome, replies), repr(outcome)
 
 
 async def test_the_configured_cap_reaches_the_client() -> None:
