@@ -102,6 +102,7 @@ class CorruptingProxy:
     operation: str
     kind: str
     healthy: bool = False
+    spare: int = 0  # this many matching replies pass untouched first
     corrupted: list[str] = field(default_factory=list)
     server: asyncio.Server | None = None
 
@@ -118,6 +119,15 @@ class CorruptingProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await _whole(reader)
+            path = request.split(b" ", 2)[1].decode()
+            hit = not self.healthy and path.endswith(f"/{self.operation}")
+            if hit and self.spare:
+                self.spare, hit = self.spare - 1, False
+            if hit and self.kind == "refused":  # the PMS says no: nothing applied
+                self.corrupted.append(path)
+                writer.write(PROXY_REPLIES[self.kind])
+                await writer.drain()
+                return
             up_r, up_w = await asyncio.open_connection(*self.upstream)
             try:
                 up_w.write(request)
@@ -125,8 +135,7 @@ class CorruptingProxy:
                 reply = await _whole(up_r)
             finally:
                 up_w.close()
-            path = request.split(b" ", 2)[1].decode()
-            if not self.healthy and path.endswith(f"/{self.operation}"):
+            if hit:
                 self.corrupted.append(path)
                 reply = PROXY_REPLIES[self.kind]
             writer.write(reply)
@@ -146,6 +155,7 @@ PROXY_REPLIES = {
     "undecodable": _reply(b"\x8b\x00 not json \xff"),
     "oversized": _reply(json.dumps({"error_code": 0, "data": "x" * 2 * CAP}).encode()),
     "compressed": _reply(b"\x1f\x8b garbage", "Content-Encoding: gzip"),
+    "refused": _reply(json.dumps({"error_code": 500, "error_msg": "card store busy"}).encode()),
 }
 
 
@@ -188,10 +198,10 @@ def balance_due(sim_server: SimServer) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def _proxied(
-    sim_server: SimServer, operation: str, kind: str
+    sim_server: SimServer, operation: str, kind: str, spare: int = 0
 ) -> AsyncIterator[tuple[CorruptingProxy, PmsClient]]:
     host, port = sim_server.url.removeprefix("http://").split(":")
-    proxy = CorruptingProxy((host, int(port)), operation, kind)
+    proxy = CorruptingProxy((host, int(port)), operation, kind, spare=spare)
     url = await proxy.start()
     transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
     client = PmsClient(url, SIM_TOKEN, timeout=2.0, max_reply_bytes=CAP, transport=transport)
@@ -324,3 +334,33 @@ async def test_a_bug_recording_the_payment_is_reported_not_shown_to_the_guest(
     [entry] = outbox.entries(("dead",))
     assert entry.operation == "cashier" and entry.ambiguous, entry
     assert "RuntimeError" in entry.error
+
+
+async def test_a_refused_record_of_an_extra_card_leaves_the_guest_with_their_key(
+    sim_server: SimServer,
+    sim_clock: SimClock,
+    devices: Any,
+    tmp_path: Path,
+    balance_due: dict[str, Any],
+) -> None:
+    """The first card is recorded and taken; the PMS refuses to record the second copy: that
+    copy is captured, and the guest, who holds the room's key, is not shown an error."""
+    settings = FAST.model_copy(update={"max_cards_per_room": 2})
+    async with _proxied(sim_server, "addAccomCard", "refused", spare=1) as (proxy, client):
+        payment_log = PaymentLog(state_db(tmp_path))
+        journey = pms_journey(
+            client, devices, settings, payment_log, signing_key=KEY, now=sim_clock
+        )
+        code = encode_payload(
+            PmsOrderRef(balance_due["order_id"], balance_due["order_no"]), signing_key=KEY
+        )
+        actions = [*GUEST[:-3], *GUEST[-3:-2], {"on": "keys", "tap": "2"}, *GUEST[-2:]]
+        script = GuestScript.model_validate(
+            {"name": "copies", "actions": actions, "expect": {"outcome": "checked_in"}}
+        )
+        result = (await run_script(journey, script, {"code": code})).result
+    assert proxy.corrupted  # the second record was refused
+    assert result.outcome == "checked_in", result
+    assert len(result.cards) == 1 and result.rejected_cards == 1, result
+    assert "refusal" not in result.steps, result.steps
+    assert [r.state for r in payment_log.records()] == [RECORDED]
