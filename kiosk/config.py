@@ -33,7 +33,13 @@ class BackendConfig(BaseModel):
     base_url: str = Field("", description='back-end URL; "" runs the embedded property simulator')
     token: SecretStr = Field(SecretStr("demo-token"), description="Bearer token")
     pms_id: int = Field(1, description="the PMS store id (pms_id) of this property")
-    timeout_s: float = Field(10.0, gt=0, le=120, description="per-request timeout")
+    timeout_s: float = Field(
+        10.0, gt=0, le=120, description="deadline of one request: connect, send, whole reply"
+    )
+    max_reply_bytes: int = Field(
+        4 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024,
+        description="a longer reply is refused as it arrives (a write's then may have landed)",
+    )  # fmt: skip
     read_retries: int = Field(2, ge=0, le=10, description="retries of read-only calls")
 
     @field_validator("base_url")

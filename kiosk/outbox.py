@@ -401,7 +401,8 @@ class DurableOutbox:
             log.warning("%s %s: %s (%s)", mutation.operation, mutation.reference, outcome, error)
             if outcome is Outcome.REFUSED or not mutation.deferrable:
                 state = DEAD if relay else REFUSED
-                await asyncio.to_thread(self._finish, claimed.id, state, error, None)
+                ambiguous = outcome is Outcome.AMBIGUOUS
+                await asyncio.to_thread(self._finish, claimed.id, state, error, None, ambiguous)
                 raise
             retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
             if outcome is Outcome.UNREACHABLE or isinstance(exc, HttpStatusError):
@@ -416,10 +417,9 @@ class DurableOutbox:
                 await asyncio.shield(
                     asyncio.to_thread(self._reschedule, claimed, True, "interrupted", None)
                 )
-            else:
-                await asyncio.to_thread(
-                    self._finish, claimed.id, DEAD, f"bug: {type(exc).__name__}", None
-                )
+            else:  # parked for staff, and reconciled first if they retry it
+                error = f"bug: {type(exc).__name__} (may have landed)"
+                await asyncio.to_thread(self._finish, claimed.id, DEAD, error, None, True)
             raise
         log.info("%s %s: applied", mutation.operation, mutation.reference)
         self._quiet_until = 0.0
@@ -429,15 +429,23 @@ class DurableOutbox:
         await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", stored)
         return reply
 
-    def _finish(self, entry_id: int, state: str, error: str, reply: bytes | None) -> None:
+    def _finish(
+        self,
+        entry_id: int,
+        state: str,
+        error: str,
+        reply: bytes | None,
+        ambiguous: bool = False,
+    ) -> None:
         purge = state == DELIVERED  # guest data goes once delivered
         # A delivered mark lost to a power cut costs one reconciling read at start-up.
         with self.db.transaction(fsync=state != DELIVERED) as conn:
             conn.execute(
                 "UPDATE outbox SET state = ?, error = ?, reply = ?, attempts = attempts + 1,"
+                " ambiguous = ambiguous OR ?,"
                 " request = CASE WHEN ? THEN NULL ELSE request END, updated_at = ?"
                 " WHERE id = ?",
-                (state, error, reply, purge, now_text(), entry_id),
+                (state, error, reply, ambiguous, purge, now_text(), entry_id),
             )
 
     def _reschedule(
@@ -649,7 +657,9 @@ def outcome_of(exc: ApiError) -> Outcome:
     if isinstance(exc, TransportError):
         return Outcome.AMBIGUOUS if exc.ambiguous else Outcome.UNREACHABLE
     if isinstance(exc, ResponseFormatError):
-        return Outcome.AMBIGUOUS  # the server answered 200: the write may well be applied
+        # the server answered 200 but its reply could not be read (undecodable, over the cap,
+        # malformed): the write may well be applied, as when the reply is lost
+        return Outcome.AMBIGUOUS
     if isinstance(exc, HttpStatusError) and exc.status_code >= 500:
         # 503 refuses before any work; other 5xx may fail midway
         return Outcome.UNREACHABLE if exc.status_code == 503 else Outcome.AMBIGUOUS

@@ -7,32 +7,39 @@ Conversions happen here, at the API edge, so the core only ever sees
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
 OA_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MAX_MONEY = Decimal(10) ** 12  # far past any folio; keeps quantize() within its precision
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last second datetime holds
+_MONEY_TEXT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{1,6})?")  # ASCII only: no "１", "1_000", "1e3"
+_UNIX_TEXT = re.compile(r"[0-9]{1,12}")
 
 
 def parse_money(value: Any) -> Decimal:
-    """A decimal amount from the API's strings ("100.00"); floats are refused."""
+    """A decimal amount from the API's strings ("100.00"); floats are refused, and so is
+    any other spelling (fullwidth digits, "1_000", exponents) and any amount past
+    :data:`MAX_MONEY`."""
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool | float):
+        amount = value
+    elif isinstance(value, bool | float):
         raise ValueError("amounts must be decimal strings, not floats")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError("not a decimal amount") from None
-        if not amount.is_finite():
-            raise ValueError("amount must be finite")
-        return amount
-    raise ValueError(f"not an amount: {type(value).__name__}")
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        if not _MONEY_TEXT.fullmatch(value.strip()):
+            raise ValueError("not a decimal amount")
+        amount = Decimal(value.strip())
+    else:
+        raise ValueError(f"not an amount: {type(value).__name__}")
+    if not amount.is_finite() or abs(amount) >= MAX_MONEY:
+        raise ValueError("amount out of range")
+    return amount
 
 
 def format_money(value: Decimal) -> str:
@@ -41,21 +48,23 @@ def format_money(value: Decimal) -> str:
 
 
 def parse_unix_time(value: Any) -> datetime:
-    """PMS Unix seconds (int or digit string) -> aware UTC datetime."""
+    """PMS Unix seconds (int or ASCII digit string) -> aware UTC datetime."""
     if isinstance(value, datetime):
         return _require_aware(value)
     if isinstance(value, bool):
         raise ValueError("not a timestamp")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _UNIX_TEXT.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, int):
+        if not 0 <= value <= MAX_UNIX_TIME:
+            raise ValueError("timestamp out of range")
         return datetime.fromtimestamp(value, UTC)
     raise ValueError("not a Unix timestamp")
 
 
 def parse_optional_unix_time(value: Any) -> datetime | None:
     """Like :func:`parse_unix_time`, but 0, "" and null mean "no time"."""
-    if value in (None, 0, "", "0"):
+    if value is None or (not isinstance(value, bool) and value in (0, "", "0")):
         return None
     return parse_unix_time(value)
 
@@ -85,6 +94,8 @@ def parse_ms_timestamp(value: Any) -> datetime:
     """Open-ability envelope ``timestamp`` (milliseconds) -> aware UTC datetime."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("not a millisecond timestamp")
+    if not 0 <= value <= MAX_UNIX_TIME * 1000:
+        raise ValueError("timestamp out of range")
     return datetime.fromtimestamp(value / 1000, UTC)
 
 

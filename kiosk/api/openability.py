@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from kiosk.api._client import BaseClient, Operation, dump_request, parse_payload
 from kiosk.api._errors import OpenAbilityError, ResponseFormatError
@@ -102,11 +102,7 @@ def unwrap_envelope(op: OAOperation, reply: Any) -> Any:
     """The ``result`` of a successful reply; raises on ``success: false`` or a malformed reply."""
     if not isinstance(reply, dict):
         raise ResponseFormatError(op.name, "reply is not a JSON object")
-    try:
-        envelope = OAEnvelope.model_validate(reply)
-    except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
-        raise ResponseFormatError(op.name, f"reply envelope is malformed at {fields}") from exc
+    envelope: OAEnvelope = parse_payload(op.name, OAEnvelope, reply)
     if not envelope.success:
         raise OpenAbilityError(op.name, envelope.code, envelope.message[:MAX_MESSAGE])
     if op.response is None:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from kiosk.api._fields import MsTimestamp, OATime, TolerantCode
 
@@ -84,7 +84,7 @@ class OAEnvelope(OAResponse):
     read from whichever of the usual names the back-end sends, and may be absent.
     """
 
-    success: bool
+    success: StrictBool  # JSON true or false: never "true", 1 or "1"
     timestamp: MsTimestamp | None = None
     result: Any = None
     code: str | int | None = Field(None, validation_alias=AliasChoices("code", "error_code"))

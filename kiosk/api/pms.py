@@ -26,6 +26,7 @@ Disagreements of the seed that are tolerated here and in :mod:`kiosk.api.pms_typ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,7 @@ from kiosk.api.pms_types import (
 )
 
 READ_PREFIXES = ("get", "list", "batchGet", "calculate")
+_ERROR_CODE_TEXT = re.compile(r"0|-?[1-9][0-9]{0,8}")
 
 
 @dataclass(frozen=True)
@@ -183,10 +185,8 @@ def unwrap_envelope(op: PmsOperation, reply: Any) -> Any:
         if op.bare_payload:
             return reply
         raise ResponseFormatError(op.name, "reply has no error_code")
-    code = reply["error_code"]
-    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
-        code = int(code)
-    if isinstance(code, bool) or not isinstance(code, int):
+    code = error_code_of(reply["error_code"])
+    if code is None:
         raise ResponseFormatError(op.name, "error_code is not an integer")
     if code != 0:
         message = reply.get("error_msg") or reply.get("description") or ""
@@ -196,6 +196,16 @@ def unwrap_envelope(op: PmsOperation, reply: Any) -> Any:
     if reply.get("data") is None:
         raise ResponseFormatError(op.name, "reply has no data")
     return reply["data"]
+
+
+def error_code_of(value: Any) -> int | None:
+    """``error_code`` as a JSON integer or its ASCII spelling ("0", "446"); None for anything
+    else, so "０", "-0", "0.0", true or " 0x0" are never taken for success."""
+    if isinstance(value, str) and _ERROR_CODE_TEXT.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 class PmsClient(BaseClient):

@@ -34,6 +34,7 @@ def open_client(config: BackendConfig) -> PmsClient | OpenAbilityClient:
         config.token.get_secret_value(),
         timeout=config.timeout_s,
         read_retries=config.read_retries,
+        max_reply_bytes=config.max_reply_bytes,
     )
 
 

@@ -65,6 +65,8 @@ T = TypeVar("T")
 CHECKED_IN = "checked_in"
 CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
 FAILED = "failed"  # a bug: the guest was sent to the front desk
+# What a failed record of a card (addAccomCard) ends in: the back-end's books, not the key.
+_BOOKKEEPING = frozenset({Refusal.BACKEND_UNREACHABLE, Refusal.BACKEND_FAULT})
 
 
 # Every i18n key the journey puts on a view; the catalogues must hold each of them.
@@ -522,9 +524,17 @@ class _Run:
             counts = [await self._card_count(stay) for stay in stays]
             total, number = sum(counts), 0
             for stay, payload, count in zip(stays, payloads, counts, strict=True):
-                for _ in range(count):
+                for copy in range(count):
                     number += 1
-                    card = await self._issue_card(stay, payload, number, total)
+                    try:
+                        card = await self._issue_card(stay, payload, number, total)
+                    except Refused as refused:
+                        # Recording an extra copy failed: the guest holds this room's key,
+                        # so no error screen for the bookkeeping (the copy was captured).
+                        if copy == 0 or refused.reason not in _BOOKKEEPING:
+                            raise
+                        log.warning("an extra card not recorded (%s): not issued", refused)
+                        break
                     self.settlement.card_issued(card)
                     if not card.taken:
                         return  # the guest has walked away: no more cards into the reject bin

@@ -102,8 +102,9 @@ class Settlement:
             return
         try:
             await record_sale(self.backend, self.payments.log, booking, sale.reference, amount)
-        except BackendError as exc:  # refused by the back-end: for the operator
-            log.error("payment %s not on the folio: %s", sale.reference, exc.reason)
+        except Exception as exc:  # refused, or a bug: for the operator, never the guest's
+            why = exc.reason if isinstance(exc, BackendError) else type(exc).__name__
+            log.error("payment %s not on the folio: %s", sale.reference, why)
             self.unrecorded.append(sale.reference)
 
     async def _undo_check_in(self) -> None:
