@@ -92,7 +92,7 @@ def _accom(detail: AccomDetail, accom_id: int) -> Accom:
 
 
 def _order_of(booking: str) -> int:
-    if not booking.isdigit():
+    if not (booking.isascii() and booking.isdigit()):
         raise Conflict("the write has no booking to check it against")
     return int(booking)
 
