@@ -23,6 +23,7 @@ from hardware.health import DeviceHealth, HealthLevel
 from kiosk.i18n import Catalogue
 from kiosk.journeys.messages import Action, Channel, View
 from kiosk.operator_access import OperatorAccess, hash_pin
+from kiosk.state import StateDb
 
 OPERATOR_PIN = "246810"
 WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
@@ -217,7 +218,8 @@ async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver
     channel = Channel()
     port = RecordingOperatorPort()
     feed = PreviewFeed()
-    access = OperatorAccess(hash_pin(OPERATOR_PIN, iterations=1_000), clock=clock)
+    state = StateDb.in_dir(tmp_path / "state")  # where the PIN lockout is kept
+    access = OperatorAccess(hash_pin(OPERATOR_PIN, iterations=1_000), state, clock=clock)
     app = KioskApp(
         channel,
         catalogue=Catalogue.load(tz="Asia/Shanghai"),
@@ -240,3 +242,4 @@ async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver
         for child in Window.children[:]:
             Window.remove_widget(child)
         context.pop()
+        state.close()
