@@ -63,6 +63,7 @@ def on_screen(ui: UiDriver) -> Any:
     view = getattr(ui.app.manager.current_screen, "view", None)
     return view.step if view is not None else None
 
+
 CORNER = (30, 1920 - 30)  # window coordinates: y grows upwards
 
 
