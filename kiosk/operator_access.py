@@ -3,7 +3,9 @@
 The configuration holds only ``pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`` (make one
 with ``python -m kiosk.operator_access``); the PIN itself is never stored or logged. After
 ``max_failures`` wrong PINs in a row the menu is locked for ``lockout``, during which even
-the right PIN is refused. Kivy-free; the clock is injectable for tests.
+the right PIN is refused. The count and the lock are kept in the state database, so
+restarting the kiosk (or pulling its plug) neither resets the count nor lifts the lock.
+Kivy-free; the clock is injectable for tests.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from enum import StrEnum
 from typing import Protocol
 
 from hardware.health import DeviceHealth
+from kiosk.lockout import Lockout
+from kiosk.state import StateDb
 
 log = logging.getLogger(__name__)
 
 _SCHEME = "pbkdf2_sha256"
+_MENU = "menu"  # the lockout's subject: one menu per kiosk
 DEFAULT_ITERATIONS = 200_000  # about 0.3 s on a Pi 4: cheap for staff, slow for guessing
 
 
@@ -69,30 +74,26 @@ def _utc_now() -> datetime:
 
 
 class OperatorAccess:
-    """Checks PIN attempts and keeps the failure count and lockout."""
+    """Checks PIN attempts; the failure count and lockout live in ``state``."""
 
     def __init__(
         self,
         pin_hash: str,
+        state: StateDb,
         *,
         clock: Callable[[], datetime] = _utc_now,
         max_failures: int = 3,
         lockout: timedelta = timedelta(minutes=5),
     ) -> None:
         self._iterations, self._salt, self._digest = _parse(pin_hash)
-        self._clock = clock
-        self._max_failures = max_failures
-        self._lockout = lockout
-        self._failures = 0
-        self._locked_until: datetime | None = None
+        self._locks = Lockout(
+            state, "operator_pin", max_failures=max_failures, duration=lockout, clock=clock
+        )
 
     @property
     def locked_until(self) -> datetime | None:
         """When the current lockout ends; None when not locked."""
-        if self._locked_until is not None and self._clock() >= self._locked_until:
-            self._locked_until = None
-            self._failures = 0
-        return self._locked_until
+        return self._locks.locked_until(_MENU)
 
     def attempt(self, pin: str) -> AccessResult:
         """Check one PIN entry (blocking for the hash's cost: call it off the UI loop)."""
@@ -101,19 +102,19 @@ class OperatorAccess:
             return AccessResult.LOCKED
         candidate = hashlib.pbkdf2_hmac("sha256", pin.encode(), self._salt, self._iterations)
         if hmac.compare_digest(candidate, self._digest):
-            self._failures = 0
+            self._locks.succeeded(_MENU)
             log.info("operator menu opened")
             return AccessResult.GRANTED
-        self._failures += 1
-        if self._failures >= self._max_failures:
-            self._locked_until = self._clock() + self._lockout
+        lock = self._locks.failed(_MENU)
+        if lock is not None:
             log.warning(
                 "operator PIN wrong %d times: locked until %s",
-                self._failures,
-                self._locked_until.isoformat(),
+                lock.failures,
+                lock.until.isoformat(),
             )
             return AccessResult.LOCKED
-        log.warning("operator PIN wrong (%d of %d)", self._failures, self._max_failures)
+        left = self._locks.failures_left(_MENU)
+        log.warning("operator PIN wrong (%d more before the lockout)", left)
         return AccessResult.DENIED
 
 

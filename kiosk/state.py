@@ -1,7 +1,8 @@
 """The kiosk's own database: one SQLite file under ``[state] dir`` that survives power loss.
 
 It holds what must outlive a crash: each guest journey's record of its step, the
-outbox of back-end writes, the payment log, and the arrivals cache for offline use.
+outbox of back-end writes, the payment log, the arrivals cache for offline use, and
+the wrong-answer counts and locks of the second factor and the operator PIN.
 They share one file so that a write is queued *in the same transaction* as the
 journey's record of the step that makes it.
 
@@ -84,6 +85,14 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lockouts (
+    scope TEXT NOT NULL,               -- second_factor | operator_pin
+    subject TEXT NOT NULL,             -- the booking id, or "menu": no personal data
+    failures INTEGER NOT NULL,         -- wrong answers since the last right one or lock
+    locked_until TEXT,                 -- ISO UTC; NULL: not locked
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (scope, subject)
 );
 """
 

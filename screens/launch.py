@@ -19,6 +19,7 @@ from kiosk.config import OperatorConfig, UiConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.messages import Channel, View
 from kiosk.operator_access import OperatorAccess, OperatorPort, hash_pin
+from kiosk.state import StateDb
 
 PreviewSource = Callable[[], Any]
 
@@ -41,15 +42,19 @@ def prepare_kivy(ui: UiConfig, *, touch_devices: bool = True) -> None:
             Config.remove_option("input", name)
 
 
-def operator_access(config: OperatorConfig) -> OperatorAccess:
-    """The PIN check; without a configured hash the menu cannot be opened by anyone."""
+def operator_access(config: OperatorConfig, state: StateDb) -> OperatorAccess:
+    """The PIN check, its lockout kept in ``state``; without a configured hash the menu
+    cannot be opened by anyone."""
     pin_hash = (
         config.pin_hash.get_secret_value()
         if config.pin_hash is not None
         else hash_pin(secrets.token_hex(16), iterations=1_000)
     )
     return OperatorAccess(
-        pin_hash, max_failures=config.max_failures, lockout=timedelta(seconds=config.lockout_s)
+        pin_hash,
+        state,
+        max_failures=config.max_failures,
+        lockout=timedelta(seconds=config.lockout_s),
     )
 
 
@@ -60,6 +65,8 @@ def build_app(
     operator_config: OperatorConfig,
     ui: UiConfig,
     preview: PreviewSource | None = None,
+    *,
+    state: StateDb,
 ) -> Any:
     from screens.app import KioskApp, UiTiming
 
@@ -67,7 +74,7 @@ def build_app(
         channel,
         catalogue=catalogue,
         operator=operator,
-        operator_access=operator_access(operator_config),
+        operator_access=operator_access(operator_config, state),
         preview=preview,
         timing=UiTiming(warning_s=ui.warning_s),
     )
@@ -137,7 +144,12 @@ class KivyDemoScreen:
         # The scripted guest answers the journey; the app only shows what it is given.
         operator = GuestService(runtime.journey, Channel(), runtime.health_sources())
         self._app = build_app(
-            Channel(), runtime.journey.catalogue, operator, OperatorConfig(), self._ui
+            Channel(),
+            runtime.journey.catalogue,
+            operator,
+            OperatorConfig(),
+            self._ui,
+            state=runtime.payment_log.db,
         )
         self._running = asyncio.ensure_future(self._app.async_run(async_lib="asyncio"))
         await app_ready(self._app)

@@ -3,8 +3,10 @@
 It runs the same ``CardSession`` as the PC/SC driver against ``SimCard``, an in-memory
 card answering the reader's pseudo-APDUs: keys per sector and authentication are
 honoured, access conditions are not (the hardware tests cover those against a full
-emulator). Fault knobs: ``verify_mismatch`` (the card reads back one byte wrong) and
-``remove_after_writes`` (the card leaves the field after that many block writes).
+emulator). Fault knobs on ``SimCard``: ``verify_mismatch`` (the card reads back one byte
+wrong), ``writes_left`` (the card leaves the field after that many block writes) and
+``reverts`` (a write reads back right in its own session, but the card does not keep it:
+from the next session on it holds what it held before, a valid card with other content).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class SimCard:
         self.authenticated: int | None = None  # sector
         self.verify_mismatch = False
         self.writes_left: int | None = None  # the card leaves the field at zero
+        self.reverts = False
+        self._before: dict[int, bytes] = {}  # units written this session: their old bytes
 
     def answer(self, command: bytes) -> bytes:
         ins, p2, lc, data = command[1], command[3], command[4], command[5:]
@@ -98,8 +102,16 @@ class SimCard:
             if self.writes_left == 0:
                 raise CardRemoved("the card left the field (simulated)")
             self.writes_left -= 1
+        self._before.setdefault(unit, bytes(self.units[unit]))
         self.units[unit][:] = data
         return OK
+
+    def end_session(self) -> None:
+        """The reader lets the card go; a card that ``reverts`` loses this session's writes."""
+        if self.reverts:
+            for unit, data in self._before.items():
+                self.units[unit][:] = data
+        self._before.clear()
 
 
 class SimEncoder(SessionEncoder):
@@ -167,7 +179,10 @@ class SimEncoder(SessionEncoder):
                     raise
 
             session = CardSession(transmit, lambda: None, self._layout, self._keys)
-            return work(session, session.identify(apdu.atr_for(card.card_type)))
+            try:
+                return work(session, session.identify(apdu.atr_for(card.card_type)))
+            finally:
+                card.end_session()
 
     def wait_for_card(self, timeout: float) -> CardInfo:
         """The card in the field now: a simulated card does not arrive on its own."""

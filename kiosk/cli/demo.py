@@ -90,7 +90,15 @@ async def _interactive(out: Path) -> int:
     service = GuestService(runtime.journey, channel, runtime.health_sources())
     scanner = Scanner(runtime.config.devices.camera, channel)
     operator = OperatorConfig(pin_hash=hash_pin(DEMO_PIN, iterations=10_000))
-    app = build_app(channel, runtime.journey.catalogue, service, operator, ui, scanner.preview)
+    app = build_app(
+        channel,
+        runtime.journey.catalogue,
+        service,
+        operator,
+        ui,
+        scanner.preview,
+        state=runtime.payment_log.db,
+    )
     print("Hold a booking's QR code to the camera with a key:")
     for number, code in enumerate(codes, start=1):
         print(f"  {number % 10}: {code['case']}")

@@ -1,5 +1,6 @@
-"""``kiosk doctor``: can this kiosk serve a guest? Every configured device, the back-end, and
-the outbox of queued back-end writes ("N queued, M dead": a warning, never a fault).
+"""``kiosk doctor``: can this kiosk serve a guest? Every configured device, the back-end, the
+outbox of queued back-end writes ("N queued, M dead": a warning, never a fault), and the
+bookings locked here after wrong second factors (a warning: send the guest to the desk).
 
 The back-end check is one read-only call with the configured token, bounded in time:
 ``getAllRoomList`` for a PMS, ``get_order_list`` (page 1, size 1) for open-ability.
@@ -42,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.cli._devices import DeviceReport, missing, probe_all
     from kiosk.cli.outbox import outbox_health
     from kiosk.config import load_config
+    from kiosk.lockout import locks_health
     from kiosk.runtime import devices_in_state_dir
 
     config = load_config(args.config)
     backend = DeviceReport("backend", config.backend.kind, check_backend(config.backend))
     outbox = DeviceReport("outbox", "state", outbox_health(config))  # the state db, no network
-    reports = [backend, outbox, *probe_all(devices_in_state_dir(config), args.timeout)]
+    locks = DeviceReport("locks", "state", locks_health(config.state.db))
+    reports = [backend, outbox, locks, *probe_all(devices_in_state_dir(config), args.timeout)]
     faults = [r.name for r in reports if r.health.level is HealthLevel.FAULT]
     overall = _worst(r.health.level for r in reports)
     if args.json:

@@ -52,6 +52,7 @@ async def _serve(config: KioskConfig) -> int:
         runtime.config.operator,
         runtime.config.ui,
         scanner.preview,
+        state=runtime.payment_log.db,
     )
     # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
     # then the window, the devices and the state close (the devices are needed to void).

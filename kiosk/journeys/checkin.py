@@ -216,6 +216,7 @@ class _Run:
             signing_key=self.journey.signing_key,
             qr_max_length=self.journey.qr_max_length,
             now=self.journey.now,
+            db=self.journey.payment_log.db,
         )
         reservation = await identify.reservation(pending_qr)
         self._mark_booking(reservation.reservation_id)

@@ -19,7 +19,7 @@ from hardware.payment.simulator import SimulatedTerminal
 from hardware.printer.protocol import ReceiptPrinter
 from hardware.printer.simulator import SimPrinter
 
-CardFault = Literal["verify_mismatch", "removed"] | None
+CardFault = Literal["verify_mismatch", "removed", "reverts"] | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class SimCardPath:
             fault = self._faults.popleft() if self._faults else None
             card.verify_mismatch = fault == "verify_mismatch"
             card.writes_left = 2 if fault == "removed" else None
+            card.reverts = fault == "reverts"
 
     def present(self) -> None:
         self.inner.present()

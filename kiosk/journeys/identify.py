@@ -1,20 +1,27 @@
 """Finding the guest's booking: scan (or type) a code, look it up, and for an unsigned code
-ask the second factor before anything of the booking is shown."""
+ask the second factor before anything of the booking is shown.
+
+Wrong second factors are counted per booking in the state database, over every run and
+restart: a run gives up after ``second_factor_attempts``, and the booking is locked at
+this kiosk after ``second_factor_lock_after`` in all (otherwise guessing a few digits a
+run would open any booking, given time). A locked booking is sent to the front desk."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from kiosk.backends.base import PropertyBackend, Reservation
 from kiosk.journeys.dialog import Dialog, cancel_on
 from kiosk.journeys.messages import ActionKind, Choice, Step, TextInput, View
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.settings import JourneySettings
+from kiosk.lockout import Lockout
 from kiosk.qr_payload import BookingPayload, PmsOrderRef, QrPayloadError, parse_payload
+from kiosk.state import StateDb
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,17 @@ class Identification:
     signing_key: bytes | None
     qr_max_length: int
     now: Callable[[], datetime]
+    db: StateDb
+    locks: Lockout = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.locks = Lockout(
+            self.db,
+            "second_factor",
+            max_failures=self.settings.second_factor_lock_after,
+            duration=timedelta(seconds=self.settings.second_factor_lock_s),
+            clock=self.now,
+        )
 
     async def reservation(self, pending_qr: str | None) -> Reservation:
         """Scan or type until a booking is found and the guest proved it is theirs."""
@@ -103,16 +121,21 @@ class Identification:
         return BookingPayload(PmsOrderRef(order_id=int(text)), signed=False)
 
     async def _second_factor(self, reservation: Reservation) -> None:
+        booking = reservation.reservation_id
+        if self.locks.locked_until(booking) is not None:
+            log.warning("second factor: booking %s is locked at this kiosk", booking)
+            raise Refused(Refusal.SECOND_FACTOR_LOCKED)
         by_phone = self.settings.second_factor == "phone_digits"
         attempts = self.settings.second_factor_attempts
         prompt = "identity.phone_digits" if by_phone else "identity.surname"
         for attempt in range(attempts):
+            left = min(attempts - attempt, self.locks.failures_left(booking))
             action = await self.dialog.ask(
                 View(
                     Step.IDENTITY,
                     "identity.title",
                     "identity.wrong" if attempt else prompt,
-                    params={"prompt": prompt, "attempts_left": attempts - attempt},
+                    params={"prompt": prompt, "attempts_left": left},
                     choices=(Choice("cancel", "common.cancel"),),
                     input=TextInput(
                         kind="digits" if by_phone else "text",
@@ -126,7 +149,18 @@ class Identification:
             )
             cancel_on(action)
             if second_factor_matches(action.value, reservation, by_phone=by_phone):
+                self.locks.succeeded(booking)
                 return
+            lock = self.locks.failed(booking)
+            if lock is not None:
+                # The operator's notice (also in the audit table); the booking id is no guest data.
+                log.warning(
+                    "second factor wrong %d times for booking %s: locked at this kiosk until %s",
+                    lock.failures,
+                    booking,
+                    lock.until.isoformat(),
+                )
+                raise Refused(Refusal.SECOND_FACTOR_LOCKED)
             log.info("second factor did not match (attempt %d of %d)", attempt + 1, attempts)
         raise Refused(Refusal.SECOND_FACTOR_FAILED)
 

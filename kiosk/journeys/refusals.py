@@ -21,6 +21,7 @@ class Refusal(StrEnum):
     MALFORMED_CODE = "malformed_code"
     UNKNOWN_CODE = "unknown_code"
     SECOND_FACTOR_FAILED = "second_factor_failed"
+    SECOND_FACTOR_LOCKED = "second_factor_locked"  # too many wrong answers for the booking
     WRONG_DAY = "wrong_day"
     CANCELLED = "cancelled"
     ALREADY_CHECKED_IN = "already_checked_in"

@@ -72,7 +72,7 @@ class ScriptAction(BaseModel):
     cancel: bool | None = None
     timeout: bool | None = None  # the screen's inactivity timer runs out
     take_card: bool | None = None  # whether the guest takes the next presented card
-    card_fault: Literal["verify_mismatch", "removed"] | None = None  # the next card fed
+    card_fault: Literal["verify_mismatch", "removed", "reverts"] | None = None  # next card fed
     wait: float | None = Field(None, ge=0, le=60)  # seconds before the next move
     # The property simulator: the next N requests answer 503 (0 clears); it stops
     # listening for so many seconds; the next N writes are applied, their replies lost.

@@ -32,7 +32,19 @@ class JourneySettings(BaseModel):
     second_factor: Literal["surname", "phone_digits"] = Field(
         "phone_digits", description="what an unsigned QR's guest must type"
     )
-    second_factor_attempts: int = Field(3, ge=1, le=5)
+    second_factor_attempts: int = Field(
+        3, ge=1, le=5, description="wrong second factors in one run before the front desk"
+    )
+    second_factor_lock_after: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="wrong second factors for one booking, over every run and restart, "
+        "before the booking is locked at this kiosk",
+    )
+    second_factor_lock_s: float = Field(
+        1800.0, gt=0, description="how long a booking stays locked at this kiosk"
+    )
     payment_attempts: int = Field(3, ge=1, le=5, description="declines before front desk")
     card_attempts: int = Field(3, ge=1, le=10, description="cards tried per key before giving up")
     scan_attempts: int = Field(3, ge=1, le=10, description="unreadable codes before giving up")

@@ -52,7 +52,14 @@ async def first_screen(folder: Path) -> str:
     await runtime.start_background()  # as ``kiosk run``: open payments, the outbox relay
     channel = Channel()
     service = GuestService(runtime.journey, channel, runtime.health_sources())
-    app = build_app(channel, runtime.journey.catalogue, service, OperatorConfig(), ui)
+    app = build_app(
+        channel,
+        runtime.journey.catalogue,
+        service,
+        OperatorConfig(),
+        ui,
+        state=runtime.payment_log.db,
+    )
     serving = asyncio.create_task(service.serve())
     running = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
     try:

@@ -9,6 +9,7 @@ import gc
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from hardware.payment.protocol import Kind, Outcome
-from hardware.payment.simulator import SimulatedTerminal
+from hardware.payment.simulator import Scenario, SimulatedTerminal
 from hardware.printer.simulator import SimPrinter
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import (
@@ -33,6 +34,7 @@ from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.journeys.payment import PaymentLog, Payments
 from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
+from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.pms.property import set_dirty
@@ -369,6 +371,51 @@ async def test_a_card_leaving_the_field_while_written_is_rejected_too(
     )  # fmt: skip
 
 
+async def test_a_card_that_keeps_nothing_is_caught_by_the_fresh_read_alone(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The encoder's own write check passes; only the issuer's read-back comparison sees
+    that the card went back to blank: it is captured and the next card works."""
+    caplog.set_level(logging.WARNING, logger="kiosk.journeys.keys")
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"tap": "continue"}, *register(),
+         {"card_fault": "reverts"}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, rejected_cards=1,
+    )  # fmt: skip
+    messages = [r.getMessage() for r in caplog.records]
+    assert "card read back differs from what was written" in messages
+    assert not any(m.startswith("encoding a card failed") for m in messages)
+    assert devices.dispenser.inner.rejected == 1
+    assert await cards_on_record(client, demo["prepaid"]["order_id"]) == list(report.result.cards)
+
+
+async def test_no_working_card_after_payment_voids_it_and_undoes_the_check_in(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    """refused:card_failed after the money: every card fails (the last one only on the
+    fresh read), the sale is voided, the check-in revoked, nothing reaches the folio."""
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"pay": "approve"},
+         {"card_fault": "verify_mismatch"}, {"card_fault": "removed"}, {"card_fault": "reverts"},
+         {"on": "keys", "tap": "1"}, {"on": "refusal", "tap": "finish"}],
+        outcome="refused:card_failed", payments=1, voided=1, cards=0,
+        rejected_cards=FAST.card_attempts,
+    )  # fmt: skip
+    assert "refusal: refusal.card_failed.title / refusal.card_failed.message" in report.transcript
+    (reference,) = report.result.voided
+    assert report.result.payments == (reference,)
+    assert devices.terminal.status(reference).outcome is Outcome.VOIDED
+    order_id = demo["balance_due"]["order_id"]
+    assert await kiosk_bills(client, order_id) == []
+    assert await cards_on_record(client, order_id) == []
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]  # check-in revoked
+
+
 async def test_card_stock_empty_before_payment_takes_no_money(
     client: PmsClient, payment_log: PaymentLog, sim_clock: SimClock, tmp_path: Path,
     values: dict, demo: dict,
@@ -527,6 +574,59 @@ async def test_second_factor_wrong_three_times_is_refused(
     assert await stay_states(client, demo["unsigned_qr"]["order_id"]) == [AccomStatus.BOOKED]
 
 
+async def test_wrong_second_factors_add_up_over_runs_and_lock_the_booking(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, sim_clock: SimClock,
+    payment_log: PaymentLog, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """3 wrong in one run, 2 in the next: the 5th locks the booking at this kiosk; then even
+    the right answer is refused without being asked, until the lock ends."""
+    caplog.set_level(logging.INFO)
+    right = values["unsigned_qr.phone_last4"]
+    wrong = "0000" if right != "0000" else "1111"
+    attempts = FAST.second_factor_attempts
+    assert (attempts, FAST.second_factor_lock_after) == (3, 5)
+    await play(
+        journey, values,
+        [*start("unsigned_qr"), *[{"on": "identity", "type": wrong}] * 3,
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:second_factor_failed",
+    )  # fmt: skip
+    channel = Channel()
+    run = asyncio.create_task(journey.run(channel))
+    answers = iter([Action(ActionKind.CHOOSE, "start"), Action(ActionKind.LANGUAGE, "en"),
+                    Action(ActionKind.QR, values["unsigned_qr"])])  # fmt: skip
+    view = await answer_until(channel, answers, Step.IDENTITY)
+    assert view.params["attempts_left"] == 2  # what is left before the lock, not of this run
+    await channel.actions.put(Action(ActionKind.TEXT, wrong))
+    view = await answer_until(channel, answers, Step.IDENTITY)
+    assert view.params["attempts_left"] == 1
+    await channel.actions.put(Action(ActionKind.TEXT, wrong))
+    view = await answer_until(channel, answers, Step.REFUSAL)
+    assert view.title == "refusal.second_factor_locked.title"
+    await channel.actions.put(Action(ActionKind.CHOOSE, "finish"))
+    assert (await run).outcome == "refused:second_factor_locked"
+
+    locked = [*start("unsigned_qr"), {"on": "refusal", "tap": "finish"}]
+    report = await play(journey, values, locked, outcome="refused:second_factor_locked")
+    assert Step.IDENTITY not in report.result.steps and Step.SUMMARY not in report.result.steps
+    # Staff are told: the audit table and a log line, neither with guest data.
+    order_id = demo["unsigned_qr"]["order_id"]
+    (audit,) = payment_log.db.query("SELECT action, detail FROM audit")
+    assert audit["action"] == "second_factor locked" and str(order_id) in audit["detail"]
+    assert f"for booking {order_id}: locked at this kiosk until" in caplog.text
+    for secret in (right, demo["unsigned_qr"]["second_factor"]["surname"]):
+        assert secret not in caplog.text and secret not in audit["detail"]
+
+    sim_clock.now += timedelta(seconds=FAST.second_factor_lock_s)  # the lock ends
+    await play(
+        journey, values,
+        [*start("unsigned_qr"), {"on": "identity", "type": right},
+         {"on": "summary", "cancel": True}],
+        outcome="cancelled_by_guest",
+    )  # fmt: skip
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
+
+
 async def test_typed_reference_is_treated_like_an_unsigned_code(
     journey: CheckinJourney, values: dict, demo: dict
 ) -> None:
@@ -541,6 +641,40 @@ async def test_typed_reference_is_treated_like_an_unsigned_code(
 
 
 # --- payments ----------------------------------------------------------------------------------
+
+
+async def test_a_payment_whose_outcome_stays_unknown_is_left_open_and_resolved_later(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, demo: dict,
+) -> None:  # fmt: skip
+    """refused:payment_unresolved: the terminal approves, then its link drops for longer
+    than the journey may ask for the status. No check-in, no card, nothing on the folio;
+    the payment stays open in the log until start-up resolves it (void: no key was made)."""
+    settings = FAST.model_copy(
+        update={"payment_status_interval_s": 0.05, "payment_status_deadline_s": 0.3}
+    )
+    journey = make_journey(client, devices, payment_log, sim_clock, settings)
+    devices.terminal.queue(Scenario.link_drop(offline_s=1.5))
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"tap": "continue"}, *register(), {"on": "payment", "tap": "pay"},
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:payment_unresolved", payments=0, cards=0,
+    )  # fmt: skip
+    (reference,) = report.result.unresolved
+    assert payment_log.state(reference) == Outcome.IN_PROGRESS.value
+    order_id = demo["balance_due"]["order_id"]
+    assert await stay_states(client, order_id) == [AccomStatus.BOOKED]
+    assert await kiosk_bills(client, order_id) == []
+    assert devices.dispenser.inner.issued == 0
+
+    await asyncio.sleep(1.5)  # the terminal's link is back
+    resolved = await resolve_unsettled(payment_log, devices.terminal, journey.backend)
+    assert len(resolved) == 1 and reference in resolved[0]
+    assert devices.terminal.status(reference).outcome is Outcome.VOIDED
+    assert payment_log.state(reference) == Outcome.VOIDED.value
+    assert await kiosk_bills(client, order_id) == []
 
 
 async def test_payment_timeout_then_status_approved_charges_once(

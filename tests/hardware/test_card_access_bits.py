@@ -89,5 +89,5 @@ def test_check_trailer_refuses(access: str, why: str) -> None:
 def test_trailer_shape_is_checked() -> None:
     with pytest.raises(BadTrailer):
         check_trailer(bytes(15))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="6 bytes"):
         build_trailer(KEY_A[:5], KEY_B, encode(SITE))

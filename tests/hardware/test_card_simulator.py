@@ -72,6 +72,21 @@ def test_fault_knobs() -> None:
     assert encoder.wait_for_card(0).uid == (2).to_bytes(4, "big")  # a new card
 
 
+@pytest.mark.parametrize("card_type", ["mifare_classic_1k", "ultralight"])
+def test_a_card_that_reverts_passes_its_write_check_but_a_fresh_read_differs(
+    card_type: str,
+) -> None:
+    """Only a second read, as a door lock would make, finds that the card kept nothing."""
+    encoder = sim(card_type, **SITE)
+    assert encoder.card is not None
+    encoder.card.reverts = True
+    card = encoder.write_key(PAYLOAD)  # its own read-back compares equal: no VerifyMismatch
+    assert encoder.read_key() == (card, b"")  # the blank card it was before the write
+    encoder.card.reverts = False
+    encoder.write_key(PAYLOAD)
+    assert encoder.read_key() == (card, PAYLOAD)
+
+
 def test_atr_round_trip_and_refusals() -> None:
     for card_type in CardType:
         assert card_type_from_atr(atr_for(card_type)) is card_type

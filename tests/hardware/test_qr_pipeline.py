@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hardware.camera import CameraConfig
+from hardware.camera import CameraConfig, CameraError
 from hardware.camera.files import FileSource
 from hardware.camera.sim import SimCamera
 from hardware.health import HealthLevel
@@ -152,7 +152,7 @@ def test_stop_returns_promptly_and_closes_the_camera(tmp_path: Path) -> None:
     assert pipeline.stop(timeout=1.0)
     assert time.monotonic() - started < 0.2
     assert not pipeline.running
-    with pytest.raises(Exception, match="not open"):
+    with pytest.raises(CameraError, match="not open"):
         source.read()
     assert pipeline.health().level is HealthLevel.WARNING
 

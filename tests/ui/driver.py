@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from hardware.health import DeviceHealth, HealthLevel
+from hardware.health import DeviceHealth
 from kiosk.i18n import Catalogue
 from kiosk.journeys.messages import Action, Channel, View
-from kiosk.operator_access import OperatorAccess, hash_pin
+from kiosk.operator_access import OperatorAccess, OperatorPort, hash_pin
+from kiosk.state import StateDb
 
 OPERATOR_PIN = "246810"
 WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
@@ -37,23 +38,15 @@ class FixedClock:
         return self.now
 
 
-class RecordingOperatorPort:
-    """The kiosk core's side of the operator menu (not written yet; its devices cannot run
-    here): fixed health, and a record of every out-of-service request."""
-
-    def __init__(self) -> None:
-        self.out_of_service_calls: list[bool] = []
-        self.devices = [
-            DeviceHealth("printer", HealthLevel.WARNING, "paper low"),
-            DeviceHealth("card_dispenser", HealthLevel.FAULT, "stack empty"),
-            DeviceHealth("camera", HealthLevel.OK),
-        ]
+class NoOperatorPort:
+    """The port of the UI tests that never open the operator menu; test_operator.py drives
+    the kiosk's real one (``GuestService``)."""
 
     def health(self) -> list[DeviceHealth]:
-        return list(self.devices)
+        raise AssertionError("the operator menu is tested with the real service (ui_kiosk)")
 
     def set_out_of_service(self, on: bool) -> None:
-        self.out_of_service_calls.append(on)
+        raise AssertionError("the operator menu is tested with the real service (ui_kiosk)")
 
 
 class PreviewFeed:
@@ -76,7 +69,7 @@ class UiDriver:
         self,
         app: Any,
         channel: Channel,
-        port: RecordingOperatorPort,
+        port: OperatorPort,
         feed: PreviewFeed,
         access: OperatorAccess,
         tmp_path: Path,
@@ -192,9 +185,15 @@ class UiDriver:
 
 
 @contextlib.asynccontextmanager
-async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver]:
+async def start_app(
+    clock: FixedClock,
+    tmp_path: Path,
+    operator: Callable[[Channel], OperatorPort] | None = None,
+    state: StateDb | None = None,
+) -> AsyncIterator[UiDriver]:
     """Run a fresh KioskApp on the running loop with its own Kivy Clock, Factory and Builder
-    (as Kivy's own test fixture does), and stop it afterwards."""
+    (as Kivy's own test fixture does), and stop it afterwards. ``operator`` makes the
+    operator port on the app's channel; ``state`` keeps the PIN lockout (else tmp_path's)."""
     from kivy.base import stopTouchApp
     from kivy.clock import ClockBase
     from kivy.context import Context
@@ -215,9 +214,12 @@ async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver
     Window.canvas.clear()
 
     channel = Channel()
-    port = RecordingOperatorPort()
+    port = operator(channel) if operator is not None else NoOperatorPort()
     feed = PreviewFeed()
-    access = OperatorAccess(hash_pin(OPERATOR_PIN, iterations=1_000), clock=clock)
+    own_state = None
+    if state is None:
+        state = own_state = StateDb.in_dir(tmp_path / "ui-state")
+    access = OperatorAccess(hash_pin(OPERATOR_PIN, iterations=1_000), state, clock=clock)
     app = KioskApp(
         channel,
         catalogue=Catalogue.load(tz="Asia/Shanghai"),
@@ -240,3 +242,5 @@ async def start_app(clock: FixedClock, tmp_path: Path) -> AsyncIterator[UiDriver
         for child in Window.children[:]:
             Window.remove_widget(child)
         context.pop()
+        if own_state is not None:
+            own_state.close()

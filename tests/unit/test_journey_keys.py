@@ -104,7 +104,7 @@ async def test_a_failed_record_captures_the_card_and_propagates() -> None:
     path, encoder = card_path(stock=5)
     calls = Recorder(path, fail=RuntimeError("back-end gone"))
     issuer = issuer_for(path, encoder)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="back-end gone"):
         await issuer.issue(PAYLOAD, calls.record, calls.progress)
     assert issuer.rejected == 1 and path.inner.issued == 0
     assert not path.status().card_in_channel
