@@ -194,7 +194,10 @@ def second_factor_matches(typed: str, reservation: Reservation, *, by_phone: boo
         expected = [_folded(words[-1]), _folded(reservation.holder_name)] if words else []
         given = _folded(typed)
     return bool(given) and any(
-        hmac.compare_digest(given.encode(), candidate.encode()) for candidate in expected
+        # A touch keyboard can't type a lone surrogate, a scripted or hostile input can:
+        # it must compare unequal, not raise.
+        hmac.compare_digest(given.encode(errors="surrogatepass"), candidate.encode())
+        for candidate in expected
     )
 
 
