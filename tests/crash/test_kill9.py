@@ -265,9 +265,12 @@ def crash_and_return(sim: dict[str, Any], folder: Path, kill: Callable[[Any], bo
     killed = kill(first)
     if not killed:  # the run ended before the kill point: it must have checked in
         assert finish(first)["outcome"] == "checked_in"
-    db = sqlite3.connect(state / "kiosk.sqlite")
-    presented = db.execute(PRESENTED).fetchone()[0]
-    db.close()
+    presented = 0  # killed before the state database was made: nothing was presented
+    if (state / "kiosk.sqlite").exists():
+        db = sqlite3.connect(state / "kiosk.sqlite")
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'journeys'").fetchone():
+            presented = db.execute(PRESENTED).fetchone()[0]
+        db.close()
     expected = "refused:already_checked_in" if presented else "checked_in"
     second = finish(play(config, script(folder, "second", SECOND_VISIT, expected), sim["path"]))
     assert second["outcome"] == expected, second
