@@ -110,11 +110,11 @@ def _write_items(
 ) -> None:
     """A stay item's bills (new, or updated by ``bill_id``) and guests (replaced)."""
     accom = conn.execute("SELECT * FROM pms_accom WHERE accom_id = ?", (accom_id,)).fetchone()
-    for i, bill in enumerate(item.objects("bill_list", [])):
+    for bill in item.objects("bill_list", []):
         if "bill_id" in bill:
-            update_consumption(conn, ctx, accom, bill, f"{where}.bill_list[{i}]")
+            update_consumption(conn, ctx, accom, bill)
         else:
-            add_consumption(conn, ctx, accom, bill, f"{where}.bill_list[{i}]")
+            add_consumption(conn, ctx, accom, bill)
     if "tenant_list" in item:
         replace_tenants(conn, accom_id, item.objects("tenant_list"), where)
 
