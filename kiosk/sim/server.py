@@ -420,6 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
             envelope = Params(body, "body")
             command = envelope.text("command", max_len=100)
             command_id = envelope.text("id", max_len=200)
+            if not command_id.strip():  # the id is the replay key: an empty one is no key
+                raise envelope.fail("id", "a non-empty string")
             if command not in commands:
                 raise SimError(UNKNOWN_OPERATION, f"unknown command {command!r}")
             mutating = not command.startswith("get_")
