@@ -49,6 +49,7 @@ OA_COMMANDS = {
 MAX_BODY = 1 << 20
 MAX_DEPTH = 32  # JSON nesting: the seeds' deepest request has 3 levels
 READ_TIMEOUT_S = 10.0  # a client silent this long mid-request (or idle) is disconnected
+LINGER_S = 1.0  # after refusing a body unread: how long its bytes are drained
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")  # ASCII digits: int() also takes "+1", "1_0", "１"
 RETRY_AFTER = {"Retry-After": "1"}  # on a simulated 503: the client may come back in a second
 # Upper bounds of the fault knobs: rates and latency are numbers, the counts integers.
@@ -397,7 +398,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):  # the client may be gone already
             self._reply_error(problem[0], BAD_PARAMS, problem[1])
+            self._linger()
         return None
+
+    def _linger(self) -> None:
+        """Half-close and drop what the client still sends, for a moment: closing on unread
+        bytes would make the kernel reset the connection, and the refusal with it."""
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(LINGER_S)
+        deadline, drained = time.monotonic() + LINGER_S, 0
+        while drained < MAX_BODY * 4 and time.monotonic() < deadline:
+            chunk = self.connection.recv(1 << 16)
+            if not chunk:
+                return
+            drained += len(chunk)
 
     def _authorized(self) -> bool:
         """Exactly one ``Bearer TOKEN`` header. Compared as bytes: ``compare_digest`` raises

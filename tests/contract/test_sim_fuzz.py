@@ -54,14 +54,17 @@ class Sim:
     def __init__(self, server: SimServer, http: httpx.Client) -> None:
         self.server, self.http = server, http
         db = sqlite3.connect(server.db.path)
-        q = lambda sql: [row[0] for row in db.execute(sql)]  # noqa: E731
+
+        def q(sql: str) -> list[Any]:
+            return [row[0] for row in db.execute(sql)]
+
         now = int(SIM_NOW.timestamp())
         tomorrow = (SIM_NOW + timedelta(days=1)).strftime("%Y-%m-%d")
         self.pms: dict[str, list[Any]] = {
             "pms_id": [1],
             "order_id": q("SELECT order_id FROM pms_order"),
             "accom_id": q("SELECT accom_id FROM pms_accom"),
-            "room_id": q("SELECT room_id FROM pms_room") + [0],
+            "room_id": [*q("SELECT room_id FROM pms_room"), 0],
             "room_type_id": q("SELECT room_type_id FROM pms_room_type"),
             "bill_id": q("SELECT bill_id FROM pms_bill"),
             "tenant_id": q("SELECT tenant_id FROM pms_tenant"),
@@ -131,7 +134,9 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 # Deep nesting goes out as raw text (json.dumps here would recurse as deep): a marker.
