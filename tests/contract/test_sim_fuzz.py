@@ -29,7 +29,7 @@ from tests.conftest import SIM_NOW, SIM_TOKEN, SimClock
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "seed_examples"
 OA_BASE = "/api/v1.0/invoke/open-ability/method/"
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 30
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -414,3 +414,24 @@ def test_faults_with_a_body_cut_short_change_nothing(sim_server: SimServer) -> N
     reply, closed = exchange(sim_server, data, shut_write=True)
     assert closed and status_and_body(reply)[0] == 400
     assert sim_server.faults.knobs()["latency_ms"] == 0
+
+
+@pytest.mark.parametrize(
+    ("contact", "field"),
+    [({"phone": "１３９１２３４５６７８"}, "phone"), ({"country_code": "+８６"}, "country_code")],
+)
+def test_fullwidth_digits_in_a_phone_are_refused(
+    sim_server: SimServer, order_id: int, contact: dict, field: str
+) -> None:
+    detail = post(sim_server, "/api/v1/pmsOrder/getAccomDetail", {"order_id": order_id}).json()
+    stay = detail["data"]["accom_list"][0]
+    body = {
+        "accom_id": stay["accom_id"],
+        "start_time": stay["checkin_start_time"],
+        "end_time": stay["checkin_end_time"],
+        "phone_list": [{"country_code": "+86", "phone": "13912345678"}],
+    }
+    path = "/api/v1/pmsDevice/sendOfflinePassword"
+    bad = {**body, "phone_list": [{**body["phone_list"][0], **contact}]}
+    assert field in pms_refusal(sim_server, path, bad)
+    assert post(sim_server, path, body).json()["error_code"] == 0
