@@ -47,7 +47,7 @@ OA_COMMANDS = {
     "hotel-commands": openability.HOTEL_COMMANDS,
 }
 MAX_BODY = 1 << 20
-MAX_DEPTH = 32  # JSON nesting: the seeds' deepest request has 3 levels
+MAX_DEPTH = 32  # JSON nesting: the seeds' deepest request (create's tenant areas) nests 6 levels
 READ_TIMEOUT_S = 10.0  # a client silent this long mid-request (or idle) is disconnected
 LINGER_S = 1.0  # after refusing a body unread: how long its bytes are drained
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")  # ASCII digits: int() also takes "+1", "1_0", "１"

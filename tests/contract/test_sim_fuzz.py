@@ -53,7 +53,7 @@ class Sim:
 
     def __init__(self, server: SimServer, http: httpx.Client) -> None:
         self.server, self.http = server, http
-        db = sqlite3.connect(server.db.path)
+        db = sqlite3.connect(server.db.path, isolation_level=None)  # each read sees the latest
 
         def q(sql: str) -> list[Any]:
             return [row[0] for row in db.execute(sql)]
@@ -91,16 +91,15 @@ class Sim:
             "finish_time": [f"{tomorrow} 10:00:00"],
             "date": [tomorrow],
         }
-        db.close()
+        self.db = db
+        self.tables = q("SELECT name FROM sqlite_master WHERE type = 'table'")
 
     def dump(self) -> dict[str, list[tuple]]:
-        """Every row of every table, in rowid order."""
-        db = sqlite3.connect(self.server.db.path)
-        try:
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
-        finally:
-            db.close()
+        """Every row of every table, in rowid order (requests are sequential: one snapshot)."""
+        return {
+            table: self.db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in self.tables
+        }
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +109,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
         seed_demo(server, seed=5)
         headers = {"Authorization": f"Bearer {SIM_TOKEN}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
-            yield Sim(server, http)
+            sim = Sim(server, http)
+            yield sim
+            sim.db.close()
 
 
 # --- hostile values ------------------------------------------------------------------------
@@ -238,3 +239,26 @@ def test_hostile_bodies_get_a_clean_refusal_and_change_nothing(
 def test_all_55_operations_are_fuzzed() -> None:
     assert len(OPERATIONS) == 55
     assert len({(path, name) for name, path, _ in OPERATIONS}) == 55
+
+
+KNOB_NAMES = ["latency_ms", "failure_rate", "lost_reply_rate", "fail_next", "lose_next", "now"]
+
+
+@settings(max_examples=150, derandomize=True, database=None, deadline=None)
+@given(
+    body=st.one_of(
+        json_values,
+        st.dictionaries(st.sampled_from(KNOB_NAMES), scalars, min_size=1, max_size=4),
+    ),
+    admin=st.sampled_from(["/_sim/faults", "/_sim/clock"]),
+)
+def test_admin_paths_change_nothing_while_answering_400(sim: Sim, body: Any, admin: str) -> None:
+    knobs, clock = sim.server.faults.knobs(), sim.server.clock
+    response = _post(sim, admin, body)
+    try:
+        assert response.status_code in (200, 400)
+        if response.status_code == 400:
+            assert (sim.server.faults.knobs(), sim.server.clock) == (knobs, clock)
+    finally:  # a knob that was set must not slow or fail the next example
+        sim.server.faults.update({name: 0 for name in knobs})
+        sim.server.set_clock(None)
