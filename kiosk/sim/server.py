@@ -13,8 +13,10 @@ import contextlib
 import json
 import logging
 import random
+import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +31,7 @@ from kiosk.sim import openability, pms
 from kiosk.sim.db import SimDb
 from kiosk.sim.params import (
     BAD_PARAMS,
+    MAX_UNIX_S,
     NOT_FOUND,
     UNAUTHORIZED,
     UNKNOWN_OPERATION,
@@ -44,13 +47,16 @@ OA_COMMANDS = {
     "hotel-commands": openability.HOTEL_COMMANDS,
 }
 MAX_BODY = 1 << 20
+MAX_DEPTH = 32  # JSON nesting: the seeds' deepest request (create's tenant areas) nests 6 levels
+READ_TIMEOUT_S = 10.0  # a client silent this long mid-request (or idle) is disconnected
+LINGER_S = 1.0  # after refusing a body unread: how long its bytes are drained
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")  # ASCII digits: int() also takes "+1", "1_0", "１"
 RETRY_AFTER = {"Retry-After": "1"}  # on a simulated 503: the client may come back in a second
 # Upper bounds of the fault knobs: rates and latency are numbers, the counts integers.
 RATE_KNOBS = {"latency_ms": 60_000, "failure_rate": 1, "lost_reply_rate": 1}
 COUNT_KNOBS = {"fail_next": 10_000, "lose_next": 10_000}
 # Read-only PMS operations, by name; the simulator keeps its own reading of the seed.
 PMS_READ_PREFIXES = ("get", "list", "batchGet", "calculate")
-MAX_UNIX_S = 4_102_444_800  # 2100-01-01: a clock set later is a mistake
 
 
 @dataclass
@@ -149,7 +155,7 @@ class SimServer:
 
     ``stop()`` then ``start()`` takes it down and up again on the same port with its state;
     ``outage(seconds)`` does that by itself, for a demo of the offline path; ``set_clock``
-    moves its clock.
+    moves its clock. A connection silent for ``read_timeout`` seconds is closed.
     """
 
     def __init__(
@@ -162,8 +168,10 @@ class SimServer:
         faults: Faults | None = None,
         clock: Callable[[], datetime] | None = None,
         seed: int | None = None,
+        read_timeout: float = READ_TIMEOUT_S,
     ) -> None:
         self.db = SimDb(db_path)
+        self.read_timeout = read_timeout
         self.token = token
         self.host = host
         self.port = port
@@ -289,6 +297,13 @@ class _HTTPServer(ThreadingHTTPServer):
             self._open.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-reply is routine; anything else is a simulator bug."""
+        if isinstance(sys.exception(), OSError):
+            log.debug("connection from %s lost", client_address[0])
+        else:
+            log.exception("connection from %s failed", client_address[0])
+
     def drop_connections(self) -> None:
         """Close keep-alive connections too: a stopped simulator is down for every client."""
         with self._open_lock:
@@ -305,10 +320,17 @@ class _Handler(BaseHTTPRequestHandler):
     # holds the second one back ~40 ms per round trip (measured: 48 ms -> 7 ms).
     disable_nagle_algorithm = True
 
+    def setup(self) -> None:
+        # StreamRequestHandler puts ``timeout`` on the socket: a stalled client is dropped.
+        self.timeout = self.server.sim.read_timeout
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        if self._framing_headers():  # a body on a GET is never read: the stream is lost
+            self.close_connection = True
         if self.path == "/_sim/health":
             self._send(HTTPStatus.OK, {"ok": True, "now": int(self.server.sim.clock().timestamp())})
         else:
@@ -319,12 +341,10 @@ class _Handler(BaseHTTPRequestHandler):
         faults = sim.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
+        raw = self._read_body()
+        if raw is None:
             return
-        raw = self.rfile.read(length)
-        if not secrets.compare_digest(self.headers.get("Authorization", ""), f"Bearer {sim.token}"):
+        if not self._authorized():
             self._reply_error(
                 HTTPStatus.UNAUTHORIZED, UNAUTHORIZED, "missing or wrong Bearer token"
             )
@@ -336,14 +356,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "simulated failure"}, RETRY_AFTER)
             return
         try:
-            body = json.loads(raw or b"{}")
-            handler, params, replay_key, mutating = self._route(body)
+            handler, params, replay_key, mutating = self._route(_parse_json(raw))
             payload = sim.call(handler, params, replay_key)
         except SimError as exc:
             self._reply_error(HTTPStatus.OK, exc.code, exc.message)
-            return
-        except (ValueError, UnicodeDecodeError):
-            self._reply_error(HTTPStatus.OK, BAD_PARAMS, "body is not valid JSON")
             return
         except Exception:  # a simulator bug: still a clean envelope, and a loud log
             log.exception("handler failed on %s", self.path)
@@ -355,6 +371,55 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._send(HTTPStatus.OK, self._envelope(payload))
+
+    def _framing_headers(self) -> bool:
+        return "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+
+    def _read_body(self) -> bytes | None:
+        """The whole body as ``Content-Length`` announces it, or None once refused.
+
+        A refusal closes the connection: whatever the client sends after it can no
+        longer be told apart from the next request. A body cut short is never applied.
+        """
+        lengths = self.headers.get_all("Content-Length", [])
+        problem = None
+        if "Transfer-Encoding" in self.headers:
+            problem = HTTPStatus.BAD_REQUEST, "send the body with Content-Length, not chunked"
+        elif len(set(lengths)) > 1 or not all(_CONTENT_LENGTH.fullmatch(n) for n in lengths):
+            problem = HTTPStatus.BAD_REQUEST, "Content-Length must be one decimal byte count"
+        elif lengths and int(lengths[0]) > MAX_BODY:
+            problem = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body larger than {MAX_BODY} bytes"
+        if problem is None:
+            length = int(lengths[0]) if lengths else 0
+            raw = self.rfile.read(length)  # a stall past read_timeout raises TimeoutError
+            if len(raw) == length:
+                return raw
+            problem = HTTPStatus.BAD_REQUEST, "body shorter than its Content-Length"
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may be gone already
+            self._reply_error(problem[0], BAD_PARAMS, problem[1])
+            self._linger()
+        return None
+
+    def _linger(self) -> None:
+        """Half-close and drop what the client still sends, for a moment: closing on unread
+        bytes would make the kernel reset the connection, and the refusal with it."""
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(LINGER_S)
+        deadline, drained = time.monotonic() + LINGER_S, 0
+        while drained < MAX_BODY * 4 and time.monotonic() < deadline:
+            chunk = self.connection.recv(1 << 16)
+            if not chunk:
+                return
+            drained += len(chunk)
+
+    def _authorized(self) -> bool:
+        """Exactly one ``Bearer TOKEN`` header. Compared as bytes: ``compare_digest`` raises
+        on non-ASCII text, and a header may carry any byte."""
+        sent = self.headers.get_all("Authorization", [])
+        expected = f"Bearer {self.server.sim.token}".encode()
+        # http.client decodes header bytes as Latin-1: encoding back gives the bytes sent.
+        return len(sent) == 1 and secrets.compare_digest(sent[0].encode("latin-1"), expected)
 
     def _is_oa(self) -> bool:
         return self.path.startswith(OA_PREFIX)
@@ -369,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
             envelope = Params(body, "body")
             command = envelope.text("command", max_len=100)
             command_id = envelope.text("id", max_len=200)
+            if not command_id.strip():  # the id is the replay key: an empty one is no key
+                raise envelope.fail("id", "a non-empty string")
             if command not in commands:
                 raise SimError(UNKNOWN_OPERATION, f"unknown command {command!r}")
             mutating = not command.startswith("get_")
@@ -410,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _admin(self, raw: bytes) -> None:
         sim = self.server.sim
         try:
-            body = json.loads(raw or b"{}")
+            body = _parse_json(raw)
             params = Params(body, "body")
             if self.path == "/_sim/faults":
                 self._send(HTTPStatus.OK, sim.faults.update(body))
@@ -425,8 +492,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.NOT_FOUND, {"error": "unknown admin path"})
         except SimError as exc:
             self._send(HTTPStatus.BAD_REQUEST, {"error": exc.message})
-        except ValueError:
-            self._send(HTTPStatus.BAD_REQUEST, {"error": "body is not valid JSON"})
 
     def _send(
         self, status: HTTPStatus, body: dict[str, Any], headers: Mapping[str, str] | None = None
@@ -439,6 +504,38 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _parse_json(raw: bytes) -> Any:
+    """The request body as JSON (empty: ``{}``); strict JSON only, nested at most MAX_DEPTH."""
+    too_deep = SimError(BAD_PARAMS, f"body nests deeper than {MAX_DEPTH} levels")
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_refuse_constant)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:  # also UnicodeDecodeError, and integers past 4300 digits
+        raise SimError(BAD_PARAMS, "body is not valid JSON") from None
+    if _too_deep(body):
+        raise too_deep
+    return body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json takes NaN and Infinity
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _now_ms() -> int:

@@ -28,9 +28,11 @@ from tests.contract.test_pms_contract import (
     TODAY,
     Property,
     book,
+    checked_in,
     detail,
     first_accom,
     pay,
+    refused,
     req,
     stay,
 )
@@ -195,6 +197,96 @@ async def test_an_overdue_guest_keeps_the_room(
     tomorrow = (TODAY[0] + DAY, TODAY[1] + DAY)
     with pytest.raises(PmsError, match=f"error_code {CONFLICT}"):
         await book(client, stay(prop_.r101, tomorrow))
+
+
+# --- no double occupancy (issue 10, item 6) --------------------------------------------------
+
+
+def _rooms(accom_id: int, room_id: int) -> list[dict[str, int]]:
+    return [{"accom_id": accom_id, "room_id": room_id}]
+
+
+async def _state(client: PmsClient, order_id: int) -> list[tuple[int | None, int]]:
+    """(room_id, accom_status) of each stay of the order."""
+    return [(a.room_id, a.accom_status) for a in (await detail(client, order_id)).accom_list]
+
+
+async def test_check_in_refuses_a_room_an_in_house_guest_holds(
+    client: PmsClient, prop_: Property
+) -> None:
+    await checked_in(client, prop_)  # in room 101
+    order_id = await book(client, stay(prop_.r102))
+    accom_id = await first_accom(client, order_id)
+    check_in = req(t.CheckInRequest, order_id=order_id, checkin_rooms=_rooms(accom_id, prop_.r101))
+    with refused(CONFLICT):
+        await client.check_in(check_in)
+    assert await _state(client, order_id) == [(prop_.r102, t.AccomStatus.BOOKED)]
+    ok = req(t.CheckInRequest, order_id=order_id, checkin_rooms=_rooms(accom_id, prop_.r102))
+    await client.check_in(ok)  # its own room is fine: the refusal was about room 101
+
+
+async def test_check_in_refuses_a_room_booked_for_another_stay(
+    client: PmsClient, prop_: Property
+) -> None:
+    await book(client, stay(prop_.r101))  # booked tonight, not checked in yet
+    order_id = await book(client, stay(0, room_type_id=prop_.king))
+    accom_id = await first_accom(client, order_id)
+    check_in = req(t.CheckInRequest, order_id=order_id, checkin_rooms=_rooms(accom_id, prop_.r101))
+    with refused(CONFLICT):
+        await client.check_in(check_in)
+    assert await _state(client, order_id) == [(0, t.AccomStatus.BOOKED)]
+    ok = req(t.CheckInRequest, order_id=order_id, checkin_rooms=_rooms(accom_id, prop_.r102))
+    await client.check_in(ok)
+
+
+async def test_check_in_refuses_two_stays_into_one_room_in_one_request(
+    client: PmsClient, prop_: Property
+) -> None:
+    order_id = await book(client, stay(prop_.r101), stay(prop_.r102))
+    stays = [a.accom_id for a in (await detail(client, order_id)).accom_list]
+    both = [{"accom_id": accom_id, "room_id": prop_.r101} for accom_id in stays]
+    with refused(CONFLICT):
+        await client.check_in(req(t.CheckInRequest, order_id=order_id, checkin_rooms=both))
+    booked = [(prop_.r101, t.AccomStatus.BOOKED), (prop_.r102, t.AccomStatus.BOOKED)]
+    assert await _state(client, order_id) == booked  # the first stay's check-in rolled back
+
+
+async def _check_out(client: PmsClient, order_id: int, accom_id: int) -> None:
+    fees = [{"accom_id": accom_id, "type": 10, "amount": "0.00"}]
+    await client.check_out(req(t.CheckOutRequest, order_id=order_id, type=2, room_list=fees))
+
+
+async def test_revoking_a_check_out_refuses_a_room_taken_since(
+    client: PmsClient, prop_: Property
+) -> None:
+    first, first_stay = await checked_in(client, prop_)
+    await _check_out(client, first, first_stay)  # leaves early: the night is still booked
+    prop_.set_dirty(prop_.r101, False)
+    second, _ = await checked_in(client, prop_)  # the next guest takes room 101 tonight
+    with refused(CONFLICT):
+        await client.cancel_accom_status(req(t.AccomRef, accom_id=first_stay))
+    assert await _state(client, first) == [(prop_.r101, t.AccomStatus.CHECKED_OUT)]
+    assert await _state(client, second) == [(prop_.r101, t.AccomStatus.CHECKED_IN)]
+
+
+async def test_revoking_an_overdue_check_out_refuses_a_room_taken_after_its_end(
+    client: PmsClient, prop_: Property, sim_clock: SimClock
+) -> None:
+    """Back in the room is checked in and holds it until check-out, past its booked end:
+    a guest who came in after that end is in the way too."""
+    sim_clock.now -= timedelta(days=1)  # yesterday 14:00: a walk-in until today 12:00
+    yesterday = (TODAY[0] - DAY, TODAY[1] - DAY)
+    first = await book(client, stay(prop_.r101, yesterday, accom_status=70))
+    first_stay = await first_accom(client, first)
+    sim_clock.now += timedelta(hours=21)  # today 11:00
+    await _check_out(client, first, first_stay)
+    prop_.set_dirty(prop_.r101, False)
+    sim_clock.now += timedelta(hours=3)  # today 14:00: the next guest comes in
+    await checked_in(client, prop_)
+    sim_clock.now += timedelta(hours=1)
+    with refused(CONFLICT):
+        await client.cancel_accom_status(req(t.AccomRef, accom_id=first_stay))
+    assert await _state(client, first) == [(prop_.r101, t.AccomStatus.CHECKED_OUT)]
 
 
 # --- malformed requests: a clean envelope, never a 500 --------------------------------------

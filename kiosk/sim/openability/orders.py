@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 ORDER_STATES = ("check_in", "checked_in", "checked_out")
 GUEST_FIELDS = ("email", "phone", "id_card", "passport")
 MAX_PAGE_SIZE = 100
+MAX_PAGE_INDEX = 10**9  # keeps the row offset within SQLite's 64 bits
 
 _ORDER_SELECT = """
     SELECT o.*, r.residence_no, t.name AS room_type_name
@@ -90,12 +91,8 @@ def _order_json(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
 
 
 def get_order_list(conn: sqlite3.Connection, params: Params, ctx: SimContext) -> Any:
-    size = params.integer("page_size", 20)
-    index = params.integer("page_index", 1)
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise SimError(BAD_PARAMS, f"param.page_size must be from 1 to {MAX_PAGE_SIZE}")
-    if index < 1:
-        raise SimError(BAD_PARAMS, "param.page_index must be 1 or more")
+    size = params.integer("page_size", 20, lo=1, hi=MAX_PAGE_SIZE)
+    index = params.integer("page_index", 1, lo=1, hi=MAX_PAGE_INDEX)
     rows = conn.execute(
         _ORDER_SELECT + " ORDER BY o.start_time, o.seq LIMIT ? OFFSET ?",
         (size, (index - 1) * size),

@@ -6,11 +6,10 @@ import random
 import re
 from datetime import UTC, date, datetime, time
 
-from kiosk.sim.params import BAD_PARAMS, Params, SimError
+from kiosk.sim.params import Params
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME_OF_DAY = re.compile(r"\d{2}:\d{2}")
+_TIME_OF_DAY = re.compile(r"[0-9]{2}:[0-9]{2}")
 
 
 def new_id(rng: random.Random, prefix: str) -> str:
@@ -39,13 +38,7 @@ def at(day: date, hhmm: str) -> datetime:
 
 def param_date(params: Params, name: str) -> date:
     """A required "YYYY-MM-DD" parameter."""
-    value = params.text(name, max_len=10)
-    try:
-        if not _DATE.fullmatch(value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise SimError(BAD_PARAMS, f'param.{name} must be a date "YYYY-MM-DD"') from None
+    return params.date(name)
 
 
 def check_time_of_day(text: str) -> str:

@@ -34,6 +34,8 @@ from kiosk.sim.pms.store import (
 BILL_STATUSES = (10, 20, 30, 40, 50, 60, 70, 80)
 CONSUMPTION_LIST, CASHIER_LIST = 10, 20
 MAX_PAGE_SIZE = 100
+MAX_PAGE_NO = 10**9  # keeps the row offset within SQLite's 64 bits
+MAX_QUANTITY = 100_000  # of one consumption item: keeps price x num a sane amount
 
 
 def _catalogue_name(conn: sqlite3.Connection, table: str, key: str, value: int) -> str:
@@ -43,13 +45,11 @@ def _catalogue_name(conn: sqlite3.Connection, table: str, key: str, value: int) 
     return row["name"]
 
 
-def _consumption(conn: sqlite3.Connection, item: Params, where: str) -> dict[str, Any]:
+def _consumption(conn: sqlite3.Connection, item: Params) -> dict[str, Any]:
     """The columns of a consumption item ``{consume_id, date, price, num, remark}``."""
     consume_id = item.integer("consume_id")
     price = item.money("price")
-    num = item.integer("num")
-    if num < 1:
-        raise SimError(BAD_PARAMS, f"{where}.num must be at least 1")
+    num = item.integer("num", lo=1, hi=MAX_QUANTITY)
     return {
         "consume_id": consume_id,
         "name": _catalogue_name(conn, "pms_consume_item", "consume_id", consume_id),
@@ -61,11 +61,9 @@ def _consumption(conn: sqlite3.Connection, item: Params, where: str) -> dict[str
     }
 
 
-def add_consumption(
-    conn: sqlite3.Connection, ctx: Any, accom: sqlite3.Row, item: Params, where: str
-) -> int:
+def add_consumption(conn: sqlite3.Connection, ctx: Any, accom: sqlite3.Row, item: Params) -> int:
     """Post one consumption to a stay; its bill id."""
-    bill = _consumption(conn, item, where)
+    bill = _consumption(conn, item)
     cur = conn.execute(
         f"INSERT INTO pms_bill (order_id, accom_id, kind, created_at, {', '.join(bill)}) "
         f"VALUES (?, ?, 'consume', ?{', ?' * len(bill)})",
@@ -78,7 +76,7 @@ def add_consumption(
 
 
 def update_consumption(
-    conn: sqlite3.Connection, ctx: Any, accom: sqlite3.Row, item: Params, where: str
+    conn: sqlite3.Connection, ctx: Any, accom: sqlite3.Row, item: Params
 ) -> None:
     """``update``'s bill items with a ``bill_id``: rewrite an unsettled consumption."""
     bill_id = item.integer("bill_id")
@@ -86,7 +84,7 @@ def update_consumption(
     if bill["accom_id"] != accom["accom_id"] or bill["kind"] != "consume":
         raise SimError(NOT_FOUND, f"bill_id {bill_id} is not a consumption of this stay")
     _require_bill_status(bill, UNSETTLED, "update")
-    columns = _consumption(conn, item, where)
+    columns = _consumption(conn, item)
     assignments = ", ".join(f"{column} = ?" for column in columns)
     conn.execute(
         f"UPDATE pms_bill SET {assignments} WHERE bill_id = ?", (*columns.values(), bill_id)
@@ -164,8 +162,8 @@ def add_accom_bill(conn: sqlite3.Connection, params: Params, ctx: Any) -> dict[s
     if accom["accom_status"] == CANCELLED:
         raise SimError(CONFLICT, f"stay {accom['accom_id']} is cancelled ({CANCELLED})")
     require_unsettled(require_order(conn, accom["order_id"]), "adding bills")
-    for i, item in enumerate(params.objects("bill_list", [])):
-        add_consumption(conn, ctx, accom, item, f"bill_list[{i}]")
+    for item in params.objects("bill_list", []):
+        add_consumption(conn, ctx, accom, item)
     return {}
 
 
@@ -194,10 +192,8 @@ def get_bill_list(conn: sqlite3.Connection, params: Params, ctx: Any) -> dict[st
     order_id = params.integer("order_id")
     require_order(conn, order_id)
     tz = order_zone(conn, order_id)
-    page_no = params.integer("page_no", 1)
-    page_size = params.integer("page_size", 25)
-    if page_no < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise SimError(BAD_PARAMS, f"page_no must be >= 1, page_size 1 to {MAX_PAGE_SIZE}")
+    page_no = params.integer("page_no", 1, lo=1, hi=MAX_PAGE_NO)
+    page_size = params.integer("page_size", 25, lo=1, hi=MAX_PAGE_SIZE)
     where = ["order_id = ?", "kind = ?"]
     args: list[Any] = [order_id, kind]
     filters = (

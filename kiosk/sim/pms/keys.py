@@ -32,8 +32,8 @@ from kiosk.sim.pms.store import (
 
 CARD_UID = re.compile(r"[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20}")  # 4-, 7- or 10-byte UIDs
 ROOM_CARD, ROOM_CARD_NAME = 4, "房卡"
-_COUNTRY_CODE = re.compile(r"\+\d{1,4}")
-_PHONE = re.compile(r"\d{4,15}")
+_COUNTRY_CODE = re.compile(r"\+[0-9]{1,4}")  # ASCII digits: \d would take fullwidth ones
+_PHONE = re.compile(r"[0-9]{4,15}")
 
 
 def room_card_payload(accom: sqlite3.Row) -> bytes:

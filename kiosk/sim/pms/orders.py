@@ -19,7 +19,12 @@ from kiosk.sim.pms import logs
 from kiosk.sim.pms.bills import add_consumption, update_consumption
 from kiosk.sim.pms.folio import REVERSED, detail_summary, folio
 from kiosk.sim.pms.reminders import parse_reminder
-from kiosk.sim.pms.rooms import full_name, require_room_free, require_type_capacity
+from kiosk.sim.pms.rooms import (
+    full_name,
+    held_until,
+    require_room_free,
+    require_type_capacity,
+)
 from kiosk.sim.pms.stays import require_check_in_ready
 from kiosk.sim.pms.store import (
     BOOKED,
@@ -96,10 +101,11 @@ def _check_stay(
     room ready for check-in; an in-house guest staying put does not.
     """
     now, start, end = now_ts(ctx), stay["start_time"], stay["end_time"]
+    held = held_until(stay["accom_status"], end, now)  # an in-house guest keeps the room on
     exclude = 0 if old is None else old["accom_id"]
     if stay["room_id"] is not None:
-        require_room_free(conn, stay["room_id"], start, end, now, exclude)
-    require_type_capacity(conn, stay["room_type_id"], start, end, now, exclude)
+        require_room_free(conn, stay["room_id"], start, held, now, exclude)
+    require_type_capacity(conn, stay["room_type_id"], start, held, now, exclude)
     moving_in = old is None or old["room_id"] != stay["room_id"]
     if stay["accom_status"] == CHECKED_IN and moving_in:
         require_check_in_ready(conn, ctx, tz, stay["room_id"], start, end)
@@ -110,11 +116,11 @@ def _write_items(
 ) -> None:
     """A stay item's bills (new, or updated by ``bill_id``) and guests (replaced)."""
     accom = conn.execute("SELECT * FROM pms_accom WHERE accom_id = ?", (accom_id,)).fetchone()
-    for i, bill in enumerate(item.objects("bill_list", [])):
+    for bill in item.objects("bill_list", []):
         if "bill_id" in bill:
-            update_consumption(conn, ctx, accom, bill, f"{where}.bill_list[{i}]")
+            update_consumption(conn, ctx, accom, bill)
         else:
-            add_consumption(conn, ctx, accom, bill, f"{where}.bill_list[{i}]")
+            add_consumption(conn, ctx, accom, bill)
     if "tenant_list" in item:
         replace_tenants(conn, accom_id, item.objects("tenant_list"), where)
 

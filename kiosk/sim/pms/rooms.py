@@ -66,13 +66,15 @@ def conflicts(
     ).fetchall()
 
 
+def held_until(status: int, end: int, now: int) -> int:
+    """When a stay in ``status`` booked to ``end`` frees its room: a checked-in guest holds
+    it until check-out, even past ``end`` (the rule of ``_TAKEN``)."""
+    return max(end, now + 1) if status == CHECKED_IN else end
+
+
 def taken_until(stays: list[sqlite3.Row], now: int) -> int:
     """When the last of the conflicting ``stays`` frees the room (0: none)."""
-    ends = [
-        max(s["end_time"], now + 1) if s["accom_status"] == CHECKED_IN else s["end_time"]
-        for s in stays
-    ]
-    return max(ends, default=0)
+    return max((held_until(s["accom_status"], s["end_time"], now) for s in stays), default=0)
 
 
 def require_room_free(

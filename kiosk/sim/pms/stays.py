@@ -17,6 +17,7 @@ from kiosk.sim.pms import logs
 from kiosk.sim.pms.rooms import (
     conflicts,
     free_rooms,
+    held_until,
     require_room_free,
     stay_view,
     taken_until,
@@ -282,15 +283,10 @@ def cancel_accom_status(conn: sqlite3.Connection, params: Params, ctx: Any) -> d
             (BOOKED, accom["accom_id"]),
         )
         revoked = CHECKED_IN
-    else:  # back in the room: only if nobody has taken it since
-        require_room_free(
-            conn,
-            accom["room_id"],
-            accom["start_time"],
-            accom["end_time"],
-            now_ts(ctx),
-            accom["accom_id"],
-        )
+    else:  # back in the room: only if nobody has taken it since, up to now if overdue
+        now = now_ts(ctx)
+        end = held_until(CHECKED_IN, accom["end_time"], now)
+        require_room_free(conn, accom["room_id"], accom["start_time"], end, now, accom["accom_id"])
         conn.execute(
             "UPDATE pms_accom SET accom_status = ?, checked_out_at = NULL, checkout_fee = '0.00' "
             "WHERE accom_id = ?",

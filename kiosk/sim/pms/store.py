@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.sim.params import BAD_PARAMS, CONFLICT, NOT_FOUND, Params, SimError
+from kiosk.sim.params import BAD_PARAMS, CONFLICT, MAX_UNIX_S, NOT_FOUND, Params, SimError
 
 CREATOR = "kiosk"  # creator_name of everything the simulator records
 CENT = Decimal("0.01")
@@ -50,33 +50,28 @@ def choice(params: Params, name: str, allowed: tuple[int, ...], default: Any = .
     """An integer that must be one of the documented codes ``allowed``."""
     value = params.integer(name) if default is ... else params.integer(name, default)
     if value is not None and value not in allowed:
-        raise SimError(BAD_PARAMS, f"{name} must be one of {list(allowed)}")
+        raise params.fail(name, f"one of {list(allowed)}")
     return value
 
 
 def unix(params: Params, name: str, default: Any = ...) -> int:
-    value = params.integer(name) if default is ... else params.integer(name, default)
-    if value is not None and value < 0:
-        raise SimError(BAD_PARAMS, f"{name} must be a Unix time in seconds")
-    return value
+    """Unix seconds from 1970 to 2100 (later is a mistake, and past the calendar's reach)."""
+    if default is ...:
+        return params.integer(name, lo=0, hi=MAX_UNIX_S)
+    return params.integer(name, default, lo=0, hi=MAX_UNIX_S)
 
 
 def interval(params: Params, start: str = "start_date", end: str = "end_date") -> tuple[int, int]:
     """A ``[start, end)`` time range; ``end`` must come after ``start``."""
     begin, finish = unix(params, start), unix(params, end)
     if finish <= begin:
-        raise SimError(BAD_PARAMS, f"{end} must be after {start}")
+        raise params.fail(end, f"after {start}")
     return begin, finish
 
 
 def day(params: Params, name: str) -> str:
     """A "YYYY-MM-DD" date, returned as given."""
-    text = params.text(name, max_len=10)
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise SimError(BAD_PARAMS, f"{name} must be a date YYYY-MM-DD") from None
-    return text
+    return params.date(name).isoformat()
 
 
 def positive_money(params: Params, name: str) -> Decimal:

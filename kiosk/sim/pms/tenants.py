@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
 from typing import Any
 
 from kiosk.sim.params import BAD_PARAMS, NOT_FOUND, Params, SimError
@@ -38,10 +37,7 @@ def parse_tenant(item: Params, where: str) -> dict[str, Any]:
     name, phone = name_or_phone(item, where)
     birthday = item.text("birthday", "", max_len=10)
     if birthday:
-        try:
-            date.fromisoformat(birthday)
-        except ValueError:
-            raise SimError(BAD_PARAMS, f"{where}.birthday must be a date YYYY-MM-DD") from None
+        item.date("birthday")
     return {
         "name": name,
         "phone": phone,
