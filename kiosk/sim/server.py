@@ -284,18 +284,39 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._open: set[socket.socket] = set()
+        # Open connections, each with the moment its request must have arrived whole (None
+        # while it is being answered): the socket's timeout bounds one read only, and a
+        # client trickling a byte at a time would otherwise hold a thread for ever.
+        self._open: dict[socket.socket, float | None] = {}
         self._open_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
-            self._open.add(request)
+            self._open[request] = None
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
-            self._open.discard(request)
+            self._open.pop(request, None)
         super().shutdown_request(request)
+
+    def await_request(self, conn: socket.socket, read: bool) -> None:
+        """Start (``read`` False) or end the time ``conn`` has to send its next request."""
+        with self._open_lock:
+            if conn in self._open:
+                self._open[conn] = None if read else time.monotonic() + self.sim.read_timeout
+
+    def service_actions(self) -> None:
+        """Close connections whose request is overdue (``serve_forever`` calls this every
+        poll interval): the handler's blocked read then ends, and so does the connection."""
+        now = time.monotonic()
+        with self._open_lock:
+            overdue = [c for c, due in self._open.items() if due is not None and due < now]
+            for conn in overdue:
+                self._open[conn] = None
+        for conn in overdue:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client gone mid-reply is routine; anything else is a simulator bug."""
@@ -307,7 +328,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def drop_connections(self) -> None:
         """Close keep-alive connections too: a stopped simulator is down for every client."""
         with self._open_lock:
-            open_now, self._open = self._open, set()
+            open_now, self._open = list(self._open), {}
         for conn in open_now:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
@@ -325,10 +346,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.sim.read_timeout
         super().setup()
 
+    def handle_one_request(self) -> None:
+        self.server.await_request(self.connection, read=False)
+        super().handle_one_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        self.server.await_request(self.connection, read=True)
         if self._framing_headers():  # a body on a GET is never read: the stream is lost
             self.close_connection = True
         if self.path == "/_sim/health":
@@ -339,11 +365,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         sim = self.server.sim
         faults = sim.faults
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
         raw = self._read_body()
         if raw is None:
             return
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
         if not self._authorized():
             self._reply_error(
                 HTTPStatus.UNAUTHORIZED, UNAUTHORIZED, "missing or wrong Bearer token"
@@ -392,6 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is None:
             length = int(lengths[0]) if lengths else 0
             raw = self.rfile.read(length)  # a stall past read_timeout raises TimeoutError
+            self.server.await_request(self.connection, read=True)
             if len(raw) == length:
                 return raw
             problem = HTTPStatus.BAD_REQUEST, "body shorter than its Content-Length"

@@ -227,9 +227,45 @@ def test_the_read_timeout_does_not_cut_a_slow_but_steady_client(impatient: SimSe
     with socket.create_connection((impatient.host, impatient.port), timeout=5) as sock:
         for i in range(0, len(data), 40):
             sock.sendall(data[i : i + 40])
-            time.sleep(0.1)
+            time.sleep(0.05)
         code, envelope = status_and_body(one_reply(sock))
     assert code == 200 and envelope["error_code"] == 404  # no property 1 here: a clean answer
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_request_trickled_a_byte_at_a_time_is_cut_at_the_deadline(
+    impatient: SimServer, part: str
+) -> None:
+    """Each byte comes well inside the read timeout, the whole request never does."""
+    body = b'{"pms_id": 1, "note": "' + b"x" * 200 + b'"}'
+    data = request("/api/v1/pmsRoom/getAllRoomList", body, f"Content-Length: {len(body)}")
+    head, rest = data.split(b"\r\n\r\n", 1)
+    before = dump(impatient)
+    started = time.monotonic()
+    with socket.create_connection((impatient.host, impatient.port), timeout=5) as sock:
+        if part == "body":
+            sock.sendall(head + b"\r\n\r\n")
+        trickle = head if part == "headers" else rest
+        closed = False
+        for byte in trickle:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            sock.settimeout(0.1)
+            try:
+                if sock.recv(4096) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+            except OSError:
+                closed = True
+                break
+    assert closed, "the simulator kept a trickling connection open"
+    assert time.monotonic() - started < 3  # 0.5 s deadline, the poll interval, a loaded machine
+    assert dump(impatient) == before
 
 
 # --- hostile bodies ---------------------------------------------------------------------------
