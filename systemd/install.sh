@@ -24,8 +24,9 @@ RUNTIME_PACKAGES=(
   libsdl2-2.0-0 libsdl2-image-2.0-0 libsdl2-mixer-2.0-0 libsdl2-ttf-2.0-0
   libgles2 libegl1 libgbm1 libdrm2 libmtdev1 libzbar0 libpcsclite1 fonts-wqy-microhei
 )
-# Building the packages that have no aarch64 wheel (pyscard): tests/appliance checks the list.
-BUILD_PACKAGES=(build-essential python3-dev swig libpcsclite-dev)
+# Building the packages that have no aarch64 wheel on PyPI: pyscard (swig, PC/SC headers) and
+# zxing-cpp (a CMake build that may fetch pybind11 with git). tests/appliance checks the list.
+BUILD_PACKAGES=(build-essential python3-dev swig libpcsclite-dev cmake git)
 KIOSK_GROUPS=(video render input dialout plugdev lp)
 # Root-only secret files, handed to the service by LoadCredential= (kiosk/appliance/credentials.py)
 CREDENTIALS=(backend-token qr-signing-key card-site-key-a card-site-key-b operator-pin-hash outbox-key)
@@ -163,7 +164,8 @@ install_version() {
   mkdir -p "$dir"
   run python3 -m venv "$OPT/$version"
   run "$OPT/$version/bin/pip" install --quiet --upgrade pip
-  # pyscard has no aarch64 wheel: built here, against libpcsclite (BUILD_PACKAGES).
+  # No aarch64 wheel for pyscard and zxing-cpp: pip builds them here (BUILD_PACKAGES);
+  # pyscard from source even where a wheel exists, against this system's libpcsclite.
   run "$OPT/$version/bin/pip" install --quiet --no-binary pyscard "$(package_spec)"
   mkdir -p "$dir/share/kiosk/systemd" "$dir/share/doc"
   cp "$HERE"/*.service "$HERE"/install.sh "$dir/share/kiosk/systemd/"
