@@ -116,6 +116,8 @@ def test_the_kiosk_unit_is_an_appliance() -> None:
     assert one["StateDirectory"] == one["ConfigurationDirectory"] == "kiosk"
     assert "KIOSK_STATE__DIR=%S/kiosk" in unit["Environment"]
     assert {"KIVY_WINDOW=sdl2", "SDL_VIDEODRIVER=kmsdrm"} <= set(unit["Environment"])
+    # SDL mutes the console keyboard (no keys reach tty1) unless told to keep it
+    assert not any("SDL_INPUT_LINUX_KEEP_KBD" in v for v in unit["Environment"])
     assert one["TTYPath"] == "/dev/tty1" and one["StandardOutput"] == "journal"
     assert one["DevicePolicy"] == "closed" and "PrivateDevices" not in unit
     allowed = {v.split()[0] for v in unit["DeviceAllow"]}
