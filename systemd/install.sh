@@ -18,11 +18,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # What a kiosk needs at run time: Python, pcscd (the card encoder), time sync (the check-in
-# day), SDL2 on KMS/DRM for Kivy, zbar (QR decoding), a CJK font.
+# day), what SDL's KMS/DRM video loads (the Kivy wheel brings its own SDL2, built with
+# KMSDRM), mtdev (touch), zbar (QR decoding), a CJK font.
 RUNTIME_PACKAGES=(
   python3 python3-venv pcscd systemd-timesyncd
-  libsdl2-2.0-0 libsdl2-image-2.0-0 libsdl2-mixer-2.0-0 libsdl2-ttf-2.0-0
-  libgles2 libegl1 libgbm1 libdrm2 libmtdev1 libzbar0 libpcsclite1 fonts-wqy-microhei
+  libgles2 libegl1 libgl1 libgbm1 libdrm2 libmtdev1 libzbar0 libpcsclite1 fonts-wqy-microhei
 )
 # Building the packages that have no aarch64 wheel on PyPI: pyscard (swig, PC/SC headers) and
 # zxing-cpp (a CMake build that may fetch pybind11 with git). tests/appliance checks the list.
