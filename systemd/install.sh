@@ -278,8 +278,9 @@ activate() {
   say "systemd"
   run systemctl daemon-reload
   run systemd-tmpfiles --create /etc/tmpfiles.d/kiosk.conf
-  run sysctl --quiet --load /etc/sysctl.d/90-kiosk.conf
+  run systemctl restart systemd-sysctl.service
   run udevadm control --reload
+  run udevadm trigger --subsystem-match=usb
   run systemctl mask "${MASKED[@]}"
   run systemctl set-default multi-user.target
   run systemctl enable --now systemd-timesyncd.service
@@ -359,7 +360,7 @@ prune_versions() {
 do_uninstall() {
   local unit name file
   say "removing the kiosk"
-  run systemctl disable --now "${UNITS[@]}"
+  run systemctl disable --now "${UNITS[@]}" || true  # a half-done install may lack some
   run systemctl unmask "${MASKED[@]}"
   for unit in "${UNITS[@]}"; do rm -f "$(at "/etc/systemd/system/$unit")"; done
   for name in "${!SYSTEM_FILES[@]}"; do rm -f "$(at "${SYSTEM_FILES[$name]}")"; done
