@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hardware.config import DevicesConfig
+from kiosk.appliance.credentials import CredentialsSource
 from kiosk.journeys.settings import JourneySettings
 from kiosk.offline.backend import OfflinePolicy
 
@@ -158,8 +159,9 @@ class KioskConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment overrides the file's values, which come in as init kwargs.
-        return (env_settings, init_settings)
+        # The environment overrides systemd's credentials, which override the file's values
+        # (they come in as init kwargs).
+        return (env_settings, CredentialsSource(settings_cls), init_settings)
 
 
 class ConfigFileError(Exception):

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.appliance.notify import Notifier
 from kiosk.i18n import DEFAULT_LANG, Catalogue
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.operator_access import OperatorAccess, OperatorPort
@@ -119,6 +121,7 @@ class KioskApp(App):
         self._font = font
         self._operator_access = operator_access
         self._consumer: asyncio.Task[None] | None = None
+        self._watchdog: Any = None
 
     def build(self) -> KioskRoot:
         theme.register_fonts(self._font)
@@ -146,8 +149,22 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         self._consumer = asyncio.ensure_future(self._consume_views())
+        self.root_window.bind(on_flip=self._first_frame)
+
+    def _first_frame(self, window: Any) -> None:
+        """The first screen is on the panel: tell systemd (``Type=notify``), then feed its
+        watchdog from the frame loop, so a UI that stops running is restarted."""
+        window.unbind(on_flip=self._first_frame)
+        systemd = Notifier.from_env()
+        systemd.ready()
+        if systemd.watchdog_interval_s:
+            self._watchdog = Clock.schedule_interval(
+                lambda _dt: systemd.watchdog(), systemd.watchdog_interval_s
+            )
 
     def on_stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._consumer is not None:
             self._consumer.cancel()
         self.timer.stop()

@@ -24,16 +24,27 @@ COMMAND_MODULES = (
     "kiosk.cli.payments",
     "kiosk.cli.outbox",
     "kiosk.cli.prefetch",
+    "kiosk.cli.out_of_order",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Lobby self check-in kiosk")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lobby-kiosk")
+    except PackageNotFoundError:  # a source tree run without being installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
