@@ -16,15 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hardware.card_encoder import open_encoder
-from hardware.card_encoder.simulator import SimEncoder
+from hardware.card_encoder import make_encoder
 from hardware.config import DevicesConfig
-from hardware.dispenser import open_dispenser
-from hardware.dispenser.simulator import SimDispenser
+from hardware.dispenser import make_dispenser
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
@@ -33,10 +32,11 @@ from kiosk.api.pms import PmsClient
 from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.pms import rooms_of_queued_check_ins
-from kiosk.config import KioskConfig
+from kiosk.config import KioskConfig, OperatorConfig, UiConfig
+from kiosk.device_opener import DeviceOpener
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
-from kiosk.journeys.devices import Devices, SimCardPath
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
@@ -44,6 +44,9 @@ from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
 from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
+
+if TYPE_CHECKING:
+    from kiosk.service import GuestService, Scanner
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -55,6 +58,7 @@ class Runtime:
     config: KioskConfig
     journey: CheckinJourney
     devices: Devices
+    opener: DeviceOpener  # opens the devices start-up found missing, when they come back
     client: PmsClient | OpenAbilityClient
     outbox: DurableOutbox
     sim: Any = None  # the embedded simulator (demo, tests); never in production
@@ -102,7 +106,7 @@ class Runtime:
         return [self.backend_health, *(part.health for part in parts)]
 
     def backend_health(self) -> DeviceHealth:
-        """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
+        """ "online" or "offline", and what the outbox holds: "offline, 3 queued"."""
         backend = self.journey.backend
         offline = isinstance(backend, OfflineBackend) and backend.offline
         queued, dead = self.outbox.depth(), self.outbox.counts().get(DEAD, 0)
@@ -143,27 +147,26 @@ def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
     return server, demo
 
 
-def open_devices(config: DevicesConfig) -> tuple[Devices, list[Any]]:
-    """The journey's devices from ``[devices]``, and their ``close`` calls.
+def open_devices(config: DevicesConfig) -> tuple[Devices, DeviceOpener, list[Any]]:
+    """The journey's devices from ``[devices]``, the opener that opens them (start-up
+    retries those that are missing) and their ``close`` calls.
 
     A simulated dispenser and a simulated encoder are joined into one card path (the
     encoder's field is the dispenser's RF position), as the hardware is on a kiosk.
     """
-    closers: list[Any] = []
     terminal = open_payment_terminal(config.payment)
-    closers.append(terminal.close)
-    dispenser = open_dispenser(config.dispenser)
-    closers.append(dispenser.close)
-    encoder = open_encoder(config.encoder)
-    closers.append(encoder.close)
-    if isinstance(dispenser, SimDispenser) and isinstance(encoder, SimEncoder):
-        dispenser = SimCardPath(dispenser, encoder)
-        dispenser.open()
+    encoder = make_encoder(config.encoder)
+    dispenser = make_dispenser(config.dispenser)
+    if config.dispenser.driver == "sim" and config.encoder.driver == "sim":
+        from kiosk.demo.devices import SimCardPath  # simulated devices only: never in production
+
+        dispenser = SimCardPath(dispenser, encoder)  # type: ignore[arg-type]
     printer = open_printer(config.printer)
-    closers.append(printer.close)
-    return Devices(
-        terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer
-    ), closers
+    # The encoder before the card path: opening the path empties the encoder's field.
+    opener = DeviceOpener({"encoder": encoder.open, "dispenser": dispenser.open})
+    closers = [terminal.close, dispenser.close, encoder.close, printer.close]
+    devices = Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
+    return devices, opener, closers
 
 
 def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
@@ -196,7 +199,10 @@ async def start_runtime(config: KioskConfig) -> Runtime:
     outbox = DurableOutbox.for_clients(db, sealer, **{backend_config.kind: client}, backoff=backoff)
     outbox.recover()
     backend = open_backend(backend_config, outbox, client=client)
-    devices, closers = open_devices(devices_in_state_dir(config))
+    devices, opener, closers = open_devices(devices_in_state_dir(config))
+    missing = opener.open_missing()
+    if missing:
+        log.error("devices missing at start-up: %s", "; ".join(missing.values()))
     closers.append(db.close)
     payment_log = PaymentLog(db)
     cache = None
@@ -220,4 +226,50 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.qr.max_length,
     )
-    return Runtime(config, journey, devices, client, outbox, sim, demo, cache, closers)
+    return Runtime(config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
+
+
+async def serve_kiosk(
+    runtime: Runtime,
+    ui: UiConfig,
+    operator: OperatorConfig,
+    *,
+    on_start: Callable[[Scanner], None] | None = None,
+) -> GuestService:
+    """The kiosk in service on its screen (``kiosk run``, ``kiosk demo`` with a display)
+    until SIGTERM or the window closes; closes ``runtime``. ``on_start`` sees the scanner
+    before the camera starts (the demo holds codes to its simulated camera).
+
+    Call ``screens.launch.prepare_kivy`` first (before anything imports Kivy)."""
+    from kiosk.journeys.messages import Channel
+    from kiosk.service import GuestService, Scanner
+    from screens.launch import build_app, run_app
+
+    try:
+        await runtime.start_background()
+        channel = Channel()
+        service = GuestService(runtime.journey, channel, runtime.health_sources(), runtime.opener)
+        scanner = Scanner(runtime.config.devices.camera, channel)
+        app = build_app(channel, runtime.journey.catalogue, service, operator, ui, scanner.preview)
+    except BaseException:
+        await runtime.aclose()
+        raise
+
+    # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
+    # then the window, the devices and the state close (the devices are needed to void).
+    async def stop() -> None:
+        await service.shutdown(runtime.config.state.shutdown_grace_s)
+        app.stop()
+
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: asyncio.ensure_future(stop())
+    )
+    if on_start is not None:
+        on_start(scanner)
+    scanner.start()
+    try:
+        await run_app(app, until=service.serve())
+    finally:
+        scanner.stop()
+        await runtime.aclose()
+    return service

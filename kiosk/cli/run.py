@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from pathlib import Path
 
 from kiosk.config import DEFAULT_CONFIG_PATH, KioskConfig
@@ -34,38 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: KioskConfig) -> int:
-    from kiosk.journeys.messages import Channel
-    from kiosk.runtime import start_runtime
-    from kiosk.service import GuestService, Scanner
-    from screens.launch import build_app, prepare_kivy, run_app
+    from kiosk.runtime import serve_kiosk, start_runtime
+    from screens.launch import prepare_kivy
 
     prepare_kivy(config.ui)
     runtime = await start_runtime(config)
-    await runtime.start_background()
-    channel = Channel()
-    service = GuestService(runtime.journey, channel, runtime.health_sources())
-    scanner = Scanner(runtime.config.devices.camera, channel)
-    app = build_app(
-        channel,
-        runtime.journey.catalogue,
-        service,
-        runtime.config.operator,
-        runtime.config.ui,
-        scanner.preview,
-    )
-    # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
-    # then the window, the devices and the state close (the devices are needed to void).
-    async def stop() -> None:
-        await service.shutdown(config.state.shutdown_grace_s)
-        app.stop()
-
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: asyncio.ensure_future(stop())
-    )
-    scanner.start()
-    try:
-        await run_app(app, until=service.serve())
-    finally:
-        scanner.stop()
-        await runtime.aclose()
+    await serve_kiosk(runtime, config.ui, config.operator)
     return 0
