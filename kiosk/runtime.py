@@ -34,6 +34,7 @@ from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.pms import rooms_of_queued_check_ins
 from kiosk.config import KioskConfig, OperatorConfig, UiConfig
 from kiosk.device_opener import DeviceOpener
+from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
@@ -80,7 +81,10 @@ class Runtime:
         )
         for line in resolved:
             log.warning("payment left open at a restart resolved: %s", line)
-        self.outbox.purge_delivered(self.config.state.keep_delivered_days * 86_400)
+        keep_s = self.config.state.keep_delivered_days * 86_400
+        self._tasks.append(
+            asyncio.create_task(run_housekeeping(self.outbox, keep_s), name="housekeeping")
+        )
         self._tasks.append(
             asyncio.create_task(
                 self.outbox.run_relay(self.config.state.relay_idle_s), name="outbox-relay"

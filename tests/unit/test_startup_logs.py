@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import KioskConfig
 from kiosk.demo import builtin_scripts, run_demo
+from tests.unit.test_startup_housekeeping import instant_dispenser
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,13 +69,7 @@ def typed_by_guests(scripts: list[Path]) -> set[str]:
 
 async def test_a_full_demo_logs_no_guest_data(tmp_path: Path, debug_log: Path) -> None:
     scripts = builtin_scripts()
-    base = KioskConfig()
-    fast = base.devices.model_copy(
-        update={"dispenser": base.devices.dispenser.model_copy(update={"sim_delay_scale": 0})}
-    )
-    records = await run_demo(
-        tmp_path / "out", scripts, config=base.model_copy(update={"devices": fast})
-    )
+    records = await run_demo(tmp_path / "out", scripts, config=instant_dispenser())
     assert all(r.passed for r in records), [r.failures for r in records]
     assert sum(r.outcome == "checked_in" for r in records) >= 5
 
