@@ -5,8 +5,9 @@ does (embedded property simulator, simulated devices, state under FOLDER), start
 check-in journey and prints ``attract <time.monotonic()>`` when the journey shows its
 first view. The parent reads the same monotonic clock, so the difference is the time
 from its spawning this process to the attract screen: interpreter, imports, start-up.
-With ``--ui`` (on a display the parent provides) it waits for the Kivy attract screen
-to show the journey's view and draw a frame.
+With ``--ui`` (on a display the parent provides) it starts the UI as ``kiosk run`` does
+(``serve_kiosk``) and waits for the Kivy attract screen to show the journey's view and
+draw a frame. Phases go to stderr (``cold_start_report.py``).
 """
 
 from __future__ import annotations
