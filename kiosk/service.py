@@ -151,7 +151,7 @@ class GuestService:
     async def _wait_for_devices(self) -> None:
         """Out of order, naming what is missing, until every device opens; retried every
         ``device_retry_s``."""
-        if self._opener is None:
+        if self._opener is None or not self._opener.missing:  # all opened at start-up
             return
         shown: dict[str, str] = {}
         while missing := await asyncio.to_thread(self._opener.open_missing):
