@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hardware.card_encoder import make_encoder
 from hardware.config import DevicesConfig
@@ -32,7 +31,7 @@ from kiosk.api.pms import PmsClient
 from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.pms import rooms_of_queued_check_ins
-from kiosk.config import KioskConfig, OperatorConfig, UiConfig
+from kiosk.config import KioskConfig
 from kiosk.device_opener import DeviceOpener
 from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
@@ -45,9 +44,6 @@ from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
 from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
-
-if TYPE_CHECKING:
-    from kiosk.service import GuestService, Scanner
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -231,49 +227,3 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         qr_max_length=config.qr.max_length,
     )
     return Runtime(config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
-
-
-async def serve_kiosk(
-    runtime: Runtime,
-    ui: UiConfig,
-    operator: OperatorConfig,
-    *,
-    on_start: Callable[[Scanner], None] | None = None,
-) -> GuestService:
-    """The kiosk in service on its screen (``kiosk run``, ``kiosk demo`` with a display)
-    until SIGTERM or the window closes; closes ``runtime``. ``on_start`` sees the scanner
-    before the camera starts (the demo holds codes to its simulated camera).
-
-    Call ``screens.launch.prepare_kivy`` first (before anything imports Kivy)."""
-    from kiosk.journeys.messages import Channel
-    from kiosk.service import GuestService, Scanner
-    from screens.launch import build_app, run_app
-
-    try:
-        await runtime.start_background()
-        channel = Channel()
-        service = GuestService(runtime.journey, channel, runtime.health_sources(), runtime.opener)
-        scanner = Scanner(runtime.config.devices.camera, channel)
-        app = build_app(channel, runtime.journey.catalogue, service, operator, ui, scanner.preview)
-    except BaseException:
-        await runtime.aclose()
-        raise
-
-    # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
-    # then the window, the devices and the state close (the devices are needed to void).
-    async def stop() -> None:
-        await service.shutdown(runtime.config.state.shutdown_grace_s)
-        app.stop()
-
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: asyncio.ensure_future(stop())
-    )
-    if on_start is not None:
-        on_start(scanner)
-    scanner.start()
-    try:
-        await run_app(app, until=service.serve())
-    finally:
-        scanner.stop()
-        await runtime.aclose()
-    return service

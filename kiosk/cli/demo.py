@@ -67,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _interactive(out: Path) -> int:
+    from kiosk.cli.run import serve_kiosk
     from kiosk.config import OperatorConfig, UiConfig
     from kiosk.demo import DEMO_QR_KEY, demo_config
     from kiosk.operator_access import hash_pin
-    from kiosk.runtime import serve_kiosk, start_runtime
+    from kiosk.runtime import start_runtime
     from kiosk.service import Scanner
     from kiosk.sim.demo import write_manifest
     from screens.launch import on_digit_key, prepare_kivy

@@ -47,8 +47,8 @@ async def first_screen(folder: Path) -> str:
     """The kiosk's UI up, through ``serve_kiosk`` as ``kiosk run`` starts it (demo config):
     the time its attract screen shows the journey's first view and has drawn a frame.
     Then SIGTERM, as systemd stops the kiosk."""
+    from kiosk.cli.run import serve_kiosk
     from kiosk.config import OperatorConfig, UiConfig
-    from kiosk.runtime import serve_kiosk
     from screens.launch import prepare_kivy
 
     ui = UiConfig(fullscreen=False)
