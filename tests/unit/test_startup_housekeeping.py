@@ -1,14 +1,20 @@
-"""The state database stays bounded: settled records older than ``keep_delivered_days``
-are purged at start-up and periodically after it; open payments and undelivered writes
-are kept whatever their age."""
+"""The kiosk's files stay bounded: settled records of the state database older than
+``keep_delivered_days`` are purged at start-up and periodically after it (open payments
+and undelivered writes are kept whatever their age); the simulated terminal's journal
+keeps its last 90 days."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from hardware.payment.protocol import Kind, Outcome, PaymentResult
+from hardware.payment.sim_journal import SimJournal
 from kiosk import housekeeping
 from kiosk.config import KioskConfig
 from kiosk.demo import DEMO_QR_KEY, builtin_scripts, demo_config
@@ -130,3 +136,30 @@ async def test_start_up_runs_housekeeping(tmp_path: Path) -> None:
     finally:
         await runtime.aclose()
     assert "housekeeping" not in {task.get_name() for task in asyncio.all_tasks()}
+
+
+def test_the_simulated_terminal_forgets_what_is_older_than_its_history(tmp_path: Path) -> None:
+    path = tmp_path / "payment-sim.sqlite"
+    journal = SimJournal(path)
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def sale(reference: str, at: datetime, outcome: Outcome) -> None:
+        started = PaymentResult(
+            reference, Outcome.IN_PROGRESS, Kind.SALE, Decimal("1.00"), "CNY", at=at
+        )
+        journal.begin(started)
+        if outcome is not Outcome.IN_PROGRESS:
+            journal.settle(replace(started, outcome=outcome))
+
+    sale("old", day, Outcome.APPROVED)
+    sale("old-open", day, Outcome.IN_PROGRESS)  # never answered: a restart asks about it
+    sale("recent", day + timedelta(days=100), Outcome.APPROVED)
+    journal.close()
+
+    journal = SimJournal(path, keep_days=90)
+    try:
+        assert journal.get("old") is None
+        assert journal.get("old-open") is not None and journal.get("recent") is not None
+        assert {entry.reference for entry in journal.entries()} == {"recent"}
+    finally:
+        journal.close()
