@@ -85,6 +85,8 @@ async def _play(config: KioskConfig, script: GuestScript, manifest: Path | None)
     values = _read_manifest(manifest, config) if config.backend.base_url else {}
     runtime = await start_runtime(config)
     try:
+        if runtime.opener.missing:  # a scripted guest does not wait for a device to come
+            raise _PlayError("devices missing: " + "; ".join(runtime.opener.missing.values()))
         resolved = await runtime.start_background()
         for line in resolved:
             print(f"payment left open by an earlier run resolved: {line}", file=sys.stderr)
