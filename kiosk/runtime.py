@@ -106,7 +106,7 @@ class Runtime:
         return [self.backend_health, *(part.health for part in parts)]
 
     def backend_health(self) -> DeviceHealth:
-        """ "online" or "offline", and what the outbox holds: "offline, 3 queued"."""
+        """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
         backend = self.journey.backend
         offline = isinstance(backend, OfflineBackend) and backend.offline
         queued, dead = self.outbox.depth(), self.outbox.counts().get(DEAD, 0)
