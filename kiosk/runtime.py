@@ -20,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardware.card_encoder import open_encoder
-from hardware.card_encoder.simulator import SimEncoder
+from hardware.card_encoder import make_encoder
 from hardware.config import DevicesConfig
-from hardware.dispenser import open_dispenser
-from hardware.dispenser.simulator import SimDispenser
+from hardware.dispenser import make_dispenser
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
@@ -34,9 +32,11 @@ from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.pms import rooms_of_queued_check_ins
 from kiosk.config import KioskConfig
+from kiosk.device_opener import DeviceOpener
+from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
-from kiosk.journeys.devices import Devices, SimCardPath
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
@@ -55,6 +55,7 @@ class Runtime:
     config: KioskConfig
     journey: CheckinJourney
     devices: Devices
+    opener: DeviceOpener  # opens the devices start-up found missing, when they come back
     client: PmsClient | OpenAbilityClient
     outbox: DurableOutbox
     sim: Any = None  # the embedded simulator (demo, tests); never in production
@@ -76,7 +77,10 @@ class Runtime:
         )
         for line in resolved:
             log.warning("payment left open at a restart resolved: %s", line)
-        self.outbox.purge_delivered(self.config.state.keep_delivered_days * 86_400)
+        keep_s = self.config.state.keep_delivered_days * 86_400
+        self._tasks.append(
+            asyncio.create_task(run_housekeeping(self.outbox, keep_s), name="housekeeping")
+        )
         self._tasks.append(
             asyncio.create_task(
                 self.outbox.run_relay(self.config.state.relay_idle_s), name="outbox-relay"
@@ -143,27 +147,26 @@ def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
     return server, demo
 
 
-def open_devices(config: DevicesConfig) -> tuple[Devices, list[Any]]:
-    """The journey's devices from ``[devices]``, and their ``close`` calls.
+def open_devices(config: DevicesConfig) -> tuple[Devices, DeviceOpener, list[Any]]:
+    """The journey's devices from ``[devices]``, the opener that opens them (start-up
+    retries those that are missing) and their ``close`` calls.
 
     A simulated dispenser and a simulated encoder are joined into one card path (the
     encoder's field is the dispenser's RF position), as the hardware is on a kiosk.
     """
-    closers: list[Any] = []
     terminal = open_payment_terminal(config.payment)
-    closers.append(terminal.close)
-    dispenser = open_dispenser(config.dispenser)
-    closers.append(dispenser.close)
-    encoder = open_encoder(config.encoder)
-    closers.append(encoder.close)
-    if isinstance(dispenser, SimDispenser) and isinstance(encoder, SimEncoder):
-        dispenser = SimCardPath(dispenser, encoder)
-        dispenser.open()
+    encoder = make_encoder(config.encoder)
+    dispenser = make_dispenser(config.dispenser)
+    if config.dispenser.driver == "sim" and config.encoder.driver == "sim":
+        from kiosk.demo.devices import SimCardPath  # simulated devices only: never in production
+
+        dispenser = SimCardPath(dispenser, encoder)  # type: ignore[arg-type]
     printer = open_printer(config.printer)
-    closers.append(printer.close)
-    return Devices(
-        terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer
-    ), closers
+    # The encoder before the card path: opening the path empties the encoder's field.
+    opener = DeviceOpener({"encoder": encoder.open, "dispenser": dispenser.open})
+    closers = [terminal.close, dispenser.close, encoder.close, printer.close]
+    devices = Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
+    return devices, opener, closers
 
 
 def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
@@ -196,7 +199,10 @@ async def start_runtime(config: KioskConfig) -> Runtime:
     outbox = DurableOutbox.for_clients(db, sealer, **{backend_config.kind: client}, backoff=backoff)
     outbox.recover()
     backend = open_backend(backend_config, outbox, client=client)
-    devices, closers = open_devices(devices_in_state_dir(config))
+    devices, opener, closers = open_devices(devices_in_state_dir(config))
+    missing = opener.open_missing()
+    if missing:
+        log.error("devices missing at start-up: %s", "; ".join(missing.values()))
     closers.append(db.close)
     payment_log = PaymentLog(db)
     cache = None
@@ -220,4 +226,4 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.qr.max_length,
     )
-    return Runtime(config, journey, devices, client, outbox, sim, demo, cache, closers)
+    return Runtime(config, journey, devices, opener, client, outbox, sim, demo, cache, closers)

@@ -14,7 +14,9 @@ import numpy as np
 from hardware.camera.config import CameraConfig
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.qr.pipeline import QrPipeline
+from kiosk.device_opener import DeviceOpener
 from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 
 log = logging.getLogger("kiosk.service")
@@ -22,6 +24,19 @@ log = logging.getLogger("kiosk.service")
 OUT_OF_SERVICE_VIEW = View(
     Step.OUT_OF_SERVICE, "out_of_service.title", "out_of_service.message", timeout_s=None
 )
+DEVICE_RETRY_S = 5.0  # how often a missing device is tried again (a USB re-plug, a late boot)
+
+
+def devices_missing_view(missing: dict[str, str]) -> View:
+    """The out-of-order screen naming what is missing (device names and driver errors only)."""
+    reason = "; ".join(missing.values())
+    return View(
+        Step.OUT_OF_SERVICE,
+        "out_of_service.title",
+        "out_of_service.devices_missing",
+        params={"reason": reason},
+        timeout_s=None,
+    )
 
 
 class Scanner:
@@ -65,8 +80,13 @@ class GuestService:
         journey: CheckinJourney,
         channel: Channel,
         health_sources: list[Callable[[], DeviceHealth]],
+        opener: DeviceOpener | None = None,
+        *,
+        device_retry_s: float = DEVICE_RETRY_S,
     ) -> None:
         self.journey = journey
+        self._opener = opener
+        self._device_retry_s = device_retry_s
         self.channel = channel
         self._health_sources = health_sources
         self._in_service = asyncio.Event()
@@ -118,6 +138,7 @@ class GuestService:
         log.info("kiosk in service")
         self._serving = asyncio.current_task()
         while True:
+            await self._wait_for_devices()
             if not self._in_service.is_set():
                 await self.channel.views.put(OUT_OF_SERVICE_VIEW)
                 await self._in_service.wait()
@@ -126,6 +147,24 @@ class GuestService:
             self.results.append(result.outcome)
             log.info("guest journey ended: %s", result.outcome)
             _drain(self.channel.actions)  # a late tap of the last guest is not the next one's
+
+    async def _wait_for_devices(self) -> None:
+        """Out of order, naming what is missing, until every device opens; retried every
+        ``device_retry_s``."""
+        if self._opener is None or not self._opener.missing:  # all opened at start-up
+            return
+        shown: dict[str, str] = {}
+        while missing := await asyncio.to_thread(self._opener.open_missing):
+            if missing != shown:
+                log.error("out of order, devices missing: %s", "; ".join(missing.values()))
+                await self.channel.views.put(devices_missing_view(missing))
+                shown = missing
+            await asyncio.sleep(self._device_retry_s)
+        if shown:
+            log.warning("every device is back: in service")
+            # A dispenser that was missing at start-up could not capture a card left at RF.
+            await capture_stray_card(self.journey.devices.dispenser)
+            _drain(self.channel.actions)
 
 
 def _drain(queue: asyncio.Queue[Action]) -> None:

@@ -132,6 +132,12 @@ class StateDb:
     def in_dir(cls, state_dir: Path) -> StateDb:
         return cls(state_dir / DB_FILE)
 
+    @classmethod
+    def in_memory(cls) -> StateDb:
+        """A database that keeps nothing: for a screen that runs without the kiosk's state
+        (the out-of-order screen, which must start whatever broke)."""
+        return cls(Path(":memory:"))
+
     @contextmanager
     def transaction(self, *, fsync: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on an error.

@@ -29,6 +29,13 @@ from hardware.card_encoder.protocol import (
 
 def open_encoder(config: EncoderConfig) -> CardEncoder:
     """The encoder ``config`` names, opened (``NoReader`` if its reader is not there)."""
+    encoder = make_encoder(config)
+    encoder.open()
+    return encoder
+
+
+def make_encoder(config: EncoderConfig) -> CardEncoder:
+    """The encoder ``config`` names, not yet opened."""
     encoder: CardEncoder
     if config.driver == "pcsc":
         from hardware.card_encoder.pcsc import PcscEncoder
@@ -40,7 +47,6 @@ def open_encoder(config: EncoderConfig) -> CardEncoder:
         from hardware.card_encoder.simulator import SimEncoder
 
         encoder = SimEncoder(CardType(config.sim_card_type), config.layout, config.sector_keys())
-    encoder.open()
     return encoder
 
 
@@ -64,5 +70,6 @@ __all__ = [
     "SectorKeys",
     "VerifyMismatch",
     "WrongCardType",
+    "make_encoder",
     "open_encoder",
 ]

@@ -20,6 +20,14 @@ from hardware.dispenser.protocol import (
 
 def open_dispenser(config: DispenserConfig) -> CardDispenser:
     """The dispenser ``config`` names, opened."""
+    dispenser = make_dispenser(config)
+    dispenser.open()
+    return dispenser
+
+
+def make_dispenser(config: DispenserConfig) -> CardDispenser:
+    """The dispenser ``config`` names, not yet opened (start-up opens it, retrying while
+    its port is missing)."""
     dispenser: CardDispenser
     if config.driver == "crt591":
         from hardware.dispenser.crt591 import Crt591Dispenser
@@ -44,7 +52,6 @@ def open_dispenser(config: DispenserConfig) -> CardDispenser:
             delay_scale=config.sim_delay_scale,
             poll_interval=config.poll_interval_s,
         )
-    dispenser.open()
     return dispenser
 
 
@@ -61,5 +68,6 @@ __all__ = [
     "DispenserTimeout",
     "RejectBinFull",
     "StockLevel",
+    "make_dispenser",
     "open_dispenser",
 ]

@@ -12,11 +12,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from hardware.payment.protocol import Kind, Outcome, PaymentResult
+
+KEEP_DAYS = 90.0  # a terminal's batch history: far longer than any payment left open
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -66,12 +68,33 @@ class JournalEntry:
 
 
 class SimJournal:
-    def __init__(self, path: Path) -> None:
+    """``keep_days``: older final transactions and journal lines are dropped when the
+    journal opens, as a terminal's memory is bounded (and the file under the kiosk's
+    state directory with it)."""
+
+    def __init__(self, path: Path, *, keep_days: float = KEEP_DAYS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The simulator's lock serialises every use; its call threads differ.
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(SCHEMA)
+        self._forget_older_than(timedelta(days=keep_days))
+
+    def _forget_older_than(self, age: timedelta) -> None:
+        """Drop what is ``age`` older than the newest line (the terminal's own clock, which
+        a test may set anywhere). A transaction in progress, or whose late answer is still
+        planned, is kept whatever its age."""
+        (newest,) = self._conn.execute("SELECT MAX(at) FROM journal").fetchone()
+        if newest is None:
+            return
+        cutoff = (datetime.fromisoformat(newest) - age).isoformat()
+        with self._write():  # ISO times of one clock compare as text
+            self._conn.execute("DELETE FROM journal WHERE at < ?", (cutoff,))
+            self._conn.execute(
+                "DELETE FROM transactions WHERE at < ? AND outcome != ?"
+                " AND completes_at IS NULL",
+                (cutoff, Outcome.IN_PROGRESS.value),
+            )
 
     def close(self) -> None:
         self._conn.close()

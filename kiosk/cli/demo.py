@@ -67,59 +67,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _interactive(out: Path) -> int:
+    from kiosk.cli.run import serve_kiosk
     from kiosk.config import OperatorConfig, UiConfig
     from kiosk.demo import DEMO_QR_KEY, demo_config
-    from kiosk.journeys.messages import Channel
     from kiosk.operator_access import hash_pin
     from kiosk.runtime import start_runtime
-    from kiosk.service import GuestService, Scanner
+    from kiosk.service import Scanner
     from kiosk.sim.demo import write_manifest
-    from screens.launch import build_app, on_digit_key, prepare_kivy, run_app
+    from screens.launch import on_digit_key, prepare_kivy
 
     ui = UiConfig(width=DEMO_WINDOW[0], height=DEMO_WINDOW[1], fullscreen=False)
     prepare_kivy(ui)
     runtime = await start_runtime(demo_config(out))
-    await runtime.start_background()
     assert runtime.sim is not None and runtime.demo is not None
     manifest = write_manifest(
         out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
     )
     # The demo kiosk speaks the PMS: its bookings' codes (booking codes need kind "openability").
     codes = manifest["arrivals"][:10]
-    channel = Channel()
-    service = GuestService(runtime.journey, channel, runtime.health_sources())
-    scanner = Scanner(runtime.config.devices.camera, channel)
-    operator = OperatorConfig(pin_hash=hash_pin(DEMO_PIN, iterations=10_000))
-    app = build_app(
-        channel,
-        runtime.journey.catalogue,
-        service,
-        operator,
-        ui,
-        scanner.preview,
-        state=runtime.payment_log.db,
-    )
     print("Hold a booking's QR code to the camera with a key:")
     for number, code in enumerate(codes, start=1):
         print(f"  {number % 10}: {code['case']}")
     print(f"Operator menu: hold the top-left corner 3 s, PIN {DEMO_PIN}. Manifest: {out}")
 
-    camera = scanner.pipeline.source  # the simulated camera: show() holds a code in view
+    def hold_codes_to(scanner: Scanner) -> None:
+        camera = scanner.pipeline.source  # the simulated camera: show() holds a code in view
 
-    def present(digit: int) -> bool:
-        index = (digit - 1) % 10  # "1" is the first code ... "0" the tenth
-        if index >= len(codes):
-            return False
-        camera.show(codes[index]["qr_payload"])  # type: ignore[attr-defined]
-        asyncio.get_running_loop().call_later(3, camera.show, None)  # type: ignore[attr-defined]
-        return True
+        def present(digit: int) -> bool:
+            index = (digit - 1) % 10  # "1" is the first code ... "0" the tenth
+            if index >= len(codes):
+                return False
+            camera.show(codes[index]["qr_payload"])  # type: ignore[attr-defined]
+            asyncio.get_running_loop().call_later(3, camera.show, None)  # type: ignore[attr-defined]
+            return True
 
-    on_digit_key(present)
-    scanner.start()
-    try:
-        await run_app(app, until=service.serve())
-    finally:
-        scanner.stop()
-        await runtime.aclose()
+        on_digit_key(present)
+
+    operator = OperatorConfig(pin_hash=hash_pin(DEMO_PIN, iterations=10_000))
+    service = await serve_kiosk(runtime, ui, operator, on_start=hold_codes_to)
     (out / "outcomes.json").write_text(json.dumps(service.results) + "\n")
     return 0

@@ -43,12 +43,15 @@ async def _show() -> int:
     from kiosk.i18n import Catalogue
     from kiosk.journeys.messages import Channel
     from kiosk.service import OUT_OF_SERVICE_VIEW
+    from kiosk.state import StateDb
     from screens.launch import build_app, prepare_kivy, run_app
 
     ui = UiConfig()
     prepare_kivy(ui)
     channel = Channel()
     channel.views.put_nowait(OUT_OF_SERVICE_VIEW)
-    app = build_app(channel, Catalogue.load(), _NoOperations(), OperatorConfig(), ui)
+    app = build_app(
+        channel, Catalogue.load(), _NoOperations(), OperatorConfig(), ui, state=StateDb.in_memory()
+    )
     await run_app(app)
     return 0

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
-    from kiosk.journeys.script import GuestScript, ScriptBackend, ScriptReport
+    from kiosk.demo.script import GuestScript, ScriptBackend, ScriptReport
     from kiosk.runtime import Runtime
 
 log = logging.getLogger("kiosk.play")
@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.journeys.script import GuestScript, ScriptError
+    from kiosk.demo.script import GuestScript, ScriptError
 
     if not args.config.is_file():
         print(f"no config file at {args.config}", file=sys.stderr)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _play(config: KioskConfig, script: GuestScript, manifest: Path | None) -> ScriptReport:
-    from kiosk.journeys.script import run_script, values_from_manifest
+    from kiosk.demo.script import run_script, values_from_manifest
     from kiosk.runtime import start_runtime
 
     # An external back-end's manifest is read before anything starts: a wrong path costs
@@ -85,6 +85,8 @@ async def _play(config: KioskConfig, script: GuestScript, manifest: Path | None)
     values = _read_manifest(manifest, config) if config.backend.base_url else {}
     runtime = await start_runtime(config)
     try:
+        if runtime.opener.missing:  # a scripted guest does not wait for a device to come
+            raise _PlayError("devices missing: " + "; ".join(runtime.opener.missing.values()))
         resolved = await runtime.start_background()
         for line in resolved:
             print(f"payment left open by an earlier run resolved: {line}", file=sys.stderr)
@@ -100,7 +102,7 @@ async def _play(config: KioskConfig, script: GuestScript, manifest: Path | None)
 
 
 def _read_manifest(path: Path | None, config: KioskConfig) -> dict[str, str]:
-    from kiosk.journeys.script import values_from_manifest
+    from kiosk.demo.script import values_from_manifest
 
     if path is None:
         return {}
@@ -134,7 +136,7 @@ def _write_manifest(runtime: Runtime, path: Path | None) -> dict[str, Any]:
 def _script_backend(runtime: Runtime) -> ScriptBackend:
     """The simulator's knobs for the script's back-end moves: the embedded simulator by
     direct calls, an external one (``kiosk sim``) over its admin paths."""
-    from kiosk.journeys.script import SimAdminBackend, SimServerBackend
+    from kiosk.demo.script import SimAdminBackend, SimServerBackend
 
     if runtime.sim is not None:
         return SimServerBackend(runtime.sim)

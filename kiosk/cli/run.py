@@ -10,9 +10,15 @@ import argparse
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.config import DEFAULT_CONFIG_PATH, KioskConfig
+from kiosk.config import DEFAULT_CONFIG_PATH, KioskConfig, OperatorConfig, UiConfig
+
+if TYPE_CHECKING:
+    from kiosk.runtime import Runtime
+    from kiosk.service import GuestService, Scanner
 
 log = logging.getLogger("kiosk.run")
 
@@ -34,39 +40,64 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: KioskConfig) -> int:
-    from kiosk.journeys.messages import Channel
     from kiosk.runtime import start_runtime
-    from kiosk.service import GuestService, Scanner
-    from screens.launch import build_app, prepare_kivy, run_app
+    from screens.launch import prepare_kivy
 
     prepare_kivy(config.ui)
     runtime = await start_runtime(config)
-    await runtime.start_background()
-    channel = Channel()
-    service = GuestService(runtime.journey, channel, runtime.health_sources())
-    scanner = Scanner(runtime.config.devices.camera, channel)
-    app = build_app(
-        channel,
-        runtime.journey.catalogue,
-        service,
-        runtime.config.operator,
-        runtime.config.ui,
-        scanner.preview,
-        state=runtime.payment_log.db,
-    )
+    await serve_kiosk(runtime, config.ui, config.operator)
+    return 0
+
+
+async def serve_kiosk(
+    runtime: Runtime,
+    ui: UiConfig,
+    operator: OperatorConfig,
+    *,
+    on_start: Callable[[Scanner], None] | None = None,
+) -> GuestService:
+    """The kiosk in service on its screen (``kiosk run``, ``kiosk demo`` with a display)
+    until SIGTERM or the window closes; closes ``runtime``. ``on_start`` sees the scanner
+    before the camera starts (the demo holds codes to its simulated camera).
+
+    Call ``screens.launch.prepare_kivy`` first (before anything imports Kivy)."""
+    from kiosk.journeys.messages import Channel
+    from kiosk.service import GuestService, Scanner
+    from screens.launch import build_app, run_app
+
+    try:
+        await runtime.start_background()
+        channel = Channel()
+        service = GuestService(runtime.journey, channel, runtime.health_sources(), runtime.opener)
+        scanner = Scanner(runtime.config.devices.camera, channel)
+        app = build_app(
+            channel,
+            runtime.journey.catalogue,
+            service,
+            operator,
+            ui,
+            scanner.preview,
+            state=runtime.payment_log.db,
+        )
+    except BaseException:
+        await runtime.aclose()
+        raise
+
     # systemd stops the kiosk with SIGTERM: the journey in flight settles its money first,
     # then the window, the devices and the state close (the devices are needed to void).
     async def stop() -> None:
-        await service.shutdown(config.state.shutdown_grace_s)
+        await service.shutdown(runtime.config.state.shutdown_grace_s)
         app.stop()
 
     asyncio.get_running_loop().add_signal_handler(
         signal.SIGTERM, lambda: asyncio.ensure_future(stop())
     )
+    if on_start is not None:
+        on_start(scanner)
     scanner.start()
     try:
         await run_app(app, until=service.serve())
     finally:
         scanner.stop()
         await runtime.aclose()
-    return 0
+    return service

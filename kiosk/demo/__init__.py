@@ -20,13 +20,13 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from kiosk.config import KioskConfig
-from kiosk.journeys.messages import View
-from kiosk.journeys.script import (
+from kiosk.demo.script import (
     GuestScript,
     ScriptError,
     run_script,
     values_from_manifest,
 )
+from kiosk.journeys.messages import View
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import write_manifest
 

@@ -21,6 +21,7 @@ def main(run_s: float, block_s: float) -> None:
     from kiosk.config import OperatorConfig, UiConfig
     from kiosk.i18n import Catalogue
     from kiosk.journeys.messages import Channel
+    from kiosk.state import StateDb
     from screens.launch import build_app, prepare_kivy, run_app
 
     ui = UiConfig(width=540, height=960, fullscreen=False)
@@ -28,9 +29,16 @@ def main(run_s: float, block_s: float) -> None:
     from kivy.clock import Clock
     from kivy.core.window import Window
 
-    from tests.ui.driver import RecordingOperatorPort
+    from tests.ui.driver import NoOperatorPort
 
-    app = build_app(Channel(), Catalogue.load(), RecordingOperatorPort(), OperatorConfig(), ui)
+    app = build_app(
+        Channel(),
+        Catalogue.load(),
+        NoOperatorPort(),
+        OperatorConfig(),
+        ui,
+        state=StateDb.in_memory(),
+    )
     times: dict[str, float] = {}
 
     def block(_dt: float) -> None:

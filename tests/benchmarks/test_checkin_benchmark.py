@@ -34,9 +34,10 @@ from hardware.dispenser.protocol import CardDispenser
 from hardware.payment.protocol import PaymentTerminal
 from hardware.printer.protocol import ReceiptPrinter
 from kiosk.api.pms import PmsClient
-from kiosk.journeys.devices import Devices, simulated_devices
+from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import GuestScript, run_script
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.payment import PaymentLog
-from kiosk.journeys.script import GuestScript, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo

@@ -57,7 +57,7 @@ from kiosk.api.pms_types import (
 )
 from kiosk.config import KioskConfig
 from kiosk.demo import DEMO_QR_KEY, DEMO_TIMEZONE, builtin_scripts, demo_config
-from kiosk.journeys.script import GuestScript, run_script, values_from_manifest
+from kiosk.demo.script import GuestScript, run_script, values_from_manifest
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import PMS_ID, write_manifest

@@ -24,9 +24,9 @@ from kiosk.api.pms_types import (
     BillListRequest,
     BillListType,
 )
-from kiosk.journeys.devices import simulated_devices
+from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import GuestScript, run_script
 from kiosk.journeys.payment import PaymentLog
-from kiosk.journeys.script import GuestScript, run_script
 from kiosk.outbox import DurableOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo

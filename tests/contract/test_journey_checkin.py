@@ -27,12 +27,12 @@ from kiosk.api.pms_types import (
     BillListRequest,
     BillListType,
 )
+from kiosk.demo.devices import SimCardPath, simulated_devices
+from kiosk.demo.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys import checkin
 from kiosk.journeys.checkin import CheckinJourney
-from kiosk.journeys.devices import SimCardPath, simulated_devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.journeys.payment import PaymentLog, Payments
-from kiosk.journeys.script import GuestScript, ScriptError, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.qr_payload import PmsOrderRef, encode_payload

@@ -18,11 +18,12 @@ from hardware.dispenser.simulator import SimDispenser
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import BackendError, KeyGrant, Reason, Stay
 from kiosk.backends.pms import PmsBackend
-from kiosk.journeys.devices import Devices, SimCardPath, simulated_devices
+from kiosk.demo.devices import SimCardPath, simulated_devices
+from kiosk.demo.script import GuestScript, ScriptReport, run_script
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import CardIssuer
 from kiosk.journeys.messages import Step, View
 from kiosk.journeys.payment import PaymentLog
-from kiosk.journeys.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo

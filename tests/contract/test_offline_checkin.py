@@ -22,11 +22,11 @@ from kiosk.api.pms_types import (
     BillListType,
 )
 from kiosk.backends.pms import PmsBackend
+from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import GuestScript, run_script
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
-from kiosk.journeys.devices import simulated_devices
 from kiosk.journeys.payment import PaymentLog
-from kiosk.journeys.script import GuestScript, run_script
 from kiosk.offline import ArrivalsCache, OfflineBackend, OfflinePolicy, prefetch
 from kiosk.outbox import DEAD, DurableOutbox
 from kiosk.qr_payload import PmsOrderRef, encode_payload

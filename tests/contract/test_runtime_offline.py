@@ -15,7 +15,7 @@ from hardware.health import HealthLevel
 from kiosk.api.pms_types import AccomDetailRequest, AccomStatus
 from kiosk.config import KioskConfig
 from kiosk.demo import DEMO_QR_KEY, builtin_scripts, demo_config
-from kiosk.journeys.script import GuestScript, run_script, values_from_manifest
+from kiosk.demo.script import GuestScript, run_script, values_from_manifest
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import write_manifest
 

@@ -25,8 +25,9 @@ from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.openability_types import OrderListRequest, OrderState, ResidenceRef
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomStatus
+from kiosk.demo.devices import simulated_devices
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
-from kiosk.journeys.devices import Devices, simulated_devices
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.messages import Step
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings

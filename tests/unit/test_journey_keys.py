@@ -9,7 +9,7 @@ import pytest
 
 from hardware.card_encoder.simulator import SimEncoder
 from hardware.dispenser.simulator import SimDispenser
-from kiosk.journeys.devices import SimCardPath
+from kiosk.demo.devices import SimCardPath
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, Stage
 
 pytestmark = pytest.mark.timeout(30)

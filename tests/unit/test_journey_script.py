@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from kiosk.journeys.messages import Step
-from kiosk.journeys.script import (
+from kiosk.demo.script import (
     DEVICE_MOVES,
     GUEST_MOVES,
     GuestScript,
@@ -18,6 +17,7 @@ from kiosk.journeys.script import (
     ScriptError,
     values_from_manifest,
 )
+from kiosk.journeys.messages import Step
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "journey-script.md"
 

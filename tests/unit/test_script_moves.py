@@ -19,11 +19,8 @@ import pytest
 
 from hardware.printer.protocol import PaperLevel, PrinterError
 from hardware.printer.receipt import Receipt, Text
-from kiosk.journeys.checkin import JourneyResult
-from kiosk.journeys.devices import Devices, simulated_devices
-from kiosk.journeys.keys import CardIssuer, CardStockEmpty
-from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, View
-from kiosk.journeys.script import (
+from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import (
     GuestScript,
     ScriptBackend,
     ScriptError,
@@ -31,6 +28,10 @@ from kiosk.journeys.script import (
     SimServerBackend,
     run_script,
 )
+from kiosk.journeys.checkin import JourneyResult
+from kiosk.journeys.devices import Devices
+from kiosk.journeys.keys import CardIssuer, CardStockEmpty
+from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, View
 from kiosk.journeys.settings import JourneySettings
 from kiosk.sim.pms.property import add_room, add_room_type
 from kiosk.sim.server import SimServer

@@ -28,8 +28,9 @@ from hardware.payment.config import ScenarioName
 from hardware.payment.simulator import Scenario, SimulatedTerminal
 from hardware.printer.protocol import PaperLevel
 from hardware.printer.simulator import SimPrinter
+from kiosk.demo.devices import CardFault, SimCardPath
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
-from kiosk.journeys.devices import CardFault, Devices, SimCardPath
+from kiosk.journeys.devices import Devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 
 log = logging.getLogger("kiosk.script")

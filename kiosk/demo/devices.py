@@ -1,0 +1,106 @@
+"""The simulated devices of the demo and the tests: the simulated dispenser and encoder
+joined into one card path, and a full set of simulated devices."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from hardware.card_encoder.simulator import SimEncoder
+from hardware.dispenser.protocol import DispenserStatus
+from hardware.dispenser.simulator import SimDispenser
+from hardware.health import DeviceHealth
+from hardware.payment.simulator import SimulatedTerminal
+from hardware.printer.simulator import SimPrinter
+from kiosk.journeys.devices import Devices
+
+CardFault = Literal["verify_mismatch", "removed", "reverts"] | None
+
+
+class SimCardPath:
+    """A ``CardDispenser`` over ``SimDispenser`` whose RF position is ``SimEncoder``'s field.
+
+    A card fed from the stacker arrives blank in the encoder's field and leaves it when it
+    is presented, captured or cleared by a reset, as on a real kiosk where the antenna sits
+    at the dispenser's RF position. ``card_faults`` gives each fed card its fault, in order.
+    """
+
+    def __init__(
+        self,
+        dispenser: SimDispenser,
+        encoder: SimEncoder,
+        card_faults: Iterable[CardFault] = (),
+    ) -> None:
+        self.name = dispenser.name
+        self.inner = dispenser
+        self._encoder = encoder
+        self._faults: deque[CardFault] = deque(card_faults)
+
+    def fault_next_cards(self, *faults: CardFault) -> None:
+        self._faults.extend(faults)
+
+    def open(self) -> None:
+        self.inner.open()
+        self._encoder.remove()  # the field is empty until a card is fed
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self._encoder.remove()
+
+    def status(self) -> DispenserStatus:
+        return self.inner.status()
+
+    def move_to_rf(self) -> None:
+        fed = not self.inner.status().card_at_exit  # a card pulled back keeps its chip
+        self.inner.move_to_rf()
+        if fed or self._encoder.card is None:
+            card = self._encoder.insert()
+            fault = self._faults.popleft() if self._faults else None
+            card.verify_mismatch = fault == "verify_mismatch"
+            card.writes_left = 2 if fault == "removed" else None
+            card.reverts = fault == "reverts"
+
+    def present(self) -> None:
+        self.inner.present()
+        self._encoder.remove()
+
+    def capture(self) -> None:
+        self.inner.capture()
+        self._encoder.remove()
+
+    def wait_taken(self, timeout: float) -> bool:
+        return self.inner.wait_taken(timeout)
+
+    def health(self) -> DeviceHealth:
+        return self.inner.health()
+
+
+def simulated_devices(
+    folder: Path,
+    *,
+    card_stock: int = 100,
+    printer_paper_rows: int = 3000,
+    terminal_delay_factor: float = 0.0,
+    terminal_response_timeout_s: float = 90.0,
+    device_delay_scale: float = 0.0,
+) -> Devices:
+    """Every device simulated, state under ``folder`` (terminal journal, receipt PNGs)."""
+    encoder = SimEncoder()
+    dispenser = SimCardPath(
+        SimDispenser(stock=card_stock, delay_scale=device_delay_scale, poll_interval=0.01),
+        encoder,
+    )
+    dispenser.open()
+    printer = SimPrinter(folder / "receipts", paper_rows=printer_paper_rows)
+    printer.open()
+    terminal = SimulatedTerminal(
+        folder / "payment-sim.sqlite",
+        delay_factor=terminal_delay_factor,
+        response_timeout_s=terminal_response_timeout_s,
+    )
+    return Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
