@@ -130,7 +130,7 @@ def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
     from kiosk.sim.demo import seed_demo  # the simulator only where no back-end is named
     from kiosk.sim.server import Faults, SimServer
 
-    db = config.sim.db or config.state.dir / "sim.sqlite"
+    db = config.sim.database(config.state.dir)
     db.parent.mkdir(parents=True, exist_ok=True)
     server = SimServer(
         db,
@@ -218,6 +218,6 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         payment_log,
         Catalogue.load(tz=config.journey.timezone),
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
-        qr_max_length=config.qr.max_length,
+        qr_max_length=config.devices.camera.max_payload_bytes,
     )
     return Runtime(config, journey, devices, client, outbox, sim, demo, cache, closers)

@@ -87,5 +87,7 @@ def pms_journey(
     """The journey over the PMS adapter, its writes through a durable outbox on ``client``
     in the payment log's state database."""
     folder = payment_log.db.path.parent
-    backend = PmsBackend(client, durable_outbox(folder, pms=client, db=payment_log.db))
+    backend = PmsBackend(
+        client, durable_outbox(folder, pms=client, db=payment_log.db), currency="CNY"
+    )
     return journey_over(backend, devices, settings, payment_log, signing_key=signing_key, now=now)

@@ -111,8 +111,8 @@ class PmsBackend:
         client: PmsClient,
         outbox: Outbox,
         *,
+        currency: str,
         pms_id: int = 1,
-        currency: str = "CNY",
         country_code: str = "+86",
     ) -> None:
         self._client = client

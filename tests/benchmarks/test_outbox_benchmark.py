@@ -454,7 +454,7 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
                 backoff=Backoff(base_s=0.05, cap_s=0.5),
                 batch=batch,
             )
-            backend = PmsBackend(client, outbox)
+            backend = PmsBackend(client, outbox, currency="CNY")
             server.stop()
             with _quiet("kiosk.outbox"):
                 for n, payment in enumerate(payments):

@@ -80,7 +80,7 @@ def kiosk(tmp_path: Path, client: PmsClient, sim_clock: SimClock) -> Iterator[Ki
     devices = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
     cache = ArrivalsCache(db, Sealer.for_state_dir(tmp_path))
     backend = OfflineBackend(
-        PmsBackend(client, outbox),
+        PmsBackend(client, outbox, currency="CNY"),
         cache,
         OfflinePolicy(),
         lambda: devices.terminal.health().level is not HealthLevel.FAULT,

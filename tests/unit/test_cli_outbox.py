@@ -66,7 +66,7 @@ class Kiosk:
         self.outbox = DurableOutbox.for_clients(
             self.db, sealer, pms=self.client, backoff=Backoff(0.05, 0.5)
         )
-        self.backend = PmsBackend(self.client, self.outbox)
+        self.backend = PmsBackend(self.client, self.outbox, currency="CNY")
 
     async def pay(self, journey: str, order_id: int, amount: str) -> None:
         """The journey's cashier bill for a payment, as the journey records it."""
