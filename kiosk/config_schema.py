@@ -180,7 +180,14 @@ def _template_table(model: type[BaseModel], path: tuple[str, ...]) -> Iterator[s
 
 
 def _comment(text: str) -> list[str]:
-    return textwrap.wrap(text, 88, initial_indent="# ", subsequent_indent="# ")
+    return textwrap.wrap(
+        text,
+        88,
+        initial_indent="# ",
+        subsequent_indent="# ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 # --- the reference page -------------------------------------------------------------------

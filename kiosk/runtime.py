@@ -168,12 +168,14 @@ def open_devices(config: DevicesConfig) -> tuple[Devices, list[Any]]:
 
 def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
     """``[devices]`` with the simulated devices' memory under the state directory."""
-    payment = config.devices.payment
+    payment, printer = config.devices.payment, config.devices.printer
     if payment.sim_journal is None:
         payment = payment.model_copy(
             update={"sim_journal": config.state.dir / "payment-sim.sqlite"}
         )
-    return config.devices.model_copy(update={"payment": payment})
+    if printer.sim_folder is None:
+        printer = printer.model_copy(update={"sim_folder": config.state.dir / "receipts"})
+    return config.devices.model_copy(update={"payment": payment, "printer": printer})
 
 
 def open_state(config: KioskConfig) -> tuple[StateDb, Sealer]:

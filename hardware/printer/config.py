@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -35,8 +34,8 @@ class PrinterConfig(BaseModel):
     font_path: Path | None = Field(
         None, description="font of receipts printed as images; unset: WenQuanYi Micro Hei"
     )
-    sim_folder: Path = Field(
-        Path(tempfile.gettempdir()) / "kiosk-receipts", description="sim: where PNGs go"
+    sim_folder: Path | None = Field(
+        None, description="sim: where the receipts' PNGs go; unset: <state dir>/receipts"
     )
     sim_paper_rows: int = Field(3000, ge=0, description="sim: rows of paper on the roll")
     sim_near_end_rows: int = Field(300, ge=0, description="sim: rows left at the near-end sensor")
