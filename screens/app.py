@@ -77,6 +77,7 @@ class UiTiming:
     warning_s: float  # [ui] warning_s: the configuration holds its default
     tick_s: float = 0.25  # how often the inactivity timer looks at the clock
     operator_hold_s: float = 3.0  # press in the top-left corner that opens the operator menu
+    preview_fps: float = 15.0
 
 
 class KioskRoot(FloatLayout):

@@ -26,7 +26,7 @@ from kiosk.operator_access import OperatorAccess, hash_pin
 
 OPERATOR_PIN = "246810"
 WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
-TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4}
+TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4, "preview_fps": 30.0}
 
 
 class FixedClock:

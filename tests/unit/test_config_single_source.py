@@ -34,7 +34,9 @@ PRODUCTION = ("kiosk", "hardware", "screens")
 
 
 def production_sources() -> dict[Path, str]:
-    return {p: p.read_text() for d in PRODUCTION for p in sorted((ROOT / d).rglob("*.py"))}
+    """Python and kv (kv rules read attributes too)."""
+    files = [p for d in PRODUCTION for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".kv")]
+    return {p: p.read_text() for p in sorted(files)}
 
 
 def test_the_removed_twins_are_refused() -> None:
