@@ -42,6 +42,12 @@ class BackendConfig(BaseModel):
     pms_id: int = Field(
         1, ge=1, description="pms: this property's store id (pms_id), for the arrivals prefetch"
     )
+    phone_country_code: str = Field(
+        "+86",
+        pattern=r"^\+[0-9]{1,4}$",
+        description="pms: the calling code of guests' phones, which the PMS keeps without "
+        "one (door PINs and e-keys sent by SMS)",
+    )
     currency: str = Field(
         "CNY",
         pattern=r"^[A-Z]{3}$",

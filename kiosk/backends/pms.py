@@ -112,8 +112,8 @@ class PmsBackend:
         outbox: Outbox,
         *,
         currency: str,
-        pms_id: int = 1,
-        country_code: str = "+86",
+        pms_id: int,
+        country_code: str,
     ) -> None:
         self._client = client
         self._pms_id = pms_id

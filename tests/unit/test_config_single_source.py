@@ -47,15 +47,24 @@ def test_the_removed_twins_are_refused() -> None:
             KioskConfig(**table)
 
 
-def test_currency_is_written_once_in_production_code() -> None:
-    """No back-end, terminal or receipt hard-codes a currency: only the schema's default."""
+@pytest.mark.parametrize(
+    ("literal", "setting"), [("CNY", "currency"), ("+86", "phone_country_code")]
+)
+def test_the_propertys_facts_are_written_once_in_production_code(
+    literal: str, setting: str
+) -> None:
+    """No back-end, terminal or receipt hard-codes the property's currency or calling code:
+    only the schema's default does (the property simulator, the other side, is left out)."""
+    quoted = re.compile(rf"""["']{re.escape(literal)}["']""")
+    simulator = ROOT / "kiosk" / "sim"
     where = [
         f"{path.relative_to(ROOT)}:{n}"
         for path, text in production_sources().items()
+        if not path.is_relative_to(simulator)
         for n, line in enumerate(text.splitlines(), 1)
-        if re.search(r"""["']CNY["']""", line)
+        if quoted.search(line)
     ]
-    assert where == [f"kiosk/config.py:{_line_of('kiosk/config.py', 'currency: str')  + 1}"]
+    assert where == [f"kiosk/config.py:{_line_of('kiosk/config.py', f'{setting}: str') + 1}"]
 
 
 def _line_of(relative: str, needle: str) -> int:
@@ -95,15 +104,20 @@ async def test_the_property_currency_reaches_terminal_screens_and_receipt(
         await runtime.aclose()
 
 
-def test_backends_are_told_the_currency() -> None:
-    """No adapter has a currency of its own to fall back on."""
+def test_backends_are_told_the_propertys_settings() -> None:
+    """No adapter has a default of its own for a [backend] setting to fall back on."""
     from kiosk.backends.openability import OpenAbilityBackend
     from kiosk.backends.pms import PmsBackend
 
-    adapters: list[type[PropertyBackend]] = [PmsBackend, OpenAbilityBackend]  # type: ignore[list-item]
-    for adapter in adapters:
-        parameter = inspect.signature(adapter).parameters["currency"]
-        assert parameter.default is inspect.Parameter.empty, adapter.__name__
+    told: list[tuple[type[PropertyBackend], str]] = [  # type: ignore[list-item]
+        (PmsBackend, "currency"),
+        (PmsBackend, "pms_id"),
+        (PmsBackend, "country_code"),
+        (OpenAbilityBackend, "currency"),
+    ]
+    for adapter, name in told:
+        parameter = inspect.signature(adapter).parameters[name]
+        assert parameter.default is inspect.Parameter.empty, (adapter.__name__, name)
 
 
 # --- kiosk sim ------------------------------------------------------------------------------
