@@ -121,7 +121,7 @@ class UiConfig(BaseModel):
 
     width: int = Field(1080, ge=320, description="window width in pixels (portrait panel)")
     height: int = Field(1920, ge=320, description="window height in pixels")
-    fullscreen: bool = Field(True, description="False: a window (development, demo)")
+    fullscreen: bool = Field(True, description="false: a window (development, demo)")
     warning_s: float = Field(
         20.0, gt=0, description='the "Are you still there?" countdown before a screen times out'
     )
