@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin
 
-import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
@@ -64,14 +63,12 @@ class Setting:
         if choices:
             return "one of " + ", ".join(toml_value(choice) for choice in choices)
         bounds = []
-        for item in self.field.metadata:
+        for item in self.field.metadata:  # annotated_types bounds, pydantic's pattern
             for name, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-                value = getattr(item, name, None)
-                if value is not None and isinstance(item, annotated_types.BaseMetadata):
-                    bounds.append(f"{word} {value}")
-            pattern = getattr(item, "pattern", None)
-            if pattern:
-                bounds.append(f"matches {pattern}")
+                if getattr(item, name, None) is not None:
+                    bounds.append(f"{word} {getattr(item, name)}")
+            if getattr(item, "pattern", None):
+                bounds.append(f"matches {item.pattern}")
         return ", ".join(bounds)
 
 
