@@ -253,7 +253,7 @@ def _md_meaning(setting: Setting) -> str:
         text += f" ({setting.constraints()})"
     if setting.secret:
         text += f". **Secret**: credential `{setting.key}` or `{setting.env}`"
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("<", "\\<")  # "<state dir>" is no HTML tag
 
 
 # --- types ---------------------------------------------------------------------------------
