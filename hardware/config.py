@@ -16,7 +16,7 @@ from hardware.printer.config import PrinterConfig
 
 
 class DevicesConfig(BaseModel):
-    """The ``[devices]`` table of the kiosk's config file."""
+    """``[devices]``: the kiosk's devices, one table each; the defaults are the simulators."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,22 +1,26 @@
 """The kiosk's configuration: a TOML file plus ``KIOSK_*`` environment, validated at start-up.
 
-Environment variables override the file (``KIOSK_BACKEND__TOKEN`` sets
-``[backend] token``), so secrets can stay out of the file. Every field has a
-documented default; the defaults run the embedded simulator and simulated devices.
+This schema (with the sections it composes) is the only place a setting and its default
+live; ``kiosk config template`` and docs/configuration.md are rendered from it
+(``kiosk.config_schema``). Environment variables override the file
+(``KIOSK_BACKEND__TOKEN`` sets ``[backend] token``) and systemd credentials named after
+a secret setting (``backend.token``) override the file too, so secrets can stay out of
+it. The defaults run the embedded simulator and simulated devices.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hardware.config import DevicesConfig
-from kiosk.appliance.credentials import CredentialsSource
+from kiosk.config_schema import ENV_DELIMITER, ENV_PREFIX, walk
 from kiosk.journeys.settings import JourneySettings
 from kiosk.offline.backend import OfflinePolicy
 
@@ -32,8 +36,24 @@ class BackendConfig(BaseModel):
         "pms", description="which API family (seed 004, or seeds 000+001)"
     )
     base_url: str = Field("", description='back-end URL; "" runs the embedded property simulator')
-    token: SecretStr = Field(SecretStr("demo-token"), description="Bearer token")
-    pms_id: int = Field(1, description="the PMS store id (pms_id) of this property")
+    token: SecretStr = Field(
+        SecretStr("demo-token"), description="the Bearer token every request carries"
+    )
+    pms_id: int = Field(
+        1, ge=1, description="pms: this property's store id (pms_id), for the arrivals prefetch"
+    )
+    phone_country_code: str = Field(
+        "+86",
+        pattern=r"^\+[0-9]{1,4}$",
+        description="pms: the calling code of guests' phones, which the PMS keeps without "
+        "one (door PINs and e-keys sent by SMS)",
+    )
+    currency: str = Field(
+        "CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the back-end's amounts: what the terminal charges in "
+        "and what screens and receipts show",
+    )
     timeout_s: float = Field(
         10.0, gt=0, le=120, description="deadline of one request: connect, send, whole reply"
     )
@@ -62,14 +82,20 @@ class SimConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    host: str = Field("127.0.0.1", description="the address it listens on")
+    port: int = Field(0, ge=0, le=65535, description="its TCP port; 0 picks a free port")
     db: Path | None = Field(
-        None, description="SQLite state, survives restarts; None: <state dir>/sim.sqlite"
+        None, description="SQLite state, survives restarts; unset: <state dir>/sim.sqlite"
     )
     seed: int = Field(1, description="seed of the deterministic demo property")
-    latency_ms: float = Field(0.0, ge=0)
-    failure_rate: float = Field(0.0, ge=0, le=1)
+    latency_ms: float = Field(0.0, ge=0, description="latency added to every request")
+    failure_rate: float = Field(
+        0.0, ge=0, le=1, description="share of requests answered 503 (fault drills)"
+    )
+
+    def database(self, state_dir: Path) -> Path:
+        """The SQLite file: ``db``, or ``sim.sqlite`` in the state directory."""
+        return self.db or state_dir / "sim.sqlite"
 
 
 class QrConfig(BaseModel):
@@ -78,9 +104,8 @@ class QrConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signing_key: SecretStr | None = Field(
-        None, description="property HMAC key; None: no payload is signed"
+        None, description="the property's HMAC key; unset: every code needs a second factor"
     )
-    max_length: int = Field(512, ge=64, le=4096)
 
 
 class OperatorConfig(BaseModel):
@@ -89,7 +114,7 @@ class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pin_hash: SecretStr | None = Field(
-        None, description="pbkdf2 hash from `python -m kiosk.operator_access`; None: menu locked"
+        None, description="pbkdf2 hash from `python -m kiosk.operator_access`; unset: menu locked"
     )
     max_failures: int = Field(3, ge=1, le=10, description="wrong PINs before the lockout")
     lockout_s: float = Field(300.0, gt=0, description="how long the menu stays locked")
@@ -100,10 +125,12 @@ class UiConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    width: int = Field(1080, ge=320, description="window size in pixels (portrait panel)")
-    height: int = Field(1920, ge=320)
-    fullscreen: bool = Field(True, description="False: a window (development, demo)")
-    warning_s: float = Field(20.0, gt=0, description='the "Are you still there?" countdown')
+    width: int = Field(1080, ge=320, description="window width in pixels (portrait panel)")
+    height: int = Field(1920, ge=320, description="window height in pixels")
+    fullscreen: bool = Field(True, description="false: a window (development, demo)")
+    warning_s: float = Field(
+        20.0, gt=0, description='the "Are you still there?" countdown before a screen times out'
+    )
 
 
 class StateConfig(BaseModel):
@@ -137,7 +164,7 @@ class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="KIOSK_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER, extra="forbid"
     )
 
     backend: BackendConfig = BackendConfig()
@@ -159,9 +186,9 @@ class KioskConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment overrides systemd's credentials, which override the file's values
-        # (they come in as init kwargs).
-        return (env_settings, CredentialsSource(settings_cls), init_settings)
+        # The environment overrides the file's values and systemd's credentials, which
+        # come in as init kwargs (``load_config``).
+        return (env_settings, init_settings)
 
 
 class ConfigFileError(Exception):
@@ -169,7 +196,8 @@ class ConfigFileError(Exception):
 
 
 def load_config(path: Path | None = None) -> KioskConfig:
-    """The configuration from ``path`` (TOML) and the environment; defaults without a path."""
+    """The configuration from ``path`` (TOML), credentials and the environment; defaults
+    without a path."""
     values: dict[str, Any] = {}
     if path is not None:
         try:
@@ -179,4 +207,49 @@ def load_config(path: Path | None = None) -> KioskConfig:
             raise ConfigFileError(f"{path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigFileError(f"{path}: not TOML ({exc})") from None
+    for keys, secret in credentials().items():
+        section = values
+        for key in keys[:-1]:
+            section = section.setdefault(key, {})
+            if not isinstance(section, dict):
+                break  # the file's own error ("not a table") is reported by validation
+        else:
+            section[keys[-1]] = secret
     return KioskConfig(**values)
+
+
+def credentials() -> dict[tuple[str, ...], str]:
+    """Secret settings that systemd passes as credentials (``LoadCredential=``), each
+    named after its setting: ``$CREDENTIALS_DIRECTORY/backend.token``."""
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return {}
+    found = {}
+    for setting in walk(KioskConfig):
+        file = Path(folder) / setting.key
+        if setting.secret and file.is_file():
+            try:
+                secret = file.read_text().strip()
+            except (OSError, UnicodeDecodeError):
+                raise ConfigFileError(f"credential {setting.key} cannot be read") from None
+            # Empty is "not set": the installer creates every credential file, so that the
+            # unit starts, and the operator fills in those the property provides.
+            if secret:
+                found[setting.path] = secret
+    return found
+
+
+def credential_names() -> list[str]:
+    """The credential files the kiosk reads: one per secret setting, named by its key (the
+    outbox key, ``outbox-key``, is ``kiosk.sealing``'s own)."""
+    return [setting.key for setting in walk(KioskConfig) if setting.secret]
+
+
+def config_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting: its dotted name and what is wrong, never the value (it may
+    be a secret)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        where = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{where}: {error['msg']}")
+    return lines

@@ -134,7 +134,7 @@ def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
     from kiosk.sim.demo import seed_demo  # the simulator only where no back-end is named
     from kiosk.sim.server import Faults, SimServer
 
-    db = config.sim.db or config.state.dir / "sim.sqlite"
+    db = config.sim.database(config.state.dir)
     db.parent.mkdir(parents=True, exist_ok=True)
     server = SimServer(
         db,
@@ -171,12 +171,14 @@ def open_devices(config: DevicesConfig) -> tuple[Devices, DeviceOpener, list[Any
 
 def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
     """``[devices]`` with the simulated devices' memory under the state directory."""
-    payment = config.devices.payment
+    payment, printer = config.devices.payment, config.devices.printer
     if payment.sim_journal is None:
         payment = payment.model_copy(
             update={"sim_journal": config.state.dir / "payment-sim.sqlite"}
         )
-    return config.devices.model_copy(update={"payment": payment})
+    if printer.sim_folder is None:
+        printer = printer.model_copy(update={"sim_folder": config.state.dir / "receipts"})
+    return config.devices.model_copy(update={"payment": payment, "printer": printer})
 
 
 def open_state(config: KioskConfig) -> tuple[StateDb, Sealer]:
@@ -224,6 +226,6 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         payment_log,
         Catalogue.load(tz=config.journey.timezone),
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
-        qr_max_length=config.qr.max_length,
+        qr_max_length=config.devices.camera.max_payload_bytes,
     )
     return Runtime(config, journey, devices, opener, client, outbox, sim, demo, cache, closers)

@@ -76,7 +76,7 @@ IDLE_VIEW = View(Step.ATTRACT, "attract.title", "attract.message", timeout_s=Non
 class UiTiming:
     """Delays of the UI itself (tests shorten them)."""
 
-    warning_s: float = 20.0  # the "Are you still there?" countdown before a view times out
+    warning_s: float  # [ui] warning_s: the configuration holds its default
     tick_s: float = 0.25  # how often the inactivity timer looks at the clock
     operator_hold_s: float = 3.0  # press in the top-left corner that opens the operator menu
     preview_fps: float = 15.0
@@ -107,7 +107,7 @@ class KioskApp(App):
         operator: OperatorPort,
         operator_access: OperatorAccess,
         preview: PreviewSource | None = None,
-        timing: UiTiming = UiTiming(),
+        timing: UiTiming,
         font: Path | None = None,
         **kwargs: Any,
     ) -> None:

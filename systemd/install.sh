@@ -28,8 +28,10 @@ RUNTIME_PACKAGES=(
 # zxing-cpp (a CMake build that may fetch pybind11 with git). tests/appliance checks the list.
 BUILD_PACKAGES=(build-essential python3-dev swig libpcsclite-dev cmake git)
 KIOSK_GROUPS=(video render input dialout plugdev lp)
-# Root-only secret files, handed to the service by LoadCredential= (kiosk/appliance/credentials.py)
-CREDENTIALS=(backend-token qr-signing-key card-site-key-a card-site-key-b operator-pin-hash outbox-key)
+# Root-only secret files, handed to the service by LoadCredential=, each named after its
+# setting (the secrets `kiosk config template` marks) plus the outbox key (kiosk/sealing.py)
+CREDENTIALS=(backend.token qr.signing_key devices.encoder.transport_key
+  devices.encoder.site_key_a devices.encoder.site_key_b operator.pin_hash outbox-key)
 UNITS=(kiosk.service kiosk-out-of-order.service kiosk-doctor.service)
 # A login prompt on a console would be a shell for whoever plugs in a keyboard.
 MASKED=(getty@tty1.service getty@tty2.service getty@tty3.service getty@tty4.service

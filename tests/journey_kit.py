@@ -10,7 +10,9 @@ from pathlib import Path
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import PropertyBackend
+from kiosk.backends.factory import open_backend
 from kiosk.backends.pms import PmsBackend
+from kiosk.config import BackendConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
@@ -31,6 +33,13 @@ FAST = JourneySettings(
     card_take_timeout_s=0.3,
     backend_timeout_s=5,
 )
+
+
+def pms_backend(client: PmsClient, outbox: DurableOutbox) -> PmsBackend:
+    """The PMS adapter as the kiosk makes it, on the schema's ``[backend]`` defaults."""
+    backend = open_backend(BackendConfig(), outbox, client=client)
+    assert isinstance(backend, PmsBackend)
+    return backend
 
 
 def state_db(folder: Path) -> StateDb:
@@ -87,5 +96,5 @@ def pms_journey(
     """The journey over the PMS adapter, its writes through a durable outbox on ``client``
     in the payment log's state database."""
     folder = payment_log.db.path.parent
-    backend = PmsBackend(client, durable_outbox(folder, pms=client, db=payment_log.db))
+    backend = pms_backend(client, durable_outbox(folder, pms=client, db=payment_log.db))
     return journey_over(backend, devices, settings, payment_log, signing_key=signing_key, now=now)

@@ -55,6 +55,8 @@ def _key_bytes(value: SecretStr | None) -> bytes | None:
 
 
 class EncoderConfig(BaseModel):
+    """``[devices.encoder]``: which card encoder, its reader, the card layout and the keys."""
+
     model_config = ConfigDict(extra="forbid")
 
     driver: Literal["sim", "pcsc"] = Field("sim", description="sim, or a PC/SC reader")
@@ -66,9 +68,12 @@ class EncoderConfig(BaseModel):
         SecretStr(DEFAULT_TRANSPORT_KEY), description="key A of blank cards (hex, 6 bytes)"
     )
     site_key_a: SecretStr | None = Field(
-        None, description="the site's key A (the locks read with it); None keeps transport keys"
+        None, description="the site's key A (the locks read with it); unset: cards keep the "
+        "transport keys"
     )
-    site_key_b: SecretStr | None = Field(None, description="the site's key B (encoder writes)")
+    site_key_b: SecretStr | None = Field(
+        None, description="the site's key B (the encoder writes with it)"
+    )
     site_access: str = Field(
         access_bits.encode(access_bits.SITE).hex().upper(),
         description="access bytes 6-8 of re-keyed trailers (hex)",

@@ -46,14 +46,21 @@ HEADER_SIZE = 4
 
 
 class CardLayout(BaseModel):
-    """``[devices.encoder.layout]``: where the payload goes (see this module's docstring)."""
+    """``[devices.encoder.layout]``: where the key payload goes on a card
+    (hardware/card_encoder/layout.py explains the format)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_sector: int = Field(1, ge=1, le=CLASSIC_1K_SECTORS - 1, description="Classic: first")
-    sectors: int = Field(4, ge=1, le=CLASSIC_1K_SECTORS - 1, description="Classic: how many")
+    start_sector: int = Field(
+        1, ge=1, le=CLASSIC_1K_SECTORS - 1, description="MIFARE Classic: first data sector"
+    )
+    sectors: int = Field(
+        4, ge=1, le=CLASSIC_1K_SECTORS - 1, description="MIFARE Classic: sectors in the data area"
+    )
     header: bool = Field(True, description="length + CRC-16 before the payload")
-    ultralight_user_pages: int = Field(36, ge=1, le=222, description="Ultralight/NTAG pages")
+    ultralight_user_pages: int = Field(
+        36, ge=1, le=222, description="Ultralight/NTAG: pages in the data area"
+    )
 
     @model_validator(mode="after")
     def _fits_1k(self) -> CardLayout:

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DispenserConfig(BaseModel):
+    """``[devices.dispenser]``: which card dispenser, its serial link, the sim's knobs."""
+
     model_config = ConfigDict(extra="forbid")
 
     driver: Literal["sim", "crt591"] = Field("sim", description="sim, or a Creator CRT-591")
@@ -19,7 +21,9 @@ class DispenserConfig(BaseModel):
         8.0, gt=0, le=60, description="ENQ -> reply; covers the slowest card move"
     )
     retries: int = Field(3, ge=0, le=10, description="retransmissions after NAK or a bad reply")
-    poll_interval_s: float = Field(0.2, gt=0, le=5, description="status polling in wait_taken")
+    poll_interval_s: float = Field(
+        0.2, gt=0, le=5, description="status polling while a card waits to be taken"
+    )
     low_stock_threshold: int = Field(
         10, ge=0, description="sim: cards left at which stock is low (the CRT-591 has a sensor)"
     )

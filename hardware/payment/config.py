@@ -1,4 +1,8 @@
-"""``[devices.payment]``: which payment terminal, the currency, and the simulator's knobs."""
+"""``[devices.payment]``: which payment terminal, and the simulator's knobs.
+
+The terminal charges in the currency the journey asks for: the property's, ``[backend]
+currency``, which the back-end's reservations carry.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ ScenarioName = Literal["approve", "decline", "guest_cancel", "timeout_then_appro
 
 
 class PaymentConfig(BaseModel):
+    """``[devices.payment]``: which payment terminal, and the simulator's knobs."""
+
     model_config = ConfigDict(extra="forbid")
 
     driver: Literal["sim"] = Field("sim", description="sim: the simulated terminal")
-    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     response_timeout_s: float = Field(
         90.0, gt=0, le=600, description="how long a sale waits for a final answer (guest included)"
     )
@@ -24,7 +29,7 @@ class PaymentConfig(BaseModel):
     sim_journal: Path | None = Field(
         None,
         description="the simulator's transactions, which survive restarts; "
-        "None: <state dir>/payment-sim.sqlite",
+        "unset: <state dir>/payment-sim.sqlite",
     )
     sim_amount_rules: dict[int, ScenarioName] = Field(
         default_factory=dict,

@@ -25,6 +25,8 @@ def open_printer(config: PrinterConfig) -> ReceiptPrinter:
     else:
         from hardware.printer.simulator import SimPrinter
 
+        if config.sim_folder is None:
+            raise ValueError("the simulated printer needs sim_folder (the kiosk's state directory)")
         printer = SimPrinter(
             config.sim_folder,
             paper_rows=config.sim_paper_rows,

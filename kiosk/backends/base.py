@@ -96,7 +96,7 @@ class Reservation:
     total: Decimal
     paid: Decimal
     amount_due: Decimal
-    currency: str = "CNY"
+    currency: str  # the property's, ``[backend] currency``: charged, shown and printed
 
 
 @dataclass(frozen=True)

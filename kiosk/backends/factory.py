@@ -56,5 +56,13 @@ def open_backend(
     if not isinstance(client, _CLIENTS[config.kind]):
         raise ValueError(f"backend kind {config.kind!r} needs a {_CLIENTS[config.kind].__name__}")
     if isinstance(client, PmsClient):
-        return PmsBackend(client, outbox, pms_id=config.pms_id)
-    return OpenAbilityBackend(client, outbox, kiosk_id=kiosk_id, clock=clock)
+        return PmsBackend(
+            client,
+            outbox,
+            currency=config.currency,
+            pms_id=config.pms_id,
+            country_code=config.phone_country_code,
+        )
+    return OpenAbilityBackend(
+        client, outbox, currency=config.currency, kiosk_id=kiosk_id, clock=clock
+    )

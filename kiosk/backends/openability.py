@@ -91,8 +91,8 @@ class OpenAbilityBackend:
         client: OpenAbilityClient,
         outbox: Outbox,
         *,
+        currency: str,
         kiosk_id: str | None = None,
-        currency: str = "CNY",
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._client = client

@@ -111,9 +111,9 @@ class PmsBackend:
         client: PmsClient,
         outbox: Outbox,
         *,
-        pms_id: int = 1,
-        currency: str = "CNY",
-        country_code: str = "+86",
+        currency: str,
+        pms_id: int,
+        country_code: str,
     ) -> None:
         self._client = client
         self._pms_id = pms_id

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "kiosk.cli.outbox",
     "kiosk.cli.prefetch",
     "kiosk.cli.out_of_order",
+    "kiosk.cli.config",
 )
 
 
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; the kiosk logs its own calls without them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from kiosk.config import ConfigFileError
+    from kiosk.config import ConfigFileError, config_errors
 
     try:
         return int(args.func(args) or 0)
@@ -63,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:  # a config file or environment value that is not valid
-        for error in exc.errors(include_input=False, include_url=False):
-            where = ".".join(str(part) for part in error["loc"])
-            print(f"config error: {where}: {error['msg']}", file=sys.stderr)
+        for line in config_errors(exc):
+            print(f"config error: {line}", file=sys.stderr)
         return 2
 
 

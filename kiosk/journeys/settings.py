@@ -1,4 +1,4 @@
-"""``[journey]``: what the property decides about the check-in journey (proposed config section).
+"""``[journey]``: what the property decides about the check-in journey.
 
 Where the guest is sent (directions per floor), what the done screen shows (Wi-Fi, door
 PINs), whether a deposit is held, how many cards a room may get, and every timeout and
@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class JourneySettings(BaseModel):
+    """``[journey]``: what the property decides about the check-in: directions, what the
+    done screen shows, the deposit, cards per room, every timeout and attempt limit."""
+
     model_config = ConfigDict(extra="forbid")
 
     timezone: str = Field("UTC", description="the property's time zone: 'today' and shown dates")
@@ -28,7 +31,7 @@ class JourneySettings(BaseModel):
     deposit: Decimal = Field(
         Decimal("0"), ge=0, description="pre-authorised per booking; 0: no deposit"
     )
-    max_cards_per_room: int = Field(2, ge=1, le=4)
+    max_cards_per_room: int = Field(2, ge=1, le=4, description="cards a guest may ask for")
     second_factor: Literal["surname", "phone_digits"] = Field(
         "phone_digits", description="what an unsigned QR's guest must type"
     )

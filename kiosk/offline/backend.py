@@ -54,7 +54,7 @@ class OfflinePolicy(BaseModel):
         "while the payment terminal itself is online",
     )
     assign_rooms: bool = Field(
-        True, description="assign a room from the cached free and clean rooms; False: refuse"
+        True, description="assign a room from the cached free and clean rooms; false: refuse"
     )
     prefetch_interval_s: float = Field(
         900.0, ge=30, le=86_400, description="how often today's and tomorrow's arrivals are read"

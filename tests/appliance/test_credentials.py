@@ -19,7 +19,7 @@ SITE_KEY_A, SITE_KEY_B = "a0a1a2a3a4a5", "b0b1b2b3b4b5"
 def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "credentials"
     directory.mkdir()
-    for name in ("backend-token", "qr-signing-key", "operator-pin-hash"):
+    for name in ("backend.token", "qr.signing_key", "operator.pin_hash"):
         (directory / name).write_text("")  # the installer creates every file, empty
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
     return directory
@@ -33,9 +33,9 @@ def config_file(tmp_path: Path) -> Path:
 
 
 def test_a_credential_overrides_the_file(credentials: Path, config_file: Path) -> None:
-    (credentials / "backend-token").write_text("from-systemd\n")
-    (credentials / "card-site-key-a").write_text(SITE_KEY_A)
-    (credentials / "card-site-key-b").write_text(SITE_KEY_B)
+    (credentials / "backend.token").write_text("from-systemd\n")
+    (credentials / "devices.encoder.site_key_a").write_text(SITE_KEY_A)
+    (credentials / "devices.encoder.site_key_b").write_text(SITE_KEY_B)
 
     config = load_config(config_file)
 
@@ -55,13 +55,13 @@ def test_an_empty_credential_is_not_set(credentials: Path, config_file: Path) ->
 def test_the_environment_overrides_a_credential(
     credentials: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (credentials / "backend-token").write_text("from-systemd")
+    (credentials / "backend.token").write_text("from-systemd")
     monkeypatch.setenv("KIOSK_BACKEND__TOKEN", "from-the-environment")
     assert load_config(config_file).backend.token.get_secret_value() == "from-the-environment"
 
 
 def test_a_bad_credential_is_refused_like_a_bad_file(credentials: Path, config_file: Path) -> None:
-    (credentials / "card-site-key-a").write_text(SITE_KEY_A)  # B missing: both or neither
+    (credentials / "devices.encoder.site_key_a").write_text(SITE_KEY_A)  # B missing
     with pytest.raises(ValueError, match="both site keys"):
         load_config(config_file)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from kiosk.appliance.credentials import CREDENTIAL_FIELDS
+from kiosk.config import credential_names
 from tests.appliance.conftest import SYSTEMD, Installer
 
 VERSION = tomllib.loads((SYSTEMD.parent / "pyproject.toml").read_text())["project"]["version"]
@@ -23,7 +23,7 @@ SYSTEM_FILES = {
     "etc/sysctl.d/90-kiosk.conf": "sysctl-kiosk.conf",
     "etc/udev/rules.d/70-kiosk.rules": "udev-kiosk.rules",
 }
-CREDENTIALS = {*CREDENTIAL_FIELDS, "outbox-key"}
+CREDENTIALS = {*credential_names(), "outbox-key"}
 
 
 def tree(root: Path) -> dict[str, tuple[int, bytes | str]]:
@@ -66,7 +66,7 @@ def test_install_writes_the_appliance(install: Installer, target: Path) -> None:
     for path in credentials.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     Fernet((credentials / "outbox-key").read_bytes().strip())  # a usable key was generated
-    assert (credentials / "backend-token").read_text() == ""  # the property's, filled by hand
+    assert (credentials / "backend.token").read_text() == ""  # the property's, filled by hand
     # the kernel command line: no blanking, no cursor, no serial console; the rest kept
     cmdline = (target / "boot/firmware/cmdline.txt").read_text().split()
     assert {"consoleblank=0", "vt.global_cursor_default=0"} <= set(cmdline)
@@ -96,7 +96,7 @@ def test_a_second_run_changes_nothing_and_keeps_the_operators_files(
     install()
     toml = target / "etc/kiosk/kiosk.toml"
     toml.write_text('[backend]\nbase_url = "https://pms.example"\n')
-    (target / "etc/kiosk/credentials/backend-token").write_text("the-property-token\n")
+    (target / "etc/kiosk/credentials/backend.token").write_text("the-property-token\n")
     before = tree(target)
 
     second = install()

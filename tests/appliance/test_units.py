@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.appliance.credentials import CREDENTIAL_FIELDS
+from kiosk.config import credential_names
 from kiosk.sealing import CREDENTIAL as OUTBOX_KEY
 from tests.appliance.conftest import INSTALL, REPO, SYSTEMD, Installer
 
@@ -99,7 +99,7 @@ def test_every_script_passes_shellcheck() -> None:
 
 
 def test_the_units_load_the_credentials_the_kiosk_reads() -> None:
-    expected = {*CREDENTIAL_FIELDS, OUTBOX_KEY}
+    expected = {*credential_names(), OUTBOX_KEY}
     installer = re.search(r"^CREDENTIALS=\((.*)\)$", INSTALL.read_text(), re.M)
     assert installer is not None and set(installer.group(1).split()) == expected
     for unit in ("kiosk.service", "kiosk-doctor.service"):

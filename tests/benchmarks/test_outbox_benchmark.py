@@ -51,14 +51,14 @@ from kiosk.api.pms_types import (
     CashierRequest,
     CreateOrderRequest,
 )
-from kiosk.backends.pms import BILL_PAGE_SIZE, PAYMENT_NAME, REFERENCE_TAG, PmsBackend
+from kiosk.backends.pms import BILL_PAGE_SIZE, PAYMENT_NAME, REFERENCE_TAG
 from kiosk.outbox import DELIVERED, PENDING, Backoff, DurableOutbox, Mutation, Queued
 from kiosk.sealing import Sealer
 from kiosk.sim.demo import PMS_ID, seed_demo
 from kiosk.sim.server import SimServer
 from kiosk.state import JourneyMark, StateDb, current_journey
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import state_db
+from tests.journey_kit import pms_backend, state_db
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
 
@@ -454,7 +454,7 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
                 backoff=Backoff(base_s=0.05, cap_s=0.5),
                 batch=batch,
             )
-            backend = PmsBackend(client, outbox)
+            backend = pms_backend(client, outbox)
             server.stop()
             with _quiet("kiosk.outbox"):
                 for n, payment in enumerate(payments):

@@ -21,9 +21,9 @@ import pytest
 
 from kiosk.api import pms_types as t
 from kiosk.api.pms import PmsClient
-from kiosk.journeys.devices import simulated_devices
+from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import GuestScript, run_script
 from kiosk.journeys.payment import RECORDED, PaymentLog
-from kiosk.journeys.script import GuestScript, run_script
 from kiosk.outbox import PENDING, DurableOutbox, Mutation, Queued
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sealing import Sealer

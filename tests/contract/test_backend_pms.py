@@ -33,7 +33,7 @@ from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_NOW, SIM_TOKEN
-from tests.journey_kit import durable_outbox
+from tests.journey_kit import durable_outbox, pms_backend
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -201,7 +201,7 @@ async def test_record_payment_is_applied_once(
     for _ in range(2):
         await backend.record_payment(order_id, reservation.amount_due, "TERM-0001", "pay-1")
     # The kiosk restarted (a new process on the same state directory) replays the reference:
-    other = PmsBackend(client, durable_outbox(state_dir, pms=client))
+    other = pms_backend(client, durable_outbox(state_dir, pms=client))
     await other.record_payment(order_id, reservation.amount_due, "TERM-0001", "pay-1")
     assert (await find(backend, demo["balance_due"])).amount_due == Decimal("0")
     page = await client.get_bill_list(
@@ -314,7 +314,7 @@ async def test_backend_down_is_unreachable_and_writes_wait_in_the_outbox(
     # Looked up on another connection: SimServer.stop() leaves open keep-alive
     # connections served, and a back-end that goes down closes them.
     async with PmsClient(sim_server.url, SIM_TOKEN) as other:
-        reservation = await find(PmsBackend(other, outbox), demo["balance_due"])
+        reservation = await find(pms_backend(other, outbox), demo["balance_due"])
     sim_server.stop()
     with pytest.raises(BackendUnreachable) as caught:
         await find(backend, demo["balance_due"])

@@ -21,7 +21,6 @@ from kiosk.api.pms_types import (
     BillListRequest,
     BillListType,
 )
-from kiosk.backends.pms import PmsBackend
 from kiosk.demo.devices import simulated_devices
 from kiosk.demo.script import GuestScript, run_script
 from kiosk.i18n import Catalogue
@@ -34,7 +33,7 @@ from kiosk.sealing import Sealer
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import FAST, durable_outbox, state_db
+from tests.journey_kit import FAST, durable_outbox, pms_backend, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -80,7 +79,7 @@ def kiosk(tmp_path: Path, client: PmsClient, sim_clock: SimClock) -> Iterator[Ki
     devices = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
     cache = ArrivalsCache(db, Sealer.for_state_dir(tmp_path))
     backend = OfflineBackend(
-        PmsBackend(client, outbox),
+        pms_backend(client, outbox),
         cache,
         OfflinePolicy(),
         lambda: devices.terminal.health().level is not HealthLevel.FAULT,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.api.pms import PmsClient
+from kiosk.demo.devices import simulated_devices
 from kiosk.journeys.checkin import CheckinJourney, JourneyResult
-from kiosk.journeys.devices import simulated_devices
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.journeys.payment import PaymentLog
 from kiosk.qr_payload import PmsOrderRef, encode_payload

@@ -89,7 +89,8 @@ def sim(tmp_path: Path) -> Iterator[dict[str, Any]]:
     manifest = tmp_path / "manifest.json"
     process = subprocess.Popen(
         [*KIOSK, "sim", "--port", str(free_port()), "--db", str(tmp_path / "sim.sqlite"),
-         "--token", TOKEN, "--qr-key", QR_KEY, "--manifest", str(manifest),
+         "--token", TOKEN, "--qr-key", QR_KEY, "--timezone", "Asia/Shanghai",
+         "--manifest", str(manifest),
          "--latency-ms", "60"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip

@@ -23,7 +23,6 @@ import pytest
 
 from kiosk.api.pms_types import CheckInRequest, CheckInRoom
 from kiosk.backends.factory import open_client
-from kiosk.backends.pms import PmsBackend
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.outbox import Backoff, DurableOutbox, Mutation, OutboxEntry, Queued
@@ -31,6 +30,7 @@ from kiosk.runtime import open_state
 from kiosk.sim.pms.store import BOOKED
 from kiosk.sim.server import SimServer
 from kiosk.state import JourneyMark, current_journey
+from tests.journey_kit import pms_backend
 from tests.unit.test_cli_play import (
     arrival,
     demo_property,
@@ -66,7 +66,7 @@ class Kiosk:
         self.outbox = DurableOutbox.for_clients(
             self.db, sealer, pms=self.client, backoff=Backoff(0.05, 0.5)
         )
-        self.backend = PmsBackend(self.client, self.outbox)
+        self.backend = pms_backend(self.client, self.outbox)
 
     async def pay(self, journey: str, order_id: int, amount: str) -> None:
         """The journey's cashier bill for a payment, as the journey records it."""
