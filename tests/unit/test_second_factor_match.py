@@ -16,6 +16,7 @@ BOOKING = Reservation(
     total=Decimal("0"),
     paid=Decimal("0"),
     amount_due=Decimal("0"),
+    currency="CNY",
 )
 
 
