@@ -100,7 +100,7 @@ def test_every_script_passes_shellcheck() -> None:
 
 def test_the_units_load_the_credentials_the_kiosk_reads() -> None:
     expected = {*credential_names(), OUTBOX_KEY}
-    installer = re.search(r"^CREDENTIALS=\((.*)\)$", INSTALL.read_text(), re.M)
+    installer = re.search(r"^CREDENTIALS=\(([^)]*)\)", INSTALL.read_text(), re.M)
     assert installer is not None and set(installer.group(1).split()) == expected
     for unit in ("kiosk.service", "kiosk-doctor.service"):
         loaded = dict(v.split(":", 1) for v in directives(unit)["LoadCredential"])

@@ -18,6 +18,7 @@ from hardware.dispenser.simulator import SimDispenser
 from kiosk.api.pms import PmsClient
 from kiosk.backends.base import BackendError, KeyGrant, Reason, Stay
 from kiosk.backends.pms import PmsBackend
+from kiosk.config import BackendConfig
 from kiosk.demo.devices import SimCardPath, simulated_devices
 from kiosk.demo.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.devices import Devices
@@ -37,6 +38,13 @@ pytestmark = pytest.mark.timeout(60)
 LATENCY_MS = 60
 SIGNING_KEY = b"concurrency-test-key-not-a-secret"
 PAYLOAD = json.dumps({"room_id": 32, "check_in_time": 1743487200}).encode()
+_DEFAULTS = BackendConfig()
+# The adapter's settings as the kiosk passes them (kiosk.backends.factory), for subclasses.
+ADAPTER = {
+    "currency": _DEFAULTS.currency,
+    "pms_id": _DEFAULTS.pms_id,
+    "country_code": _DEFAULTS.phone_country_code,
+}
 SETTINGS = JourneySettings(
     timezone="Asia/Shanghai",
     door_pins=True,
@@ -158,7 +166,9 @@ async def play(
     try:
         async with PmsClient(sim_server.url, SIM_TOKEN, transport=transport) as client:
             journey = journey_over(
-                backend_type(client, durable_outbox(state, pms=client, db=payment_log.db)),
+                backend_type(
+                    client, durable_outbox(state, pms=client, db=payment_log.db), **ADAPTER
+                ),
                 devices,
                 SETTINGS,
                 payment_log,
