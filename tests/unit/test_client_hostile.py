@@ -391,7 +391,7 @@ OPERATIONS = ["cashier", "getAccomDetail", "oa:delete_order_info", "oa:get_order
 
 
 @settings(
-    max_examples=200,
+    max_examples=80,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

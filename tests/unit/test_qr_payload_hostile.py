@@ -189,7 +189,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@budget(800)
+@budget(300)
 @given(st.one_of(st.text(ANY_CHAR, max_size=700), st.binary(max_size=700)))
 def test_arbitrary_text_or_bytes_parses_or_is_refused(data: str | bytes) -> None:
     parsed_or_none(data)
@@ -213,7 +213,7 @@ def json_like(draw: st.DrawFn) -> str:
     return "{" + body + "}"
 
 
-@budget(800)
+@budget(300)
 @given(json_like())
 def test_json_shaped_junk_parses_or_is_refused(text: str) -> None:
     payload = parsed_or_none(text, max_length=RAISED)
@@ -250,7 +250,7 @@ def url_like(draw: st.DrawFn) -> str:
     return f"https://{host}/checkin?{query}"
 
 
-@budget(800)
+@budget(300)
 @given(url_like())
 def test_url_shaped_junk_parses_or_is_refused(text: str) -> None:
     parsed_or_none(text, max_length=RAISED)
@@ -315,7 +315,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, BookingPayload]:
     return text, meaning
 
 
-@budget(1500)
+@budget(500)
 @given(mutated())
 def test_a_mutated_signed_payload_is_never_signed_with_another_meaning(
     case: tuple[str, BookingPayload],
@@ -339,7 +339,7 @@ def test_every_valid_signed_payload_is_accepted_as_signed(case: tuple[str, Booki
 # --- the hardware check in front of the parser -------------------------------------------
 
 
-@budget(500)
+@budget(200)
 @given(st.binary(max_size=700))
 def test_decoded_bytes_pass_the_hardware_check_and_the_parser_with_typed_refusals(
     raw: bytes,
