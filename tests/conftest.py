@@ -11,6 +11,17 @@ import pytest
 from kiosk.sim.server import SimServer
 
 SIM_TOKEN = "test-token-not-a-secret"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The normal run uses two workers (pyproject's ``-n 2``); benchmarks compare timings
+    and must have the machine to themselves, so ``-m benchmark`` runs in one process."""
+    marks = config.option.markexpr
+    if "benchmark" in marks and "not benchmark" not in marks:
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
 # A fixed "now" for the simulator in tests: 2026-03-04 06:00 UTC (14:00 in Shanghai).
 SIM_NOW = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
 

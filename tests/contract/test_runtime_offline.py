@@ -30,7 +30,7 @@ def offline_config(folder: Path) -> KioskConfig:
             "state": config.state.model_copy(
                 update={"retry_base_s": 0.1, "retry_cap_s": 0.5, "relay_idle_s": 0.2}
             ),
-            "offline": config.offline.model_copy(update={"retry_online_after_s": 0.5}),
+            "offline": config.offline.model_copy(update={"retry_online_after_s": 3.0}),
         }
     )
 

@@ -389,7 +389,7 @@ async def test_retries_repeat_what_is_asked(kiosk: Kiosk) -> None:
 
 async def test_timeout_goes_back_to_attract_with_no_guest_data_left(kiosk: Kiosk) -> None:
     guest, ui = kiosk.guest, kiosk.ui
-    run = await kiosk.start("prepaid", view_timeout_s=1.5)
+    run = await kiosk.start("prepaid", view_timeout_s=3.0)  # typing must fit in, under load
     summary = await guest.on(Step.SUMMARY)
     surname = kiosk.demo["prepaid"]["second_factor"]["surname"]
     assert any(surname in w.text for w in summary.ids.details.children)
@@ -397,9 +397,9 @@ async def test_timeout_goes_back_to_attract_with_no_guest_data_left(kiosk: Kiosk
     await guest.on(Step.REGISTER, "register.name")
     await ui.type_text(guest.screen.keyboard, "SYNTHNAME")  # typed, never sent
     assert guest.screen.keyboard.text == "SYNTHNAME"
-    await ui.until(lambda: ui.app.overlay.shown, 3)  # "Are you still there?"
-    await ui.until(lambda: ui.app.manager.current == Step.ATTRACT.value, 3)
-    result = await asyncio.wait_for(run, 5)
+    await ui.until(lambda: ui.app.overlay.shown, 6)  # "Are you still there?"
+    await ui.until(lambda: ui.app.manager.current == Step.ATTRACT.value, 6)
+    result = await asyncio.wait_for(run, 8)
 
     assert result.outcome == "timed_out"
     from kivy.uix.label import Label
