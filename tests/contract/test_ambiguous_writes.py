@@ -31,6 +31,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 from tests.journey_kit import FAST, durable_outbox, pms_journey, state_db
+from tests.loopback import LoopbackServer, read_http_message
 from tests.unit.test_client_hostile import (
     CASHIER,
     HostileServer,
@@ -94,7 +95,7 @@ async def test_a_sender_bug_parks_the_write_as_ambiguous(tmp_path: Path) -> None
 
 
 @dataclass
-class CorruptingProxy:
+class CorruptingProxy(LoopbackServer):
     """Forwards to the simulator; the reply to ``operation`` (once it was applied there)
     is replaced by one the client cannot read, ``kind`` of :data:`PROXY_REPLIES`."""
 
@@ -104,21 +105,10 @@ class CorruptingProxy:
     healthy: bool = False
     spare: int = 0  # this many matching replies pass untouched first
     corrupted: list[str] = field(default_factory=list)
-    server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await _whole(reader)
+            request = await read_http_message(reader)
             path = request.split(b" ", 2)[1].decode()
             hit = not self.healthy and path.endswith(f"/{self.operation}")
             if hit and self.spare:
@@ -132,7 +122,7 @@ class CorruptingProxy:
             try:
                 up_w.write(request)
                 await up_w.drain()
-                reply = await _whole(up_r)
+                reply = await read_http_message(up_r)
             finally:
                 up_w.close()
             if hit:
@@ -157,15 +147,6 @@ PROXY_REPLIES = {
     "compressed": _reply(b"\x1f\x8b garbage", "Content-Encoding: gzip"),
     "refused": _reply(json.dumps({"error_code": 500, "error_msg": "card store busy"}).encode()),
 }
-
-
-async def _whole(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return head + await reader.readexactly(length)
 
 
 GUEST = [

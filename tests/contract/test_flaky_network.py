@@ -33,6 +33,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 from tests.journey_kit import FAST, pms_journey, state_db
+from tests.loopback import LoopbackServer, read_http_message
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,7 +45,7 @@ CLIENT_TIMEOUT_S = 0.5
 
 
 @dataclass
-class FlakyProxy:
+class FlakyProxy(LoopbackServer):
     """Each new connection gets a mode: ``pass`` forwards both ways; ``drop_before``
     closes it before the request reaches the back-end; ``drop_after`` forwards the
     request and drops the reply; ``stall`` forwards it and never answers; ``error_500``
@@ -56,17 +57,6 @@ class FlakyProxy:
     healthy: bool = False
     _faults: list[str] = field(default_factory=list)
     modes_seen: list[str] = field(default_factory=list)
-    server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         mode = "pass"
@@ -83,7 +73,7 @@ class FlakyProxy:
             try:
                 server_w.write(request)
                 await server_w.drain()
-                reply = await _whole_reply(server_r)
+                reply = await read_http_message(server_r)
             finally:
                 server_w.close()
             if mode == "drop_after":
@@ -101,15 +91,6 @@ class FlakyProxy:
             pass
         finally:
             client_w.close()
-
-
-async def _whole_reply(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return head + await reader.readexactly(length)
 
 
 @pytest.fixture
