@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from screens.virtual_display import NoVirtualDisplay, virtual_display
+from tests.kiosk_process import kiosk_on_display
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -40,32 +37,12 @@ width = 540
 height = 960
 """
     )
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(virtual_display(540, 960))
-        except NoVirtualDisplay as exc:
-            pytest.skip(str(exc))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.cli", "run", "--config", str(config)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-            env={**os.environ, "KIVY_HOME": str(tmp_path / "kivy")},
-        )  # fmt: skip
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "kiosk in service" in line:
-                break
-        assert any("kiosk in service" in line for line in lines), "".join(lines)
+    argv = [sys.executable, "-m", "kiosk.cli", "run", "--config", str(config)]
+    with kiosk_on_display(argv, tmp_path) as kiosk:
+        assert kiosk.read_until("kiosk in service"), "".join(kiosk.lines)
         time.sleep(1)  # the window is up and the journey waits on the attract screen
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=20)
-        output = "".join(lines) + rest
-        assert proc.returncode == 0, output
+        output = kiosk.stop(20)
+        assert kiosk.proc.returncode == 0, output
         assert "Traceback" not in output
     # Everything that must survive a restart is in the state directory.
     state = tmp_path / "state"

@@ -8,19 +8,14 @@ script player live in ``kiosk/demo/``)."""
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from screens.virtual_display import NoVirtualDisplay, virtual_display
+from tests.kiosk_process import kiosk_on_display
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,36 +77,14 @@ def test_kiosk_run_with_real_drivers_imports_no_simulator(tmp_path: Path) -> Non
     config = tmp_path / "kiosk.toml"
     config.write_text(REAL_DRIVERS.format(state=tmp_path / "state", missing=tmp_path / "dev"))
     hook = HOOK.format(pattern=SIMULATORS, allowed=NO_REAL_DRIVER, config=str(config))
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(virtual_display(540, 960))
-        except NoVirtualDisplay as exc:
-            pytest.skip(str(exc))
-        proc = subprocess.Popen(
-            [sys.executable, "-c", hook],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-            env={**os.environ, "KIVY_HOME": str(tmp_path / "kivy")},
-        )  # fmt: skip
-        stack.callback(proc.kill)
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "out of order, devices missing" in line:
-                break
-        missing = next((line for line in lines if "devices missing" in line), "")
-        assert missing, "".join(lines)
+    with kiosk_on_display([sys.executable, "-c", hook], tmp_path) as kiosk:
+        missing = kiosk.read_until("out of order, devices missing")
+        assert missing, "".join(kiosk.lines)
         # The devices are opened, found absent, and the kiosk says which and why.
         assert f"dispenser: cannot open {tmp_path / 'dev'}/ttyUSB0" in missing
         assert "encoder: " in missing
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=30)
-    output = "".join(lines) + rest
-    assert proc.returncode == 0, output
+        output = kiosk.stop(30)
+    assert kiosk.proc.returncode == 0, output
     assert "Traceback" not in output, output
     report = json.loads(next(ln for ln in output.splitlines() if ln.startswith("IMPORTS "))[8:])
     assert report["refused"] == [], output
