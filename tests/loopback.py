@@ -34,3 +34,14 @@ async def read_http_message(reader: asyncio.StreamReader) -> bytes:
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
     return head + await reader.readexactly(length)
+
+
+async def forward(upstream: tuple[str, int], request: bytes) -> bytes:
+    """``request`` sent to ``upstream`` on a connection of its own; its whole reply."""
+    reader, writer = await asyncio.open_connection(*upstream)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await read_http_message(reader)
+    finally:
+        writer.close()

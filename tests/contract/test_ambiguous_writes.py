@@ -31,7 +31,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 from tests.journey_kit import FAST, durable_outbox, pms_journey, state_db
-from tests.loopback import LoopbackServer, read_http_message
+from tests.loopback import LoopbackServer, forward, read_http_message
 from tests.unit.test_client_hostile import (
     CASHIER,
     HostileServer,
@@ -118,13 +118,7 @@ class CorruptingProxy(LoopbackServer):
                 writer.write(PROXY_REPLIES[self.kind])
                 await writer.drain()
                 return
-            up_r, up_w = await asyncio.open_connection(*self.upstream)
-            try:
-                up_w.write(request)
-                await up_w.drain()
-                reply = await read_http_message(up_r)
-            finally:
-                up_w.close()
+            reply = await forward(self.upstream, request)
             if hit:
                 self.corrupted.append(path)
                 reply = PROXY_REPLIES[self.kind]

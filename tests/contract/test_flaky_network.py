@@ -33,7 +33,7 @@ from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
 from tests.journey_kit import FAST, pms_journey, state_db
-from tests.loopback import LoopbackServer, read_http_message
+from tests.loopback import LoopbackServer, forward
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,13 +69,7 @@ class FlakyProxy(LoopbackServer):
             request = await client_r.read(65536)  # one small JSON request per connection
             if mode == "drop_before" or not request:
                 return
-            server_r, server_w = await asyncio.open_connection(*self.upstream)
-            try:
-                server_w.write(request)
-                await server_w.drain()
-                reply = await read_http_message(server_r)
-            finally:
-                server_w.close()
+            reply = await forward(self.upstream, request)
             if mode == "drop_after":
                 return
             if mode == "stall":
