@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from hardware.payment.protocol import Kind, PaymentResult
+from hardware.payment.protocol import Kind, Outcome, PaymentResult
 from hardware.printer.protocol import PrinterError
 from kiosk.backends.base import (
     Guest,
@@ -83,7 +83,7 @@ CHECKIN_KEYS: tuple[str, ...] = (
     "register.invalid",
     "room.title", "room.message", "room.option",
     "payment.title", "payment.message", "payment.deposit", "payment.pay", "payment.processing",
-    "payment.another_card",
+    "payment.another_card", "payment.cancelled.title", "payment.cancelled.message",
     "busy.title", "busy.looking_up", "busy.checking_in", "busy.message",
     "keys.title", "keys.message", "keys.count",
     "key_progress.title",
@@ -307,13 +307,12 @@ class _Run:
             if checked_in:
                 raise Refused(Refusal.ALREADY_CHECKED_IN)
             raise Refused(Refusal.CANCELLED)
+        # From the arrival day (the property's calendar) until the departure time, as the
+        # back-end's own check-in: a guest arriving after midnight is still on their stay.
+        now = self.journey.now()
         zone = self.settings.zone
-        today = self.journey.now().astimezone(zone).date()
-        due = [
-            s
-            for s in booked
-            if s.starts.astimezone(zone).date() <= today < s.ends.astimezone(zone).date()
-        ]
+        today = now.astimezone(zone).date()
+        due = [s for s in booked if s.starts.astimezone(zone).date() <= today and now < s.ends]
         if not due:
             raise Refused(Refusal.WRONG_DAY, arrival=min(s.starts for s in booked))
         return due
@@ -482,7 +481,8 @@ class _Run:
                 ActionKind.CHOOSE,
             )
         )
-        for attempt in range(1, self.settings.payment_attempts + 1):
+        declines = 0
+        while True:
             await self.dialog.show(
                 View(Step.PAYMENT, "payment.title", "payment.processing", params, timeout_s=None)
             )
@@ -492,7 +492,13 @@ class _Run:
                 raise Refused(Refusal.PAYMENT_UNRESOLVED) from None
             if result.approved:
                 return result
-            if attempt == self.settings.payment_attempts:
+            if result.outcome is Outcome.CANCELLED:
+                # The guest cancelled at the terminal: nothing was refused, so no decline is
+                # counted; they try again or give up.
+                await self._payment_cancelled(params)
+                continue
+            declines += 1
+            if declines == self.settings.payment_attempts:
                 raise Refused(Refusal.PAYMENT_DECLINED)
             action = await self.dialog.ask(
                 View(
@@ -511,7 +517,25 @@ class _Run:
             )
             if action.value == "front_desk":
                 raise Refused(Refusal.PAYMENT_DECLINED, shown=True)
-        raise AssertionError("unreachable: the last attempt raises")
+
+    async def _payment_cancelled(self, params: Mapping[str, Any]) -> None:
+        """Try again, or cancel the check-in (nothing was charged)."""
+        cancel_on(
+            await self.dialog.ask(
+                View(
+                    Step.PAYMENT,
+                    "payment.cancelled.title",
+                    "payment.cancelled.message",
+                    params=params,
+                    choices=(
+                        Choice("retry", "common.try_again", primary=True),
+                        Choice("cancel", "common.cancel"),
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.CHOOSE,
+            )
+        )
 
     async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
         await self.dialog.busy("busy.checking_in")

@@ -1,0 +1,148 @@
+"""Defects guests met that the other journey tests did not cover (issue 12, Deliver 6), each
+played by a scripted guest against the property simulator over loopback and the simulated
+devices; the simulator's own state is checked afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from kiosk.api.pms import PmsClient
+from kiosk.api.pms_types import AccomStatus
+from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step
+from tests.conftest import SimClock
+from tests.contract import test_journey_checkin as base
+from tests.contract.test_journey_checkin import FAST, play, register, start, stay_states
+
+# The journey tests' fixtures: the demo property, its QR codes, the client, the devices.
+demo, values, client, devices, payment_log, journey = (
+    base.demo, base.values, base.client, base.devices, base.payment_log, base.journey
+)  # fmt: skip
+
+pytestmark = pytest.mark.timeout(60)
+
+PINS = FAST.model_copy(update={"door_pins": True, "max_cards_per_room": 1})
+
+
+# --- the day of arrival --------------------------------------------------------------------
+
+
+async def test_an_arrival_after_midnight_checks_in_until_the_departure_time(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, sim_clock: SimClock
+) -> None:
+    # The demo's stays run 14:00 -> 12:00 the next day (Shanghai); 01:30 the next morning
+    # the property's own check-in still takes the guest.
+    sim_clock.now += timedelta(hours=11, minutes=30)
+    await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+         {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1,
+    )  # fmt: skip
+    assert await stay_states(client, demo["prepaid"]["order_id"]) == [AccomStatus.CHECKED_IN]
+
+
+async def test_after_the_departure_time_the_stay_is_over(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, sim_clock: SimClock
+) -> None:
+    sim_clock.now += timedelta(hours=22, minutes=1)  # 12:01 the next day
+    await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "refusal", "tap": "finish"}],
+        outcome="refused:wrong_day",
+    )
+    assert await stay_states(client, demo["prepaid"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+async def test_a_language_move_on_any_screen_plays_on(
+    journey: CheckinJourney, values: dict
+) -> None:
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "summary", "language": "zh_Hant"},
+         {"on": "summary", "tap": "continue"}, {"on": "register", "language": "zh_Hans"},
+         *register(), {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1,
+    )  # fmt: skip
+    assert report.result.language == "zh_Hans"
+    # Not a timeout in disguise: the summary screen waited for no inactivity timer.
+    assert loop.time() - began < FAST.view_timeout_s
+
+
+async def test_every_view_carries_the_guest_s_language(
+    journey: CheckinJourney, values: dict
+) -> None:
+    channel = Channel()
+    run = asyncio.create_task(journey.run(channel))
+    attract = await asyncio.wait_for(channel.views.get(), 10)
+    assert attract.language == "en"
+    await channel.actions.put(Action(ActionKind.CHOOSE, "start"))
+    assert (await asyncio.wait_for(channel.views.get(), 10)).step is Step.LANGUAGE
+    await channel.actions.put(Action(ActionKind.LANGUAGE, "zh_Hant"))
+    scan = await asyncio.wait_for(channel.views.get(), 10)
+    assert (scan.step, scan.language) == (Step.SCAN, "zh_Hant")
+    await channel.actions.put(Action(ActionKind.LANGUAGE, "zh_Hans"))  # switched on the scan
+    await channel.actions.put(Action(ActionKind.QR, values["prepaid"]))
+    while not (later := await asyncio.wait_for(channel.views.get(), 10)).choices:
+        assert later.language == "zh_Hans"  # busy
+    assert (later.step, later.language) == (Step.SUMMARY, "zh_Hans")
+    await channel.actions.put(Action(ActionKind.CANCEL))
+    assert (await run).outcome == "cancelled_by_guest"
+
+
+# --- payment -------------------------------------------------------------------------------
+
+
+async def test_a_payment_cancelled_at_the_terminal_offers_retry_and_cancel(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "tap": "continue"}, *register(),
+         {"on": "payment", "pay": "guest_cancel"}, {"on": "payment", "pay": "approve"},
+         {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, payments=1,
+    )  # fmt: skip
+    assert "payment: payment.cancelled.title / payment.cancelled.message" in report.transcript
+    assert not any("payment_declined" in line for line in report.transcript)
+    events = [e.event for e in devices.terminal.journal()]
+    assert events == ["requested", "cancelled", "requested", "approved"]
+
+
+async def test_cancel_after_a_payment_cancelled_at_the_terminal_ends_the_check_in(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, devices: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "tap": "continue"}, *register(),
+         {"on": "payment", "pay": "guest_cancel"}, {"on": "payment", "tap": "cancel"}],
+        outcome="cancelled_by_guest", payments=0,
+    )  # fmt: skip
+    assert await stay_states(client, demo["balance_due"]["order_id"]) == [AccomStatus.BOOKED]
+
+
+async def test_cancels_at_the_terminal_are_not_declines(
+    journey: CheckinJourney, values: dict, devices: Any
+) -> None:
+    cancels = [{"on": "payment", "pay": "guest_cancel"}] * (FAST.payment_attempts + 1)
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "tap": "continue"}, *register(), *cancels,
+         {"on": "payment", "pay": "approve"}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", payments=1,
+    )  # fmt: skip
