@@ -222,29 +222,39 @@ class _Run:
         self._mark_booking(reservation.reservation_id)
         stays = self._stays_to_check_in(reservation)
         await self._summary(reservation, stays)
-        for number, stay in enumerate(stays, 1):
-            await self._register(stay, number, len(stays))
+        typed = [
+            (stay, guest)
+            for number, stay in enumerate(stays, 1)
+            if (guest := await self._register(stay, number, len(stays))) is not None
+        ]
         rooms = await self._assign_rooms(stays)
         await self._cards_available()
         due = self._still_due(reservation)
         deposit = await self._pay(reservation, due)
         self.settlement.require_paid(due)
-        await self._check_in(reservation, rooms)
+        await self._check_in(reservation, rooms, typed)
         checked_in = [
             dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
         ]
         self.settlement.stays_checked_in(checked_in)
-        await self._issue_keys(checked_in)
+        # A room assigned here has its floor and lock on record only now: read while the
+        # cards are made, for the door PINs and the done screen.
+        known = asyncio.ensure_future(self._as_checked_in(checked_in))
+        try:
+            await self._issue_keys(checked_in)
+            stays = await known
+        finally:
+            known.cancel()
         paid = self.settlement.sale
         if not self.settlement.key_delivered:
             await self.settlement.settle(self.booking)
             return CARD_NOT_TAKEN  # nobody is there to read the receipt or the done screen
         # The door PINs are asked for while the folio entry and the receipt are made.
-        pins = asyncio.ensure_future(self._door_pins(checked_in))
+        pins = asyncio.ensure_future(self._door_pins(stays))
         try:
             await self.settlement.settle(self.booking)
-            await self._receipt(reservation, checked_in, paid, deposit)
-            await self._done(checked_in, await pins)
+            await self._receipt(reservation, stays, paid, deposit)
+            await self._done(stays, await pins)
         finally:
             pins.cancel()
         return CHECKED_IN
@@ -348,10 +358,11 @@ class _Run:
         if action.value == "not_mine":
             raise GuestLeft(CANCELLED_BY_GUEST)
 
-    async def _register(self, stay: Stay, number: int, of: int) -> None:
-        """The stay's guest as the PMS requires: name, ID type and number."""
+    async def _register(self, stay: Stay, number: int, of: int) -> Guest | None:
+        """The stay's guest as the PMS requires (name, ID type and number), to be written
+        with the check-in; None when the booking has them already."""
         if stay.guests and all(guest.registered for guest in stay.guests):
-            return
+            return None
         counter = {"guest": number, "guests": of}
         name = await self._valid_text(
             "register.name", counter, TextInput(max_length=60), _valid_name
@@ -378,11 +389,9 @@ class _Run:
             lambda text: bool(_ID_NUMBER.fullmatch(text)),
         )
         known = stay.guests[0] if stay.guests else Guest(guest_id=None)
-        guest = dataclasses.replace(
+        return dataclasses.replace(
             known, name=name, id_kind=IdKind(id_action.value), id_number=id_number.upper()
         )
-        await self.dialog.busy("busy.message")
-        await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
 
     async def _valid_text(
         self,
@@ -537,8 +546,18 @@ class _Run:
             )
         )
 
-    async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
+    async def _check_in(
+        self,
+        reservation: Reservation,
+        rooms: dict[str, Room],
+        typed: list[tuple[Stay, Guest]],
+    ) -> None:
         await self.dialog.busy("busy.checking_in")
+        # What the guest typed is written only now, after the payment and just before the
+        # check-in (the outbox keeps their order): a guest who walks away earlier leaves the
+        # booking's record as it was.
+        for stay, guest in typed:
+            await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
         await self._backend(self.backend.check_in(reservation, rooms, new_reference("checkin")))
 
     async def _issue_keys(self, stays: list[Stay]) -> None:
@@ -685,6 +704,12 @@ class _Run:
                 timeout_s=self.settings.done_timeout_s,
             )
         )
+
+    async def _as_checked_in(self, stays: list[Stay]) -> list[Stay]:
+        try:
+            return await self._backend(self.backend.checked_in_stays(stays))
+        except Refused:
+            return stays  # the card opens the door; floor and PIN are conveniences
 
     async def _door_pins(self, stays: list[Stay]) -> list[str]:
         """Each stay's door PIN ("" for none), asked for all at once."""

@@ -5,13 +5,14 @@ devices; the simulator's own state is checked afterwards."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from kiosk.api.pms import PmsClient
-from kiosk.api.pms_types import AccomStatus
+from kiosk.api.pms_types import AccomDetailRequest, AccomStatus
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step
 from tests.conftest import SimClock
@@ -146,3 +147,78 @@ async def test_cancels_at_the_terminal_are_not_declines(
          {"on": "payment", "pay": "approve"}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", payments=1,
     )  # fmt: skip
+
+
+# --- rooms the kiosk assigns ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case", "floor"), [("unassigned_room", 5), ("dirty_room", 2)])
+async def test_a_room_the_kiosk_assigns_has_its_floor_directions_and_door_pin(
+    client: PmsClient, devices: Any, payment_log: Any, sim_clock: SimClock, values: dict,
+    case: str, floor: int,
+) -> None:  # fmt: skip
+    settings = PINS.model_copy(update={"directions": {floor: {"en": f"Lift to floor {floor}"}}})
+    journey = base.make_journey(client, devices, payment_log, sim_clock, settings)
+    channel = Channel()
+    run = asyncio.create_task(journey.run(channel))
+    answers = base.by_hand(values[case], ("continue",))
+    room = await base.answer_until(channel, answers, Step.ROOM)
+    await channel.actions.put(Action(ActionKind.CHOOSE, room.choices[0].id))
+    answers = iter([Action(ActionKind.CHOOSE, "continue")])  # the receipt
+    done = await base.answer_until(channel, answers, Step.DONE)
+    assert done.params["floor"] == str(floor)
+    assert done.params["directions"] == f"Lift to floor {floor}"
+    assert re.fullmatch(r"\d{4,12}", done.params["door_pin"])  # the room's lock takes PINs
+    await channel.actions.put(Action(ActionKind.CHOOSE, "finish"))
+    assert (await run).outcome == "checked_in"
+
+
+# --- registration --------------------------------------------------------------------------
+
+
+async def tenants(client: PmsClient, order_id: int) -> list[tuple[str, str]]:
+    detail = await client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+    return [(t.name, t.id_number) for a in detail.accom_list for t in a.tenant_list]
+
+
+@pytest.mark.parametrize(
+    ("leaves", "outcome"),
+    [
+        ([{"on": "payment", "tap": "cancel"}], "cancelled_by_guest"),
+        ([{"on": "payment", "pay": "decline"}, {"on": "payment", "tap": "front_desk"}],
+         "refused:payment_declined"),
+        ([{"on": "payment", "timeout": True}], "timed_out"),
+    ],
+    ids=["cancel", "declined", "walks_away"],
+)  # fmt: skip
+async def test_a_guest_who_leaves_before_checking_in_leaves_the_booking_s_record_as_it_was(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient, payment_log: Any,
+    leaves: list[dict], outcome: str,
+) -> None:  # fmt: skip
+    order_id = demo["balance_due"]["order_id"]
+    before = await tenants(client, order_id)
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "tap": "continue"},
+         *register("Someone Else", "X99999999"), *leaves],
+        outcome=outcome,
+    )  # fmt: skip
+    assert await tenants(client, order_id) == before
+    assert ("Someone Else", "X99999999") not in before
+    # Nor is it waiting in the outbox to be written later.
+    assert payment_log.db.query("SELECT * FROM outbox WHERE operation = 'updateAccomTenant'") == []
+
+
+async def test_the_registration_is_written_with_the_check_in(
+    journey: CheckinJourney, values: dict, demo: dict, client: PmsClient
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("balance_due"), {"on": "summary", "tap": "continue"},
+         *register("Someone Else", "X99999999"), {"on": "payment", "pay": "approve"},
+         {"on": "keys", "tap": "1"}],
+        outcome="checked_in",
+    )  # fmt: skip
+    assert await tenants(client, demo["balance_due"]["order_id"]) == [("Someone Else", "X99999999")]
