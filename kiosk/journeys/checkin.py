@@ -57,7 +57,7 @@ from kiosk.journeys.receipt import (
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.settlement import Settlement
-from kiosk.state import JourneyMark, current_journey
+from kiosk.state import JourneyMark, current_journey, now_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +65,7 @@ T = TypeVar("T")
 CHECKED_IN = "checked_in"
 CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
 FAILED = "failed"  # a bug: the guest was sent to the front desk
+UNERASED_CARD = "card unerased"  # the audit action of a live card in the reject bin
 # What a failed record of a card (addAccomCard) ends in: the back-end's books, not the key.
 _BOOKKEEPING = frozenset({Refusal.BACKEND_UNREACHABLE, Refusal.BACKEND_FAULT})
 
@@ -123,6 +124,7 @@ class JourneyResult:
     cards: tuple[str, ...] = ()  # UIDs of the cards the guest took
     cards_not_taken: tuple[str, ...] = ()  # presented, left, captured
     rejected_cards: int = 0
+    unerased_cards: tuple[str, ...] = ()  # in the reject bin still holding a key: for staff
     receipt: str = "none"  # printed, on_screen, none
 
 
@@ -172,7 +174,18 @@ class _Run:
             devices.encoder,
             attempts=settings.card_attempts,
             take_timeout_s=settings.card_take_timeout_s,
+            unerased=self._card_unerased,
         )
+
+    def _card_unerased(self, uid: str) -> None:
+        """Staff's notice in the audit table: a card in the reject bin may open a door."""
+        with self.journey.payment_log.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?, 'kiosk', ?, ?)",
+                (now_text(), UNERASED_CARD,
+                 f"card {uid or '(UID unknown)'} of booking {self.booking} went to the reject "
+                 "bin holding a key: take it out and destroy it"),
+            )  # fmt: skip
 
     async def run(self) -> JourneyResult:
         # Every write of this run (and of the tasks it starts) is marked with its journey.
@@ -745,6 +758,7 @@ class _Run:
             cards=tuple(c.uid for c in self.settlement.cards if c.taken),
             cards_not_taken=tuple(c.uid for c in self.settlement.cards if not c.taken),
             rejected_cards=self.issuer.rejected,
+            unerased_cards=tuple(self.issuer.unerased),
             receipt=self.receipt,
         )
 

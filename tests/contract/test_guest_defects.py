@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from hardware.card_encoder.layout import CardLayout, data_units
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomDetailRequest, AccomStatus
-from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.checkin import UNERASED_CARD, CheckinJourney
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step
 from tests.conftest import SimClock
 from tests.contract import test_journey_checkin as base
@@ -222,3 +223,64 @@ async def test_the_registration_is_written_with_the_check_in(
         outcome="checked_in",
     )  # fmt: skip
     assert await tenants(client, demo["balance_due"]["order_id"]) == [("Someone Else", "X99999999")]
+
+
+# --- cards in the reject bin ---------------------------------------------------------------
+
+
+def blank(chip: Any) -> bool:
+    """Whether a captured card's data area holds nothing (no key for any door)."""
+    return all(not any(chip.units[u]) for u in data_units(CardLayout(), chip.card_type))
+
+
+def unerased_notices(payment_log: Any) -> list[str]:
+    rows = payment_log.db.query("SELECT detail FROM audit WHERE action = ?", (UNERASED_CARD,))
+    return [row["detail"] for row in rows]
+
+
+async def test_a_card_left_in_the_slot_is_erased_before_it_drops_into_the_bin(
+    journey: CheckinJourney, values: dict, devices: Any, payment_log: Any
+) -> None:
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+         {"take_card": False}, {"on": "keys", "tap": "1"}],
+        outcome="card_not_taken", cards=0, rejected_cards=1,
+    )  # fmt: skip
+    (chip,) = devices.dispenser.reject_bin
+    assert chip.uid.hex().upper() == report.result.cards_not_taken[0]
+    assert blank(chip)
+    assert report.result.unerased_cards == () and unerased_notices(payment_log) == []
+
+
+async def test_a_card_that_failed_its_read_back_is_erased_too(
+    journey: CheckinJourney, values: dict, devices: Any, payment_log: Any
+) -> None:
+    await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+         {"card_fault": "reverts"}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, rejected_cards=1,
+    )  # fmt: skip
+    (chip,) = devices.dispenser.reject_bin
+    assert blank(chip) and unerased_notices(payment_log) == []
+
+
+@pytest.mark.parametrize("fault", ["verify_mismatch", "removed"])
+async def test_a_card_that_cannot_be_erased_is_reported_for_staff(
+    journey: CheckinJourney, values: dict, devices: Any, payment_log: Any, fault: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    report = await play(
+        journey,
+        values,
+        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+         {"card_fault": fault}, {"on": "keys", "tap": "1"}],
+        outcome="checked_in", cards=1, rejected_cards=1,
+    )  # fmt: skip
+    (notice,) = unerased_notices(payment_log)
+    (uid,) = report.result.unerased_cards
+    assert "reject bin" in notice and (uid in notice if uid else "UID unknown" in notice)
+    assert any("unerased" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
