@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment.protocol import Kind, Outcome, PaymentResult
 from hardware.printer.protocol import PrinterError
 from kiosk.backends.base import (
@@ -140,12 +141,29 @@ class CheckinJourney:
     signing_key: bytes | None = None
     qr_max_length: int = 512
     now: Callable[[], datetime] = utc_now
+    # Cards that went to the reject bin holding a key (UID, the key's end): no guest data.
+    unerased_keys: list[tuple[str, datetime]] = field(default_factory=list)
 
     async def run(self, channel: Channel) -> JourneyResult:
         """One guest, from the attract screen to the end."""
         codes = [language.code for language in self.catalogue.languages]
         dialog = Dialog(channel, self.settings.timeout_grace_s, codes, DEFAULT_LANG)
         return await _Run(self, dialog).run()
+
+    def reject_bin_health(self) -> DeviceHealth:
+        """The operator's notice of cards in the reject bin whose keys still open a door."""
+        now = self.now()
+        self.unerased_keys[:] = [(uid, until) for uid, until in self.unerased_keys if until > now]
+        live = [uid for uid, _until in self.unerased_keys]
+        if not live:
+            return DeviceHealth("reject_bin", HealthLevel.OK)
+        return DeviceHealth(
+            "reject_bin",
+            HealthLevel.WARNING,
+            f"{len(live)} card(s) in the reject bin may open a door: take them out and destroy"
+            " them (audit: card unerased)",
+            {"live_cards": len(live)},
+        )
 
 
 @dataclass
@@ -156,6 +174,7 @@ class _Run:
     dialog: Dialog
     receipt: str = "none"
     booking: str = ""  # the reservation id, once found
+    departure: datetime | None = None  # when the keys of this run stop opening doors
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
     def __post_init__(self) -> None:
@@ -178,7 +197,10 @@ class _Run:
         )
 
     def _card_unerased(self, uid: str) -> None:
-        """Staff's notice in the audit table: a card in the reject bin may open a door."""
+        """Staff's notice (the audit table, the operator's health): a card in the reject bin
+        may open a door."""
+        if self.departure is not None:
+            self.journey.unerased_keys.append((uid, self.departure))
         with self.journey.payment_log.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, actor, action, detail) VALUES (?, 'kiosk', ?, ?)",
@@ -234,6 +256,7 @@ class _Run:
         reservation = await identify.reservation(pending_qr)
         self._mark_booking(reservation.reservation_id)
         stays = self._stays_to_check_in(reservation)
+        self.departure = max(s.ends for s in stays)
         await self._summary(reservation, stays)
         typed = [
             (stay, guest)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hardware.card_encoder.layout import CardLayout, data_units
+from hardware.health import HealthLevel
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomDetailRequest, AccomStatus
 from kiosk.journeys.checkin import UNERASED_CARD, CheckinJourney
@@ -252,6 +253,7 @@ async def test_a_card_left_in_the_slot_is_erased_before_it_drops_into_the_bin(
     assert chip.uid.hex().upper() == report.result.cards_not_taken[0]
     assert blank(chip)
     assert report.result.unerased_cards == () and unerased_notices(payment_log) == []
+    assert journey.reject_bin_health().level is HealthLevel.OK
 
 
 async def test_a_card_that_failed_its_read_back_is_erased_too(
@@ -271,7 +273,7 @@ async def test_a_card_that_failed_its_read_back_is_erased_too(
 @pytest.mark.parametrize("fault", ["verify_mismatch", "removed"])
 async def test_a_card_that_cannot_be_erased_is_reported_for_staff(
     journey: CheckinJourney, values: dict, devices: Any, payment_log: Any, fault: str,
-    caplog: pytest.LogCaptureFixture,
+    sim_clock: SimClock, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     report = await play(
         journey,
@@ -284,3 +286,8 @@ async def test_a_card_that_cannot_be_erased_is_reported_for_staff(
     (uid,) = report.result.unerased_cards
     assert "reject bin" in notice and (uid in notice if uid else "UID unknown" in notice)
     assert any("unerased" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    # The operator's health shows it until the key has expired (the stay's departure).
+    health = journey.reject_bin_health()
+    assert (health.level, health.metrics) == (HealthLevel.WARNING, {"live_cards": 1})
+    sim_clock.now += timedelta(days=1)
+    assert journey.reject_bin_health().level is HealthLevel.OK
