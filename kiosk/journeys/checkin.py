@@ -2,7 +2,8 @@
 
 attract -> language -> scan (or type the reference) -> identity (unsigned payloads) ->
 summary -> registration per stay -> room assignment -> payment (+ deposit) -> check-in
--> keys -> receipt -> done, with a refusal screen for every way it can stop.
+(the registration is written with it) -> keys -> receipt -> done, with a refusal screen
+for every way it can stop.
 
 Each ``run`` builds a fresh ``_Run``, the only object that holds the guest's booking; it
 is dropped when the run returns, so nothing of one guest survives into the next
