@@ -183,22 +183,25 @@ class CardIssuer:
         that cannot be blanked is reported for staff."""
         try:
             status = await asyncio.to_thread(self._dispenser.status)
+            if not status.card_in_channel:
+                return  # taken after all: nothing goes to the bin
             if status.card_at_exit:
                 await asyncio.to_thread(self._dispenser.move_to_rf)
             erased = await asyncio.to_thread(self._encoder.erase)
         except (DispenserError, CardEncoderError) as exc:
-            log.error(
-                "a card that may hold a key goes to the reject bin unerased (%s): card %s",
-                type(exc).__name__,
-                uid or "unknown",
-            )
-            self.unerased.append(uid)
-            self._report_unerased(uid)
+            self._unerased(uid, type(exc).__name__)
             return
         if uid and erased.uid_hex != uid:  # another card came onto the antenna
-            log.error("erased card %s, not the keyed card %s", erased.uid_hex, uid)
-            self.unerased.append(uid)
-            self._report_unerased(uid)
+            self._unerased(uid, f"erased card {erased.uid_hex} instead")
+
+    def _unerased(self, uid: str, why: str) -> None:
+        log.error(
+            "a card that may hold a key goes to the reject bin unerased (%s): card %s",
+            why,
+            uid or "unknown",
+        )
+        self.unerased.append(uid)
+        self._report_unerased(uid)
 
     async def _clear_jam(self) -> None:
         try:
