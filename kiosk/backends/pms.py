@@ -378,9 +378,11 @@ class PmsBackend:
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
         # A check-in still waiting in the outbox never reached the PMS: it is withdrawn
-        # (with the records of cards made for it) rather than replayed and then revoked.
+        # (with the records of cards made for it, and the registration written with it)
+        # rather than replayed and then revoked.
         if await self._outbox.withdraw(("checkIn",)):
             await self._outbox.withdraw(("addAccomCard",))
+            await self._outbox.withdraw(("updateAccomTenant",))
             return
         # cancelAccomStatus takes a checked-in stay (70) back to booked (40).
         with mapped(Reason.CHECK_IN_REFUSED):
