@@ -103,7 +103,8 @@ class Runtime:
         parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
-        return [self.backend_health, *(part.health for part in parts)]
+        return [self.backend_health, *(part.health for part in parts),
+                self.journey.reject_bin_health]  # fmt: skip
 
     def backend_health(self) -> DeviceHealth:
         """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""

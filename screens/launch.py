@@ -156,6 +156,9 @@ class KivyDemoScreen:
 
     async def show(self, view: View, name: str) -> Path | None:
         path = Path(name)
+        # No guest touches this app: its language is the one the scripted guest chose.
+        if view.language:
+            self._app.lang = view.language
         await show_and_capture(self._app, view, path)
         return path if path.exists() else None
 

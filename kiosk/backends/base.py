@@ -196,6 +196,12 @@ class PropertyBackend(Protocol):
         the back-end must not show a guest in a room nobody can open."""
         ...
 
+    async def checked_in_stays(self, stays: list[Stay]) -> list[Stay]:
+        """``stays`` (of one reservation, just checked in) as the back-end holds them now: a
+        room the kiosk assigned is known in full only once the stay is in it (its floor,
+        building, lock). A stay the back-end cannot say more of comes back as given."""
+        ...
+
     async def key_grant(self, stay: Stay) -> KeyGrant:
         """The payload to encode on the stay's room cards."""
         ...

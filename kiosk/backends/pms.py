@@ -18,13 +18,15 @@ the outbox. Choices the seed leaves open:
 - Check-in reads the stays' states first: stays already checked in are a replay and
   are left out; the rest go to ``checkIn``, which assigns the rooms and is the judge of
   the day and the room (``getCheckInAccom`` would hide stays that have no room yet).
-- Door PINs need the stay's lock and order, which only ``find_reservation`` sees: the
-  adapter remembers them per stay (and says ``None`` for a stay it has not looked up).
+- Door PINs need the stay's lock and order, which only ``getAccomDetail`` shows: they
+  travel in the ``Stay``. A room the kiosk assigns has no floor or lock in any reply
+  before the stay is in it, so ``checked_in_stays`` reads them again after check-in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -171,16 +173,6 @@ class PmsBackend:
             raise BackendError(
                 Reason.BACKEND_FAULT, f"undocumented accom_status {accom.accom_status}"
             )
-        room = None
-        if accom.room_id:
-            location = accom.room_location
-            room = Room(
-                room_id=str(accom.room_id),
-                name=accom.room_name,
-                room_type_id=str(accom.room_type_id),
-                floor=location.floor_id if location else None,
-                building=str(location.building_id) if location and location.building_id else None,
-            )
         return Stay(
             stay_id=str(accom.accom_id),
             room_type_id=str(accom.room_type_id),
@@ -188,11 +180,11 @@ class PmsBackend:
             starts=accom.checkin_start_time,
             ends=accom.checkin_end_time,
             state=state,
-            room=room,
+            room=_room(accom),
             guests=tuple(_guest(t) for t in accom.tenant_list),
             room_is_clean=accom.room_id not in dirty,
             reservation_id=str(order_id),
-            pin_lock=bool(accom.device_lock and accom.device_lock.lock_type is LockType.PASSWORD),
+            pin_lock=_pin_lock(accom),
             contact_phone=next((t.phone for t in accom.tenant_list if t.phone), order_phone),
         )
 
@@ -347,6 +339,23 @@ class PmsBackend:
                 return await self._send("checkIn", request, reference)
         return True
 
+    async def checked_in_stays(self, stays: list[Stay]) -> list[Stay]:
+        if not stays:
+            return stays
+        order_id = int(stays[0].reservation_id)
+        with mapped(Reason.BACKEND_FAULT):
+            detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+        accoms = {str(a.accom_id): a for a in detail.accom_list}
+        known = []
+        for stay in stays:
+            accom = accoms.get(stay.stay_id)
+            room = _room(accom) if accom is not None else None
+            if room is None or stay.room is None or room.room_id != stay.room.room_id:
+                known.append(stay)  # not in its room yet (a check-in the outbox still holds)
+                continue
+            known.append(dataclasses.replace(stay, room=room, pin_lock=_pin_lock(accom)))
+        return known
+
     async def key_grant(self, stay: Stay) -> KeyGrant:
         if stay.room is not None and stay.stay_id in self._queued_check_ins():
             # The PMS refuses the payload of a stay not checked in yet: made here, alike.
@@ -369,9 +378,11 @@ class PmsBackend:
 
     async def undo_check_in(self, stays: list[Stay], reference: str) -> None:
         # A check-in still waiting in the outbox never reached the PMS: it is withdrawn
-        # (with the records of cards made for it) rather than replayed and then revoked.
+        # (with the records of cards made for it, and the registration written with it)
+        # rather than replayed and then revoked.
         if await self._outbox.withdraw(("checkIn",)):
             await self._outbox.withdraw(("addAccomCard",))
+            await self._outbox.withdraw(("updateAccomTenant",))
             return
         # cancelAccomStatus takes a checked-in stay (70) back to booked (40).
         with mapped(Reason.CHECK_IN_REFUSED):
@@ -446,6 +457,24 @@ async def payment_booked(client: PmsClient, order_id: int, reference: str) -> bo
         if len(page.bills) < BILL_PAGE_SIZE:
             return False
     raise BackendError(Reason.BACKEND_FAULT, "getBillList: too many cashier bills to search")
+
+
+def _room(accom: Accom) -> Room | None:
+    """The stay's room as ``getAccomDetail`` has it (None: no room yet)."""
+    if not accom.room_id:
+        return None
+    location = accom.room_location
+    return Room(
+        room_id=str(accom.room_id),
+        name=accom.room_name,
+        room_type_id=str(accom.room_type_id),
+        floor=location.floor_id if location else None,
+        building=str(location.building_id) if location and location.building_id else None,
+    )
+
+
+def _pin_lock(accom: Accom) -> bool:
+    return bool(accom.device_lock and accom.device_lock.lock_type is LockType.PASSWORD)
 
 
 def _guest(tenant: Tenant) -> Guest:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from hardware.card_encoder.simulator import SimEncoder
+from hardware.card_encoder.simulator import SimCard, SimEncoder
 from hardware.dispenser.protocol import DispenserStatus
 from hardware.dispenser.simulator import SimDispenser
 from hardware.health import DeviceHealth
@@ -37,6 +37,8 @@ class SimCardPath:
         self.inner = dispenser
         self._encoder = encoder
         self._faults: deque[CardFault] = deque(card_faults)
+        self._at_exit: SimCard | None = None  # the presented card's chip, out of the field
+        self.reject_bin: list[SimCard] = []  # the chips of captured cards, as they dropped
 
     def fault_next_cards(self, *faults: CardFault) -> None:
         self._faults.extend(faults)
@@ -50,15 +52,21 @@ class SimCardPath:
 
     def reset(self) -> None:
         self.inner.reset()
-        self._encoder.remove()
+        chip = self._encoder.remove() or self._at_exit  # a card in the channel: to the bin
+        self._at_exit = None
+        if chip is not None:
+            self.reject_bin.append(chip)
 
     def status(self) -> DispenserStatus:
         return self.inner.status()
 
     def move_to_rf(self) -> None:
-        fed = not self.inner.status().card_at_exit  # a card pulled back keeps its chip
+        fed = not self.inner.status().card_at_exit
         self.inner.move_to_rf()
-        if fed or self._encoder.card is None:
+        if not fed and self._at_exit is not None:  # a card pulled back keeps its chip
+            self._encoder.insert(self._at_exit)
+            self._at_exit = None
+        elif fed or self._encoder.card is None:
             card = self._encoder.insert()
             fault = self._faults.popleft() if self._faults else None
             card.verify_mismatch = fault == "verify_mismatch"
@@ -67,14 +75,20 @@ class SimCardPath:
 
     def present(self) -> None:
         self.inner.present()
-        self._encoder.remove()
+        self._at_exit = self._encoder.remove()
 
     def capture(self) -> None:
         self.inner.capture()
-        self._encoder.remove()
+        chip = self._encoder.remove() or self._at_exit
+        self._at_exit = None
+        if chip is not None:
+            self.reject_bin.append(chip)
 
     def wait_taken(self, timeout: float) -> bool:
-        return self.inner.wait_taken(timeout)
+        taken = self.inner.wait_taken(timeout)
+        if taken:
+            self._at_exit = None  # in the guest's hand
+        return taken
 
     def health(self) -> DeviceHealth:
         return self.inner.health()

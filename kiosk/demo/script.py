@@ -335,16 +335,23 @@ class _Player:
             if self._on_view is not None:
                 await self._on_view(view)
             if view.choices or view.input is not None:  # the view waits for the guest
-                await channel.actions.put(await self._answer(view))
+                await channel.actions.put(await self._answer(view, channel))
 
-    async def _answer(self, view: View) -> Action:
+    async def _answer(self, view: View, channel: Channel) -> Action:
         while self._actions:
             action = self._actions.pop(0)
             if action.optional and action.on is not view.step:
                 continue
-            if action.is_guest_move:
-                return self._guest_move(action, view)
-            await self._device_move(action)
+            if not action.is_guest_move:
+                await self._device_move(action)
+                continue
+            move = self._guest_move(action, view)
+            if move.kind is ActionKind.LANGUAGE and view.step is not Step.LANGUAGE:
+                # Elsewhere a language switch answers nothing: the screen still waits for
+                # the guest's next move.
+                await channel.actions.put(move)
+                continue
+            return move
         self.transcript.append("(script ended: the guest walks away)")
         return Action(ActionKind.TIMEOUT)
 

@@ -2,7 +2,8 @@
 
 attract -> language -> scan (or type the reference) -> identity (unsigned payloads) ->
 summary -> registration per stay -> room assignment -> payment (+ deposit) -> check-in
--> keys -> receipt -> done, with a refusal screen for every way it can stop.
+(the registration is written with it) -> keys -> receipt -> done, with a refusal screen
+for every way it can stop.
 
 Each ``run`` builds a fresh ``_Run``, the only object that holds the guest's booking; it
 is dropped when the run returns, so nothing of one guest survives into the next
@@ -28,7 +29,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from hardware.payment.protocol import Kind, PaymentResult
+from hardware.health import DeviceHealth, HealthLevel
+from hardware.payment.protocol import Kind, Outcome, PaymentResult
 from hardware.printer.protocol import PrinterError
 from kiosk.backends.base import (
     Guest,
@@ -57,7 +59,7 @@ from kiosk.journeys.receipt import (
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.settlement import Settlement
-from kiosk.state import JourneyMark, current_journey
+from kiosk.state import JourneyMark, current_journey, now_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +67,7 @@ T = TypeVar("T")
 CHECKED_IN = "checked_in"
 CARD_NOT_TAKEN = "card_not_taken"  # checked in, but the guest walked away from the card
 FAILED = "failed"  # a bug: the guest was sent to the front desk
+UNERASED_CARD = "card unerased"  # the audit action of a live card in the reject bin
 # What a failed record of a card (addAccomCard) ends in: the back-end's books, not the key.
 _BOOKKEEPING = frozenset({Refusal.BACKEND_UNREACHABLE, Refusal.BACKEND_FAULT})
 
@@ -83,7 +86,7 @@ CHECKIN_KEYS: tuple[str, ...] = (
     "register.invalid",
     "room.title", "room.message", "room.option",
     "payment.title", "payment.message", "payment.deposit", "payment.pay", "payment.processing",
-    "payment.another_card",
+    "payment.another_card", "payment.cancelled.title", "payment.cancelled.message",
     "busy.title", "busy.looking_up", "busy.checking_in", "busy.message",
     "keys.title", "keys.message", "keys.count",
     "key_progress.title",
@@ -123,6 +126,7 @@ class JourneyResult:
     cards: tuple[str, ...] = ()  # UIDs of the cards the guest took
     cards_not_taken: tuple[str, ...] = ()  # presented, left, captured
     rejected_cards: int = 0
+    unerased_cards: tuple[str, ...] = ()  # in the reject bin still holding a key: for staff
     receipt: str = "none"  # printed, on_screen, none
 
 
@@ -138,12 +142,29 @@ class CheckinJourney:
     signing_key: bytes | None = None
     qr_max_length: int = 512
     now: Callable[[], datetime] = utc_now
+    # Cards that went to the reject bin holding a key (UID, the key's end): no guest data.
+    unerased_keys: list[tuple[str, datetime]] = field(default_factory=list)
 
     async def run(self, channel: Channel) -> JourneyResult:
         """One guest, from the attract screen to the end."""
         codes = [language.code for language in self.catalogue.languages]
         dialog = Dialog(channel, self.settings.timeout_grace_s, codes, DEFAULT_LANG)
         return await _Run(self, dialog).run()
+
+    def reject_bin_health(self) -> DeviceHealth:
+        """The operator's notice of cards in the reject bin whose keys still open a door."""
+        now = self.now()
+        self.unerased_keys[:] = [(uid, until) for uid, until in self.unerased_keys if until > now]
+        live = [uid for uid, _until in self.unerased_keys]
+        if not live:
+            return DeviceHealth("reject_bin", HealthLevel.OK)
+        return DeviceHealth(
+            "reject_bin",
+            HealthLevel.WARNING,
+            f"{len(live)} card(s) in the reject bin may open a door: take them out and destroy"
+            " them (audit: card unerased)",
+            {"live_cards": len(live)},
+        )
 
 
 @dataclass
@@ -154,6 +175,7 @@ class _Run:
     dialog: Dialog
     receipt: str = "none"
     booking: str = ""  # the reservation id, once found
+    departure: datetime | None = None  # when the keys of this run stop opening doors
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
     def __post_init__(self) -> None:
@@ -172,7 +194,21 @@ class _Run:
             devices.encoder,
             attempts=settings.card_attempts,
             take_timeout_s=settings.card_take_timeout_s,
+            unerased=self._card_unerased,
         )
+
+    def _card_unerased(self, uid: str) -> None:
+        """Staff's notice (the audit table, the operator's health): a card in the reject bin
+        may open a door."""
+        if self.departure is not None:
+            self.journey.unerased_keys.append((uid, self.departure))
+        with self.journey.payment_log.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?, 'kiosk', ?, ?)",
+                (now_text(), UNERASED_CARD,
+                 f"card {uid or '(UID unknown)'} of booking {self.booking} went to the reject "
+                 "bin holding a key: take it out and destroy it"),
+            )  # fmt: skip
 
     async def run(self) -> JourneyResult:
         # Every write of this run (and of the tasks it starts) is marked with its journey.
@@ -221,30 +257,41 @@ class _Run:
         reservation = await identify.reservation(pending_qr)
         self._mark_booking(reservation.reservation_id)
         stays = self._stays_to_check_in(reservation)
+        self.departure = max(s.ends for s in stays)
         await self._summary(reservation, stays)
-        for number, stay in enumerate(stays, 1):
-            await self._register(stay, number, len(stays))
+        typed = [
+            (stay, guest)
+            for number, stay in enumerate(stays, 1)
+            if (guest := await self._register(stay, number, len(stays))) is not None
+        ]
         rooms = await self._assign_rooms(stays)
         await self._cards_available()
         due = self._still_due(reservation)
         deposit = await self._pay(reservation, due)
         self.settlement.require_paid(due)
-        await self._check_in(reservation, rooms)
+        await self._check_in(reservation, rooms, typed)
         checked_in = [
             dataclasses.replace(s, room=rooms[s.stay_id], state=StayState.CHECKED_IN) for s in stays
         ]
         self.settlement.stays_checked_in(checked_in)
-        await self._issue_keys(checked_in)
+        # A room assigned here has its floor and lock on record only now: read while the
+        # cards are made, for the door PINs and the done screen.
+        known = asyncio.ensure_future(self._as_checked_in(checked_in))
+        try:
+            await self._issue_keys(checked_in)
+            stays = await known
+        finally:
+            known.cancel()
         paid = self.settlement.sale
         if not self.settlement.key_delivered:
             await self.settlement.settle(self.booking)
             return CARD_NOT_TAKEN  # nobody is there to read the receipt or the done screen
         # The door PINs are asked for while the folio entry and the receipt are made.
-        pins = asyncio.ensure_future(self._door_pins(checked_in))
+        pins = asyncio.ensure_future(self._door_pins(stays))
         try:
             await self.settlement.settle(self.booking)
-            await self._receipt(reservation, checked_in, paid, deposit)
-            await self._done(checked_in, await pins)
+            await self._receipt(reservation, stays, paid, deposit)
+            await self._done(stays, await pins)
         finally:
             pins.cancel()
         return CHECKED_IN
@@ -307,13 +354,12 @@ class _Run:
             if checked_in:
                 raise Refused(Refusal.ALREADY_CHECKED_IN)
             raise Refused(Refusal.CANCELLED)
+        # From the arrival day (the property's calendar) until the departure time, as the
+        # back-end's own check-in: a guest arriving after midnight is still on their stay.
+        now = self.journey.now()
         zone = self.settings.zone
-        today = self.journey.now().astimezone(zone).date()
-        due = [
-            s
-            for s in booked
-            if s.starts.astimezone(zone).date() <= today < s.ends.astimezone(zone).date()
-        ]
+        today = now.astimezone(zone).date()
+        due = [s for s in booked if s.starts.astimezone(zone).date() <= today and now < s.ends]
         if not due:
             raise Refused(Refusal.WRONG_DAY, arrival=min(s.starts for s in booked))
         return due
@@ -349,10 +395,11 @@ class _Run:
         if action.value == "not_mine":
             raise GuestLeft(CANCELLED_BY_GUEST)
 
-    async def _register(self, stay: Stay, number: int, of: int) -> None:
-        """The stay's guest as the PMS requires: name, ID type and number."""
+    async def _register(self, stay: Stay, number: int, of: int) -> Guest | None:
+        """The stay's guest as the PMS requires (name, ID type and number), to be written
+        with the check-in; None when the booking has them already."""
         if stay.guests and all(guest.registered for guest in stay.guests):
-            return
+            return None
         counter = {"guest": number, "guests": of}
         name = await self._valid_text(
             "register.name", counter, TextInput(max_length=60), _valid_name
@@ -379,11 +426,9 @@ class _Run:
             lambda text: bool(_ID_NUMBER.fullmatch(text)),
         )
         known = stay.guests[0] if stay.guests else Guest(guest_id=None)
-        guest = dataclasses.replace(
+        return dataclasses.replace(
             known, name=name, id_kind=IdKind(id_action.value), id_number=id_number.upper()
         )
-        await self.dialog.busy("busy.message")
-        await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
 
     async def _valid_text(
         self,
@@ -482,7 +527,8 @@ class _Run:
                 ActionKind.CHOOSE,
             )
         )
-        for attempt in range(1, self.settings.payment_attempts + 1):
+        declines = 0
+        while True:
             await self.dialog.show(
                 View(Step.PAYMENT, "payment.title", "payment.processing", params, timeout_s=None)
             )
@@ -492,7 +538,13 @@ class _Run:
                 raise Refused(Refusal.PAYMENT_UNRESOLVED) from None
             if result.approved:
                 return result
-            if attempt == self.settings.payment_attempts:
+            if result.outcome is Outcome.CANCELLED:
+                # The guest cancelled at the terminal: nothing was refused, so no decline is
+                # counted; they try again or give up.
+                await self._payment_cancelled(params)
+                continue
+            declines += 1
+            if declines == self.settings.payment_attempts:
                 raise Refused(Refusal.PAYMENT_DECLINED)
             action = await self.dialog.ask(
                 View(
@@ -511,10 +563,38 @@ class _Run:
             )
             if action.value == "front_desk":
                 raise Refused(Refusal.PAYMENT_DECLINED, shown=True)
-        raise AssertionError("unreachable: the last attempt raises")
 
-    async def _check_in(self, reservation: Reservation, rooms: dict[str, Room]) -> None:
+    async def _payment_cancelled(self, params: Mapping[str, Any]) -> None:
+        """Try again, or cancel the check-in (nothing was charged)."""
+        cancel_on(
+            await self.dialog.ask(
+                View(
+                    Step.PAYMENT,
+                    "payment.cancelled.title",
+                    "payment.cancelled.message",
+                    params=params,
+                    choices=(
+                        Choice("retry", "common.try_again", primary=True),
+                        Choice("cancel", "common.cancel"),
+                    ),
+                    timeout_s=self.settings.view_timeout_s,
+                ),
+                ActionKind.CHOOSE,
+            )
+        )
+
+    async def _check_in(
+        self,
+        reservation: Reservation,
+        rooms: dict[str, Room],
+        typed: list[tuple[Stay, Guest]],
+    ) -> None:
         await self.dialog.busy("busy.checking_in")
+        # What the guest typed is written only now, after the payment and just before the
+        # check-in (the outbox keeps their order): a guest who walks away earlier leaves the
+        # booking's record as it was.
+        for stay, guest in typed:
+            await self._backend(self.backend.register_guests(stay, [guest], new_reference("guest")))
         await self._backend(self.backend.check_in(reservation, rooms, new_reference("checkin")))
 
     async def _issue_keys(self, stays: list[Stay]) -> None:
@@ -662,6 +742,12 @@ class _Run:
             )
         )
 
+    async def _as_checked_in(self, stays: list[Stay]) -> list[Stay]:
+        try:
+            return await self._backend(self.backend.checked_in_stays(stays))
+        except Refused:
+            return stays  # the card opens the door; floor and PIN are conveniences
+
     async def _door_pins(self, stays: list[Stay]) -> list[str]:
         """Each stay's door PIN ("" for none), asked for all at once."""
         return list(await asyncio.gather(*(self._door_pin(stay) for stay in stays)))
@@ -696,6 +782,7 @@ class _Run:
             cards=tuple(c.uid for c in self.settlement.cards if c.taken),
             cards_not_taken=tuple(c.uid for c in self.settlement.cards if not c.taken),
             rejected_cards=self.issuer.rejected,
+            unerased_cards=tuple(self.issuer.unerased),
             receipt=self.receipt,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Collection
 
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
@@ -46,7 +47,9 @@ class Dialog:
     async def show(self, view: View) -> None:
         if not self.steps or self.steps[-1] is not view.step:
             self.steps.append(view.step)
-        await self._channel.views.put(view)
+        # A driver that does not pick the language itself (a scripted guest's screens)
+        # shows each view in the journey's.
+        await self._channel.views.put(dataclasses.replace(view, language=self.language))
 
     async def busy(self, message: str) -> None:
         await self.show(View(Step.BUSY, "busy.title", message, timeout_s=None))

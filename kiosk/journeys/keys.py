@@ -3,7 +3,10 @@
 A card that fails any step goes to the reject bin and the next one is tried, up to
 ``attempts`` cards per key (DESIGN.md, "Offline and failure policy"). The back-end
 learns a card's UID before the card leaves the kiosk, so no working key is ever unknown
-to the property. Device calls block and run in worker threads.
+to the property. A card that may hold a key (written, or presented and left in the slot)
+is erased on the antenna before it drops into the bin; one that cannot be erased is
+reported for staff (``unerased``): whoever empties the bin holds a working key.
+Device calls block and run in worker threads.
 """
 
 from __future__ import annotations
@@ -60,12 +63,15 @@ class CardIssuer:
         *,
         attempts: int,
         take_timeout_s: float,
+        unerased: Callable[[str], None] = lambda _uid: None,
     ) -> None:
         self._dispenser = dispenser
         self._encoder = encoder
         self._attempts = attempts
         self._take_timeout_s = take_timeout_s
+        self._report_unerased = unerased  # staff's notice: the UID of a live card in the bin
         self.rejected = 0
+        self.unerased: list[str] = []  # UIDs of cards in the bin that may still open a door
 
     async def ready(self) -> None:
         """Refuse before a guest pays when no card can come out (stock empty, jam, bin full)."""
@@ -100,18 +106,18 @@ class CardIssuer:
             try:
                 await record(uid)
             except BaseException:
-                await self._reject()
+                await self._reject(keyed=uid)
                 raise
             await progress(Stage.PRESENT)
             try:
                 await asyncio.to_thread(self._dispenser.present)
             except DispenserError as exc:
                 log.warning("presenting the card failed (%s): rejected", type(exc).__name__)
-                await self._reject()
+                await self._reject(keyed=uid)
                 continue
             taken = await asyncio.to_thread(self._dispenser.wait_taken, self._take_timeout_s)
             if not taken:  # a working key must not lie in the slot for the next person
-                await self._reject()
+                await self._reject(keyed=uid)
             return IssuedCard(uid, taken)
         raise CardIssueFailed(f"{self._attempts} cards failed")
 
@@ -135,24 +141,33 @@ class CardIssuer:
         except BaseException:
             await self._reject()
             raise
+        await progress(Stage.ENCODE)
         try:
-            await progress(Stage.ENCODE)
             written = await asyncio.to_thread(self._encoder.write_key, key)
+        except CardEncoderError as exc:
+            log.warning("encoding a card failed (%s)", type(exc).__name__)
+            await self._reject(keyed="")  # part of the key may have gone on the card
+            return None
+        try:
             await progress(Stage.VERIFY)
             # write_key compares what it wrote; a fresh read checks the card as a door would.
             read, holds = await asyncio.to_thread(self._encoder.read_key)
         except CardEncoderError as exc:
-            log.warning("encoding a card failed (%s)", type(exc).__name__)
-            await self._reject()
+            log.warning("reading a written card failed (%s)", type(exc).__name__)
+            await self._reject(keyed=written.uid_hex)
             return None
         if holds != key or read.uid != written.uid:
             log.warning("card read back differs from what was written")
-            await self._reject()
+            await self._reject(keyed=written.uid_hex)
             return None
         return written.uid_hex
 
-    async def _reject(self) -> None:
-        """The card in the channel to the reject bin; a reset when capture is refused."""
+    async def _reject(self, *, keyed: str | None = None) -> None:
+        """The card in the channel to the reject bin; a reset when capture is refused.
+
+        ``keyed``: the card may hold a key (its UID, "" if unknown): erased first."""
+        if keyed is not None:
+            await self._erase(keyed)
         try:
             await asyncio.to_thread(self._dispenser.capture)
         except RejectBinFull as exc:
@@ -162,6 +177,31 @@ class CardIssuer:
             await self._clear_jam()
             return
         self.rejected += 1
+
+    async def _erase(self, uid: str) -> None:
+        """Blank the card in the channel, pulling one at the exit back to the antenna; a card
+        that cannot be blanked is reported for staff."""
+        try:
+            status = await asyncio.to_thread(self._dispenser.status)
+            if not status.card_in_channel:
+                return  # taken after all: nothing goes to the bin
+            if status.card_at_exit:
+                await asyncio.to_thread(self._dispenser.move_to_rf)
+            erased = await asyncio.to_thread(self._encoder.erase)
+        except (DispenserError, CardEncoderError) as exc:
+            self._unerased(uid, type(exc).__name__)
+            return
+        if uid and erased.uid_hex != uid:  # another card came onto the antenna
+            self._unerased(uid, f"erased card {erased.uid_hex} instead")
+
+    def _unerased(self, uid: str, why: str) -> None:
+        log.error(
+            "a card that may hold a key goes to the reject bin unerased (%s): card %s",
+            why,
+            uid or "unknown",
+        )
+        self.unerased.append(uid)
+        self._report_unerased(uid)
 
     async def _clear_jam(self) -> None:
         try:

@@ -80,6 +80,7 @@ class View:
     input: TextInput | None = None
     progress: tuple[int, int] | None = None  # (this step, of so many) for the progress bar
     timeout_s: float | None = 60.0  # inactivity allowed here; None: no guest timer (busy)
+    language: str = ""  # the guest's language as the journey knows it (set when shown)
 
 
 @dataclass(frozen=True)

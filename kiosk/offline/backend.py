@@ -132,6 +132,9 @@ class OfflineBackend:
             raise BackendUnreachable("offline: the policy assigns no room")
         return self._cache.free_rooms(stay)
 
+    async def checked_in_stays(self, stays: list[Stay]) -> list[Stay]:
+        return await self._read(lambda: self.inner.checked_in_stays(stays), lambda: stays)
+
     async def key_grant(self, stay: Stay) -> KeyGrant:
         return await self._read(lambda: self.inner.key_grant(stay), lambda: _composed(stay))
 

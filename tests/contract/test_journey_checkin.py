@@ -744,8 +744,9 @@ async def test_back_end_down_after_payment_the_guest_still_gets_a_key(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Payments, "charge", charge_then_outage)
-        # The check-in is queued in the outbox; the PMS would refuse the key's payload of a
-        # stay not in yet, so the kiosk composes it; the folio entry is queued too.
+        # The registration and the check-in are queued in the outbox (the registration is
+        # written with the check-in, after the payment); the PMS would refuse the key's
+        # payload of a stay not in yet, so the kiosk composes it; the folio entry is queued too.
         report = await play(
             journey,
             values,
@@ -758,12 +759,12 @@ async def test_back_end_down_after_payment_the_guest_still_gets_a_key(
     assert devices.terminal.status(reference).outcome is Outcome.APPROVED
     order_id = demo["balance_due"]["order_id"]
     outbox = durable_outbox(payment_log.db.path.parent, pms=client, db=payment_log.db)
-    assert [e.operation for e in outbox.entries()] == ["checkIn", "addAccomCard", "cashier"]
+    queued = ["updateAccomTenant", "checkIn", "addAccomCard", "cashier"]
+    assert [e.operation for e in outbox.entries()] == queued
     # The back-end comes back: the relay delivers them once each, in the journey's order.
     sim_server.faults.failure_rate = 0.0
     assert await outbox.drain(deadline_s=10)
-    delivered = [e.operation for e in outbox.entries(("delivered",))]
-    assert delivered == ["updateAccomTenant", "checkIn", "addAccomCard", "cashier"]
+    assert [e.operation for e in outbox.entries(("delivered",))] == queued
     assert await stay_states(client, order_id) == [AccomStatus.CHECKED_IN]
     assert [b.amount for b in await kiosk_bills(client, order_id)] == [Decimal("676.00")]
     assert payment_log.state(reference) == "recorded"
