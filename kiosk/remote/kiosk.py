@@ -16,7 +16,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hardware.health import DeviceHealth, HealthLevel
@@ -90,10 +89,10 @@ class JourneyTally:
 class RemoteKiosk:
     """The agent and the kiosk's port to it."""
 
-    def __init__(self, runtime: Runtime, config_path: Path | None) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         remote = runtime.config.remote
         self.runtime = runtime
-        self.config_path = config_path
+        self.config_path = runtime.config_path
         zone = runtime.config.journey.zone
         self.tally = JourneyTally(lambda: datetime.now(zone).date())
         self.screen = ""
@@ -109,8 +108,8 @@ class RemoteKiosk:
         self.agent = FleetAgent(remote, self, kiosk_id=default_kiosk_id(remote), secret=secret)
 
     @classmethod
-    def start(cls, runtime: Runtime, config_path: Path | None = None) -> RemoteKiosk:
-        kiosk = cls(runtime, config_path)
+    def start(cls, runtime: Runtime) -> RemoteKiosk:
+        kiosk = cls(runtime)
         kiosk.agent.start()
         return kiosk
 
