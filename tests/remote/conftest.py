@@ -48,7 +48,7 @@ class Mosquitto:
                 [MOSQUITTO, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
