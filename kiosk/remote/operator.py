@@ -83,12 +83,13 @@ class FleetOperator:
 
     async def messages(self, kinds: tuple[Kind, ...]) -> AsyncIterator[Message]:
         """Every kiosk's messages of ``kinds`` (retained ones first), decoded; payloads of
-        another schema version or malformed are skipped."""
+        another schema version or malformed are skipped, and so are other kinds (one
+        reader of the connection at a time)."""
         for kind in kinds:
             await self.client.subscribe(fleet_topic(self.prefix, kind), qos=1)
         async for message in self.client.messages:
             decoded = self.decode(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
-            if decoded is not None:
+            if decoded is not None and decoded.kind in kinds:
                 yield decoded
 
     def decode(self, name: str, payload: bytes) -> Message | None:

@@ -108,10 +108,12 @@ async def test_telemetry_reports_the_kiosk(kiosk: Kiosk, operator: FleetOperator
     assert telemetry.site == "hotel-a" and telemetry.screen == "scan"
     assert telemetry.in_service is True and telemetry.uptime_s > 0 and telemetry.version
     devices = {d.device: d for d in telemetry.devices}
-    assert {"payment (sim)", "printer"} <= set(devices) or len(devices) >= 3, devices
-    dispenser = next(d for d in telemetry.devices if "stock" in d.metrics)
-    assert dispenser.metrics["reject_bin_full"] is False
-    assert any("paper" in d.metrics for d in telemetry.devices)
+    assert set(devices) == {"payment (sim)", "dispenser", "encoder", "printer"}
+    assert devices["dispenser"].metrics["stock"] == "ok"
+    assert devices["dispenser"].metrics["reject_bin_full"] is False
+    assert devices["dispenser"].metrics["cards_left"] == 100
+    assert devices["printer"].metrics["paper"] == "ok"
+    assert telemetry.alerts == []
     assert telemetry.outbox.queued == 0 and telemetry.outbox.dead == 0
     assert telemetry.backend_reachable is True
 
@@ -258,3 +260,22 @@ async def test_forged_replayed_and_stale_commands_are_refused(
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 5, refusals  # forged, stale, tampered, another kiosk's, replay
     assert any("signed for another kiosk" in line for line in refusals)
+
+
+async def test_a_device_fault_is_an_event_and_an_alert(
+    kiosk: Kiosk, operator: FleetOperator
+) -> None:
+    events = operator.messages(("event",))
+    await asyncio.sleep(0.3)
+    kiosk.runtime.devices.dispenser.inner.refill(0)  # type: ignore[attr-defined]
+    async with asyncio.timeout(10):  # the agent reads the devices every second here
+        async for message in events:
+            event = message.payload
+            if isinstance(event, Event) and event.event == "device_fault":
+                break
+    assert event.detail == {"device": "dispenser", "detail": "card stock empty"}
+    for _ in range(50):
+        status = (await operator.statuses(quiet_s=0.2))[KIOSK]
+        if status.alerts:
+            break
+    assert status.alerts == ["dispenser: card stock empty"]
