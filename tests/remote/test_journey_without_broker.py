@@ -1,11 +1,14 @@
 """The kiosk serves guests while its broker is gone: ``kiosk play`` (the kiosk as
 ``kiosk run`` assembles it, the fleet agent included) checks a guest in with one broker
 URL refusing connections and another accepting TCP but never answering MQTT, and again
-with the broker killed while the agent was connected to it."""
+with the broker killed while the agent was connected to it. And the agent never holds
+the loop up while it tries those brokers, events pouring in."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -16,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config import RemoteConfig
 from kiosk.demo import builtin_scripts
+from kiosk.remote.agent import FleetAgent
+from kiosk.remote.simulate import SimKiosk, SimPort
 from tests.remote.conftest import Mosquitto, free_port
 
 pytestmark = pytest.mark.timeout(120)
@@ -106,3 +112,26 @@ def test_a_guest_checks_in_after_the_broker_died(tmp_path: Path, broker: Mosquit
     report, _ = play(tmp_path, [broker.url], on_connected=kill_broker)
     assert report["outcome"] == "checked_in", report
     assert broker.process is not None and broker.process.poll() is not None
+
+
+async def test_the_agent_never_holds_the_loop_up(silent_broker: int) -> None:
+    brokers = [f"mqtt://127.0.0.1:{free_port()}", f"mqtt://127.0.0.1:{silent_broker}"]
+    config = RemoteConfig(brokers=brokers, telemetry_interval_s=1, reconnect_min_s=0.05,
+                          reconnect_max_s=0.2)  # fmt: skip
+    kiosk = SimKiosk("lobby-lag", "device_fault", random.Random(1))
+    agent = FleetAgent(config, SimPort(kiosk), kiosk_id="lobby-lag", secret=None, health_poll_s=0.1)
+    agent.start()
+    worst = 0.0
+    try:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 3
+        while loop.time() < end:
+            agent.emit("staff_requested", screen="payment")  # queued, never awaited
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            worst = max(worst, loop.time() - before - 0.005)
+    finally:
+        await agent.stop()
+    # A connect on the loop would hold it for the silent broker's whole 10 s timeout.
+    assert worst < 0.25, f"the loop was held {worst * 1000:.0f} ms"
+    assert not agent.connected

@@ -12,6 +12,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,10 @@ pytestmark = pytest.mark.timeout(120)
 KIOSK = "lobby-run"
 
 
-async def until(check, within_s: float = 30):  # type: ignore[no-untyped-def]
+async def until(check: Callable[[], Awaitable[bool]], within_s: float = 30) -> None:
     async with asyncio.timeout(within_s):
-        while not (found := await check()):
+        while not await check():
             await asyncio.sleep(0.2)
-    return found
 
 
 async def test_kiosk_run_with_the_agent(
