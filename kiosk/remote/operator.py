@@ -81,12 +81,17 @@ class FleetOperator:
         self.config = config
         self.prefix = config.topic_prefix
 
+    async def subscribe(self, kinds: tuple[Kind, ...]) -> None:
+        """Every kiosk's messages of ``kinds`` from now on (``messages`` subscribes when
+        first read; subscribe first to miss nothing sent in between)."""
+        for kind in kinds:
+            await self.client.subscribe(fleet_topic(self.prefix, kind), qos=1)
+
     async def messages(self, kinds: tuple[Kind, ...]) -> AsyncIterator[Message]:
         """Every kiosk's messages of ``kinds`` (retained ones first), decoded; payloads of
         another schema version or malformed are skipped, and so are other kinds (one
         reader of the connection at a time)."""
-        for kind in kinds:
-            await self.client.subscribe(fleet_topic(self.prefix, kind), qos=1)
+        await self.subscribe(kinds)
         async for message in self.client.messages:
             decoded = self.decode(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
             if decoded is not None and decoded.kind in kinds:

@@ -121,8 +121,8 @@ async def test_telemetry_reports_the_kiosk(kiosk: Kiosk, operator: FleetOperator
 async def test_events_count_journeys_without_guest_data(
     kiosk: Kiosk, operator: FleetOperator
 ) -> None:
+    await operator.subscribe(("event",))  # before the events are made
     events = operator.messages(("event",))
-    await asyncio.sleep(0.3)  # subscribed before the events are made
     kiosk.remote.journey_ended(JourneyResult("checked_in", (), "en", cards=("04A1B2C3",)))
     kiosk.remote.journey_ended(JourneyResult("refused:payment_declined", (), "en"))
     kiosk.service.channel.actions.put_nowait(Action(ActionKind.CHOOSE, "front_desk"))
@@ -236,18 +236,17 @@ async def test_forged_replayed_and_stale_commands_are_refused(
     other = sign_command(kiosk_secret(FLEET_KEY, "lobby-2"), "lobby-2", "maintenance", {"on": True})
     tampered = genuine.model_copy(update={"command": "maintenance", "args": {"on": True},
                                           "request_id": "tampered-1"})  # fmt: skip
+    await operator.subscribe(("reply",))
     listening = asyncio.create_task(
         replies_to(operator, {forged.request_id, stale.request_id, genuine.request_id,
                               tampered.request_id})
     )  # fmt: skip
-    await asyncio.sleep(0.3)
     with caplog.at_level(logging.WARNING, logger="kiosk.remote"):
         for command in (forged, stale, genuine, tampered, other):
             await publish_raw(broker, command.model_dump(mode="json"))
         replies = await listening
         # The same genuine command again: a replay.
         listening = asyncio.create_task(replies_to(operator, {genuine.request_id}))
-        await asyncio.sleep(0.3)
         await publish_raw(broker, genuine.model_dump(mode="json"))
         replayed = (await listening)[genuine.request_id]
     assert replies[genuine.request_id].status == "ok"
@@ -265,8 +264,8 @@ async def test_forged_replayed_and_stale_commands_are_refused(
 async def test_a_device_fault_is_an_event_and_an_alert(
     kiosk: Kiosk, operator: FleetOperator
 ) -> None:
+    await operator.subscribe(("event",))
     events = operator.messages(("event",))
-    await asyncio.sleep(0.3)
     kiosk.runtime.devices.dispenser.inner.refill(0)  # type: ignore[attr-defined]
     async with asyncio.timeout(10):  # the agent reads the devices every second here
         async for message in events:
