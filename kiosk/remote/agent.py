@@ -310,8 +310,11 @@ class FleetAgent:
                 self.emit("device_fault", device=device.device, detail=device.detail)
             elif device.level is not HealthLevel.FAULT and device.device in faulty:
                 self.emit("device_recovered", device=device.device)
-        if before.in_service is not None and now.in_service != before.in_service:
-            self.emit("in_service" if now.in_service else "out_of_service")
+        # Out of service is news even as the first word (a kiosk that starts out of order).
+        if now.in_service is False and before.in_service is not False:
+            self.emit("out_of_service", screen=now.screen)
+        elif now.in_service is True and before.in_service is False:
+            self.emit("in_service")
 
     # --- commands -----------------------------------------------------------------------
 

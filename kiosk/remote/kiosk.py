@@ -153,9 +153,12 @@ class RemoteKiosk:
         counts = runtime.outbox.counts()
         backend = runtime.journey.backend
         devices = self.service.health() if self.service else _health(runtime)
+        in_service = None
+        if self.service is not None:  # taken out by staff, or out of order (a device missing)
+            in_service = self.service.in_service and self.screen != Step.OUT_OF_SERVICE.value
         return Snapshot(
             screen=self.screen,
-            in_service=self.service.in_service if self.service else None,
+            in_service=in_service,
             devices=[d for d in devices if d.device != "backend"],
             outbox=OutboxDepth(queued=runtime.outbox.depth(), dead=counts.get(DEAD, 0)),
             backend_reachable=not backend.offline if isinstance(backend, OfflineBackend) else None,
