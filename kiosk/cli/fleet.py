@@ -153,7 +153,7 @@ def run_list(args: argparse.Namespace) -> int:
 def format_statuses(statuses: dict[str, Status]) -> str:
     from kiosk.cli.payments import format_rows
 
-    header = ("kiosk", "state", "site", "service", "alerts", "version", "since")
+    header = ("kiosk", "state", "site", "service", "alerts", "version", "updated")
     rows = [
         [
             kiosk,
