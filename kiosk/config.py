@@ -160,6 +160,91 @@ class StateConfig(BaseModel):
         return self.dir / "kiosk.sqlite"
 
 
+class RemoteConfig(BaseModel):
+    """``[remote]``: the fleet agent (MQTT 5) and the operator's ``kiosk fleet`` (docs/fleet.md).
+
+    No broker: no agent, the kiosk runs on its own. The same section serves an operator's
+    machine: the brokers, its own credentials and the fleet key the commands are signed
+    with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brokers: list[str] = Field(
+        [],
+        description='broker URLs, tried in turn (fail-over): "mqtt://host:1883", TLS '
+        '"mqtts://host:8883"; empty: no fleet agent',
+    )
+    kiosk_id: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="this kiosk's id: its topics, its MQTT client id and user name; "
+        '"" the host name',
+    )
+    site: str = Field("", max_length=64, description="the site (hotel) the kiosk belongs to")
+    username: str = Field(
+        "", description='MQTT user name; "" the kiosk id (an operator\'s machine: anonymous)'
+    )
+    password: SecretStr | None = Field(None, description="MQTT password")
+    tls_ca_file: Path | None = Field(
+        None, description="CA certificates that sign the brokers' (mqtts://); unset: the system's"
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="client certificate (PEM) for brokers that ask for one"
+    )
+    tls_key_file: Path | None = Field(None, description="the client certificate's private key")
+    topic_prefix: str = Field(
+        "fleet/v1",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="first levels of every topic: "
+        "<prefix>/<kiosk>/status|telemetry|event|cmd|reply",
+    )
+    keepalive_s: int = Field(
+        30, ge=5, le=600,
+        description="MQTT keep-alive; a kiosk silent for 1.5 times this is declared offline",
+    )  # fmt: skip
+    telemetry_interval_s: float = Field(
+        60.0, ge=1, le=3600, description="how often the kiosk publishes its telemetry"
+    )
+    reconnect_min_s: float = Field(
+        1.0, gt=0, le=60, description="first wait before connecting again after a failure"
+    )
+    reconnect_max_s: float = Field(
+        60.0, gt=0, le=3600, description="longest wait between connection attempts (backoff)"
+    )
+    command_secret: SecretStr | None = Field(
+        None,
+        description="this kiosk's HMAC-SHA256 key for commands (`kiosk fleet secret KIOSK` "
+        "derives it from the fleet key); unset: every command is refused",
+    )
+    fleet_key: SecretStr | None = Field(
+        None,
+        description="operator side: the key each kiosk's command secret is derived from "
+        "(HMAC of the kiosk id); never on a kiosk",
+    )
+    command_max_age_s: float = Field(
+        30.0, ge=1, le=600,
+        description="a command signed further than this from the kiosk's clock is refused",
+    )  # fmt: skip
+    log_tail_lines: int = Field(
+        500, ge=10, le=10_000, description="log records the kiosk keeps for the log-tail command"
+    )
+
+    @field_validator("brokers")
+    @classmethod
+    def _broker_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+                raise ValueError("a broker URL is mqtt://host[:port] or mqtts://host[:port]")
+            if parts.username or parts.password:
+                raise ValueError("a broker URL must not carry credentials; use username/password")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.brokers)
+
+
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
@@ -176,6 +261,7 @@ class KioskConfig(BaseSettings):
     journey: JourneySettings = JourneySettings()
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
+    remote: RemoteConfig = RemoteConfig()
 
     @classmethod
     def settings_customise_sources(

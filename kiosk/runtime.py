@@ -18,7 +18,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hardware.card_encoder import make_encoder
 from hardware.config import DevicesConfig
@@ -45,6 +46,9 @@ from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
 
+if TYPE_CHECKING:
+    from kiosk.remote.kiosk import RemoteKiosk
+
 log = logging.getLogger("kiosk.runtime")
 
 
@@ -63,6 +67,8 @@ class Runtime:
     cache: ArrivalsCache | None = None  # None: this back-end cannot work offline
     _closers: list[Any] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    config_path: Path | None = None  # the file the config came from (remote set_config)
+    remote: RemoteKiosk | None = None  # the fleet agent, when [remote] names a broker
 
     @property
     def payment_log(self) -> PaymentLog:
@@ -70,7 +76,12 @@ class Runtime:
 
     async def start_background(self) -> list[str]:
         """Resolve the payments a crash left open, then start the outbox relay. Returns a
-        line per payment resolved."""
+        line per payment resolved. The fleet agent starts first, so a kiosk that takes
+        long to resolve is seen online."""
+        if self.config.remote.enabled and self.remote is None:
+            from kiosk.remote.kiosk import RemoteKiosk  # MQTT only where a broker is named
+
+            self.remote = RemoteKiosk.start(self)
         await capture_stray_card(self.devices.dispenser)
         resolved = await resolve_unsettled(
             self.payment_log, self.devices.terminal, self.journey.backend
@@ -118,6 +129,8 @@ class Runtime:
         return DeviceHealth("backend", level, detail)
 
     async def aclose(self) -> None:
+        if self.remote is not None:  # "offline" while the broker is still there to hear it
+            await self.remote.aclose()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -187,9 +200,10 @@ def open_state(config: KioskConfig) -> tuple[StateDb, Sealer]:
     return StateDb(config.state.db), Sealer.for_state_dir(config.state.dir)
 
 
-async def start_runtime(config: KioskConfig) -> Runtime:
+async def start_runtime(config: KioskConfig, config_path: Path | None = None) -> Runtime:
     """Everything the kiosk runs on; ``backend.base_url`` "" embeds the simulator.
-    Call ``start_background`` before the first guest."""
+    Call ``start_background`` before the first guest. ``config_path``: the file ``config``
+    was read from, which a fleet command may edit."""
     sim, demo = None, None
     backend_config = config.backend
     if not backend_config.base_url:
@@ -229,4 +243,5 @@ async def start_runtime(config: KioskConfig) -> Runtime:
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.devices.camera.max_payload_bytes,
     )
-    return Runtime(config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
+    parts = (config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
+    return Runtime(*parts, config_path=config_path)

@@ -15,7 +15,7 @@ from hardware.camera.config import CameraConfig
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.qr.pipeline import QrPipeline
 from kiosk.device_opener import DeviceOpener
-from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.checkin import CheckinJourney, JourneyResult
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 
@@ -37,6 +37,17 @@ def devices_missing_view(missing: dict[str, str]) -> View:
         params={"reason": reason},
         timeout_s=None,
     )
+
+
+def collect_health(sources: list[Callable[[], DeviceHealth]]) -> list[DeviceHealth]:
+    """Each source's health; one that raises is a fault (it cannot even say how it is)."""
+    reports = []
+    for source in sources:
+        try:
+            reports.append(source())
+        except Exception as exc:
+            reports.append(DeviceHealth("device", HealthLevel.FAULT, type(exc).__name__))
+    return reports
 
 
 class Scanner:
@@ -92,18 +103,13 @@ class GuestService:
         self._in_service = asyncio.Event()
         self._in_service.set()
         self.results: list[str] = []  # outcomes, for the operator and telemetry (no guest data)
+        self.on_result: Callable[[JourneyResult], None] | None = None  # the fleet agent's
         self._serving: asyncio.Task[None] | None = None
 
     # --- OperatorPort -------------------------------------------------------------------
 
     def health(self) -> list[DeviceHealth]:
-        reports = []
-        for source in self._health_sources:
-            try:
-                reports.append(source())
-            except Exception as exc:  # a device that cannot even say how it is: a fault
-                reports.append(DeviceHealth("device", HealthLevel.FAULT, type(exc).__name__))
-        return reports
+        return collect_health(self._health_sources)
 
     def set_out_of_service(self, on: bool) -> None:
         log.warning("kiosk %s by staff", "taken out of service" if on else "back in service")
@@ -145,6 +151,8 @@ class GuestService:
                 _drain(self.channel.actions)
             result = await self.journey.run(self.channel)
             self.results.append(result.outcome)
+            if self.on_result is not None:
+                self.on_result(result)
             log.info("guest journey ended: %s", result.outcome)
             _drain(self.channel.actions)  # a late tap of the last guest is not the next one's
 

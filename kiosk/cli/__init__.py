@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "kiosk.cli.prefetch",
     "kiosk.cli.out_of_order",
     "kiosk.cli.config",
+    "kiosk.cli.fleet",
 )
 
 

@@ -36,15 +36,15 @@ def run(args: argparse.Namespace) -> int:
         log.error("no config file at %s (see docs/configuration.md)", args.config)
         return 2
     config = load_config(args.config)
-    return asyncio.run(_serve(config))
+    return asyncio.run(_serve(config, args.config))
 
 
-async def _serve(config: KioskConfig) -> int:
+async def _serve(config: KioskConfig, config_path: Path) -> int:
     from kiosk.runtime import start_runtime
     from screens.launch import prepare_kivy
 
     prepare_kivy(config.ui)
-    runtime = await start_runtime(config)
+    runtime = await start_runtime(config, config_path)
     await serve_kiosk(runtime, config.ui, config.operator)
     return 0
 
@@ -67,7 +67,8 @@ async def serve_kiosk(
 
     try:
         await runtime.start_background()
-        channel = Channel()
+        remote = runtime.remote
+        channel = Channel() if remote is None else remote.channel()
         service = GuestService(runtime.journey, channel, runtime.health_sources(), runtime.opener)
         scanner = Scanner(runtime.config.devices.camera, channel)
         app = build_app(
@@ -89,9 +90,15 @@ async def serve_kiosk(
         await service.shutdown(runtime.config.state.shutdown_grace_s)
         app.stop()
 
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: asyncio.ensure_future(stop())
-    )
+    stopping: list[asyncio.Future[None]] = []  # a reference, so the stop is not collected
+
+    def request_stop() -> None:
+        stopping.append(asyncio.ensure_future(stop()))
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, request_stop)
+    if remote is not None:  # the fleet's restart is this stop; systemd starts the kiosk again
+        service.on_result = remote.journey_ended
+        remote.attach(service, restart=request_stop, screenshot=_screenshot_png)
     if on_start is not None:
         on_start(scanner)
     scanner.start()
@@ -101,3 +108,20 @@ async def serve_kiosk(
         scanner.stop()
         await runtime.aclose()
     return service
+
+
+async def _screenshot_png() -> bytes:
+    """The window as a PNG (the fleet's screenshot command), from the next frame."""
+    import tempfile
+
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    target = Clock.frames + 1
+    while Clock.frames < target:
+        await asyncio.sleep(0.01)
+    with tempfile.TemporaryDirectory(prefix="kiosk-shot-") as folder:
+        saved = Window.screenshot(name=str(Path(folder) / "screen.png"))
+        if not saved:
+            raise RuntimeError("the window gave no screenshot")
+        return Path(saved).read_bytes()
