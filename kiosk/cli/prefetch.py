@@ -1,4 +1,4 @@
-"""``kiosk prefetch``: read today's and tomorrow's arrivals into the offline cache now."""
+"""``kiosk prefetch``: read the arrivals from yesterday to tomorrow into the offline cache now."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kiosk.config import DEFAULT_CONFIG_PATH, KioskConfig
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "prefetch", help="read today's and tomorrow's arrivals into the offline cache"
+        "prefetch", help="read the arrivals from yesterday to tomorrow into the offline cache"
     )
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML config file")
     p.add_argument("--json", action="store_true", help="machine-readable output")

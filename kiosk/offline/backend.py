@@ -57,7 +57,10 @@ class OfflinePolicy(BaseModel):
         True, description="assign a room from the cached free and clean rooms; false: refuse"
     )
     prefetch_interval_s: float = Field(
-        900.0, ge=30, le=86_400, description="how often today's and tomorrow's arrivals are read"
+        900.0,
+        ge=30,
+        le=86_400,
+        description="how often the arrivals from yesterday to tomorrow are read",
     )
     retry_online_after_s: float = Field(
         30.0, gt=0, le=600, description="after a failure, reads use the cache this long"

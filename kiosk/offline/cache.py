@@ -1,5 +1,6 @@
-"""The arrivals cache: today's and tomorrow's reservations and the property's rooms, in the
-state database, so a guest can check in while the back-end is unreachable.
+"""The arrivals cache: the reservations arriving from yesterday to tomorrow and the
+property's rooms, in the state database, so a guest can check in while the back-end is
+unreachable.
 
 Reservations hold guest data, so each is sealed (``kiosk.sealing``) and dropped once its
 last stay has ended. What an offline check-in changes (the stays checked in, the rooms

@@ -1,4 +1,6 @@
-"""Prefetch today's and tomorrow's arrivals into the cache, at start-up and on a schedule."""
+"""Prefetch yesterday's, today's and tomorrow's arrivals into the cache, at start-up and on a
+schedule (a stay that began yesterday is still due until its departure: a guest arriving
+after midnight)."""
 
 from __future__ import annotations
 
@@ -28,10 +30,10 @@ async def prefetch(
     zone: ZoneInfo,
     now: datetime | None = None,
 ) -> PrefetchReport:
-    """Arrivals from the start of today to the end of tomorrow (the property's days)."""
+    """Arrivals from the start of yesterday to the end of tomorrow (the property's days)."""
     now = now or datetime.now(UTC)
     today = now.astimezone(zone).date()
-    start = datetime.combine(today, time(0), zone).astimezone(UTC)
+    start = datetime.combine(today - timedelta(days=1), time(0), zone).astimezone(UTC)
     end = datetime.combine(today + timedelta(days=2), time(0), zone).astimezone(UTC)
     arrivals = await source.arrivals(start, end)
     cache.store(arrivals)

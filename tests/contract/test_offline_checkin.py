@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,12 @@ async def test_a_bill_paid_at_the_desk_meanwhile_is_parked_for_a_refund(
     bills, _, accom = await folio(client, arrival["order_id"])
     assert not any(result.payments[0] in b.remark for b in bills)  # not booked twice
     assert accom.accom_status is AccomStatus.CHECKED_IN  # the guest holds a working key
+
+
+async def test_an_arrival_after_midnight_checks_in_offline(
+    kiosk: Kiosk, sim_server: SimServer, sim_clock: SimClock, demo: dict[str, Any]
+) -> None:
+    """01:30 the next morning (Shanghai) yesterday's arrival is still due: it is cached."""
+    sim_clock.now += timedelta(hours=11, minutes=30)
+    result = await checked_in_offline(kiosk, sim_server, demo["prepaid"])
+    assert result.outcome == "checked_in" and result.cards
