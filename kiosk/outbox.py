@@ -296,7 +296,7 @@ class DurableOutbox:
         # While the back-end is away, a new write is only stored: the relay finds out when
         # it is back, and the guest does not wait for a connection attempt per write.
         quiet = self._clock() < self._quiet_until and mutation.deferrable
-        entry = await asyncio.to_thread(self._enqueue, mutation, journey, quiet)
+        entry = await self.db.run(self._enqueue, mutation, journey, quiet)
         if entry.delivered:
             log.info("%s %s: already applied, not sent again", *mutation.key[1:])
             return entry.reply
@@ -312,32 +312,37 @@ class DurableOutbox:
         its stored reply)."""
         now = now_text()
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT id, state, request, reply, ambiguous, attempts, journey, booking"
-                " FROM outbox WHERE api = ? AND operation = ? AND reference = ?",
-                mutation.key,
-            ).fetchone()
-            self.db.record_step(conn, journey, mutation.operation)
-            if row is None:
-                cursor = conn.execute(
-                    "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
-                    " may_defer, state, next_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                    (
-                        journey.id,
-                        journey.booking,
-                        *mutation.key,
-                        self._sealer.seal(dict(mutation.request)),
-                        mutation.deferrable,
-                        max(self._clock(), self._quiet_until) if quiet else self._clock(),
-                        now,
-                        now,
-                    ),
-                )
+            # The usual case is a new reference: insert first, look the row up only when
+            # the reference is taken (a retried write).
+            cursor = conn.execute(
+                "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
+                " may_defer, state, next_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+                " ON CONFLICT (api, operation, reference) DO NOTHING",
+                (
+                    journey.id,
+                    journey.booking,
+                    *mutation.key,
+                    self._sealer.seal(dict(mutation.request)),
+                    mutation.deferrable,
+                    max(self._clock(), self._quiet_until) if quiet else self._clock(),
+                    now,
+                    now,
+                ),
+            )
+            self.db.record_step(conn, journey, mutation.operation, now)
+            new = cursor.rowcount == 1
+            if new:
+                if quiet:  # the back-end is away: stored, the relay sends it
+                    return _Enqueued(int(cursor.lastrowid or 0), None)
                 entry_id, ambiguous, attempts = int(cursor.lastrowid or 0), 0, 0
                 owner, booking = journey.id, journey.booking
             else:
-                entry_id, state, request, reply, ambiguous, attempts, owner, booking = row
+                entry_id, state, request, reply, ambiguous, attempts, owner, booking = conn.execute(
+                    "SELECT id, state, request, reply, ambiguous, attempts, journey, booking"
+                    " FROM outbox WHERE api = ? AND operation = ? AND reference = ?",
+                    mutation.key,
+                ).fetchone()
                 if state == DELIVERED:
                     revived = None if reply is None else _revive(mutation, self._sealer.open(reply))
                     return _Enqueued(entry_id, None, True, revived)
@@ -364,7 +369,7 @@ class DurableOutbox:
                     f" AND id IN ({', '.join('?' * len(relaying))}) LIMIT 1",
                     (owner, entry_id, *relaying),
                 ).fetchone()
-            if (quiet and row is None) or (earlier is not None and mutation.deferrable):
+            if earlier is not None and mutation.deferrable:
                 return _Enqueued(entry_id, None)
             conn.execute(
                 "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
@@ -388,12 +393,12 @@ class DurableOutbox:
                     is Verdict.LANDED
                 ):
                     log.info("%s %s: had landed, not sent again", *mutation.key[1:])
-                    await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", None)
+                    await self.db.run(self._finish, claimed.id, DELIVERED, "", None)
                     return None
             reply = await self._senders[mutation.api](mutation)
         except Conflict as conflict:
             log.warning("%s %s: parked: %s", mutation.operation, mutation.reference, conflict)
-            await asyncio.to_thread(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
+            await self.db.run(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
             raise Queued(mutation, claimed.id, "parked for staff") from None
         except ApiError as exc:
             outcome = outcome_of(exc)
@@ -402,12 +407,12 @@ class DurableOutbox:
             if outcome is Outcome.REFUSED or not mutation.deferrable:
                 state = DEAD if relay else REFUSED
                 ambiguous = outcome is Outcome.AMBIGUOUS
-                await asyncio.to_thread(self._finish, claimed.id, state, error, None, ambiguous)
+                await self.db.run(self._finish, claimed.id, state, error, None, ambiguous)
                 raise
             retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
             if outcome is Outcome.UNREACHABLE or isinstance(exc, HttpStatusError):
                 self._quiet_until = self._clock() + (retry_after or self._quiet_s)
-            await asyncio.to_thread(
+            await self.db.run(
                 self._reschedule, claimed, outcome is Outcome.AMBIGUOUS, error, retry_after
             )
             self._wake.set()
@@ -415,18 +420,18 @@ class DurableOutbox:
         except BaseException as exc:  # cancelled mid-call, or a bug: it may have landed
             if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
                 await asyncio.shield(
-                    asyncio.to_thread(self._reschedule, claimed, True, "interrupted", None)
+                    self.db.run(self._reschedule, claimed, True, "interrupted", None)
                 )
             else:  # parked for staff, and reconciled first if they retry it
                 error = f"bug: {type(exc).__name__} (may have landed)"
-                await asyncio.to_thread(self._finish, claimed.id, DEAD, error, None, True)
+                await self.db.run(self._finish, claimed.id, DEAD, error, None, True)
             raise
         log.info("%s %s: applied", mutation.operation, mutation.reference)
         self._quiet_until = 0.0
         stored = None
         if reply is not None:
             stored = self._sealer.seal(_jsonable(reply))
-        await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", stored)
+        await self.db.run(self._finish, claimed.id, DELIVERED, "", stored)
         return reply
 
     def _finish(
@@ -508,7 +513,7 @@ class DurableOutbox:
 
     async def deliver_due(self) -> int:
         """One pass: send every due entry that heads its journey; the number delivered."""
-        claimed = await asyncio.to_thread(self._claim_due, self._batch)
+        claimed = await self.db.run(self._claim_due, self._batch)
         try:
             results = await asyncio.gather(
                 *(self._relayed(c) for c in claimed), return_exceptions=True
@@ -554,7 +559,7 @@ class DurableOutbox:
 
     async def withdraw(self, operations: tuple[str, ...]) -> bool:
         journey = current_journey.get() or KIOSK_JOURNEY
-        return await asyncio.to_thread(self._withdraw, journey.id, operations)
+        return await self.db.run(self._withdraw, journey.id, operations)
 
     def _withdraw(self, journey: str, operations: tuple[str, ...]) -> bool:
         marks = ", ".join("?" * len(operations))

@@ -25,13 +25,16 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from decimal import Decimal
 from pathlib import Path
@@ -54,10 +57,10 @@ from kiosk.api.pms_types import (
 from kiosk.backends.pms import BILL_PAGE_SIZE, PAYMENT_NAME, REFERENCE_TAG
 from kiosk.outbox import DELIVERED, PENDING, Backoff, DurableOutbox, Mutation, Queued
 from kiosk.sealing import Sealer
-from kiosk.sim.demo import PMS_ID, seed_demo
+from kiosk.sim.demo import PMS_ID
 from kiosk.sim.server import SimServer
 from kiosk.state import JourneyMark, StateDb, current_journey
-from tests.conftest import SIM_TOKEN, SimClock
+from tests.conftest import SIM_TOKEN
 from tests.journey_kit import pms_backend, state_db
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
@@ -338,20 +341,55 @@ class TimedStateDb(StateDb):
             self.spent.append(time.perf_counter() - started)
 
 
-def _property(path: Path) -> SimServer:
-    """A simulator with the demo property (seed 1) on the tests' fixed clock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    server = SimServer(path, SIM_TOKEN, clock=SimClock(), seed=7).start()
-    seed_demo(server, seed=1, timezone=TIMEZONE)
-    return server
+class SimProcess:
+    """The property simulator as its own process (``kiosk sim``: the demo property, seed
+    1, state in ``folder``), as a PMS is another machine. In the kiosk's process it would
+    share one GIL with the client it serves, so that whatever the kiosk does while a
+    request is in flight (relay bookkeeping, the next request) would be charged to the
+    round trip twice over; out of it, the direct calls and the drain meet the same server,
+    and the drain's own work can overlap the server's as it would in a hotel.
+    ``stop`` and ``start`` again serve the same database on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SimProcess:
+        manifest = self.folder / "manifest.json"  # written once the demo is seeded
+        manifest.unlink(missing_ok=True)
+        with (self.folder / "sim.log").open("ab") as log_file:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "kiosk.cli", "sim", "--port", str(self.port),
+                 "--db", str(self.folder / "sim.sqlite"), "--token", SIM_TOKEN,
+                 "--timezone", TIMEZONE, "--seed", "1", "--manifest", str(manifest)],
+                stdout=subprocess.DEVNULL, stderr=log_file,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not manifest.exists():
+            assert self._process.poll() is None, (self.folder / "sim.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.05)
+        time.sleep(0.1)  # the manifest is written whole before it appears
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()  # SIGTERM: it closes its database cleanly
+            self._process.wait(10)
+            self._process = None
 
 
-async def _orders_with_balance(client: PmsClient, now: datetime) -> list[int]:
+async def _orders_with_balance(client: PmsClient) -> list[int]:
     """ORDERS unpaid one-night bookings, one a day from tomorrow (a King room, none
     assigned): each owes far more than its ten payments, so no payment meets a paid bill."""
     room_types = (await client.get_all_room_list(AllRoomListRequest(pms_id=PMS_ID))).room_types
     king = next(t.room_type_id for t in room_types if t.short_name == "King")
-    today = now.astimezone(ZoneInfo(TIMEZONE)).date()
+    today = datetime.now(UTC).astimezone(ZoneInfo(TIMEZONE)).date()  # the simulator's clock
     orders = []
     for n in range(ORDERS):
         day = today + timedelta(days=1 + n)
@@ -415,11 +453,11 @@ class DrainRun:
 
 async def _direct(folder: Path, name: str) -> DrainRun:
     """The baseline: the same cashier calls, one after another, straight through the client."""
-    server = _property(folder / "sim.sqlite")
+    server = SimProcess(folder / "sim").start()
     transport = TimingTransport()
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
-            orders = await _orders_with_balance(client, server.clock())
+            orders = await _orders_with_balance(client)
             payments = _payments(orders)
             transport.spent.clear()
             started = time.perf_counter()
@@ -430,7 +468,6 @@ async def _direct(folder: Path, name: str) -> DrainRun:
             found = await _kiosk_bills(client, orders)
     finally:
         server.stop()
-        server.db.close()
     assert found == Counter(p.reference for p in payments)
     return DrainRun(name, seconds, trips)
 
@@ -438,13 +475,13 @@ async def _direct(folder: Path, name: str) -> DrainRun:
 async def _drain(folder: Path, batch: int) -> DrainRun:
     """1,000 payments queued while the simulator is down, drained once it is back, up to
     ``batch`` entries at a time (the outbox's default, 16, is what the kiosk runs)."""
-    server = _property(folder / "sim.sqlite")
+    server = SimProcess(folder / "sim").start()
     transport = TimingTransport()
     db = TimedStateDb.in_dir(folder / "state")
     db.spent = []
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
-            orders = await _orders_with_balance(client, server.clock())
+            orders = await _orders_with_balance(client)
             payments = _payments(orders)
             # tests/journey_kit.py's durable_outbox, with the batch size named
             outbox = DurableOutbox.for_clients(
@@ -490,7 +527,6 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
             found = await _kiosk_bills(client, orders)
     finally:
         server.stop()
-        server.db.close()
         db.close()
     # Nothing lost, nothing doubled: exactly one cashier bill per kiosk reference.
     assert found == Counter(p.reference for p in payments), (
