@@ -210,6 +210,9 @@ class _Claimed:
     attempts: int
 
 
+_Delivered = tuple[int, bytes | None]  # an entry's id and its sealed reply
+
+
 @dataclass(frozen=True)
 class _Enqueued:
     id: int
@@ -380,9 +383,15 @@ class DurableOutbox:
 
     # --- attempts -----------------------------------------------------------------------
 
-    async def _attempt(self, claimed: _Claimed, *, replay: bool, relay: bool = False) -> Any:
-        """Send one claimed entry (reconciled first when it is a replay); record the end."""
+    async def _attempt(
+        self, claimed: _Claimed, *, replay: bool, relayed: list[_Delivered] | None = None
+    ) -> Any:
+        """Send one claimed entry (reconciled first when it is a replay); record the end.
+
+        ``relayed``: the relay's pass, which records its entries' delivered marks together
+        once its batch is done (one transaction instead of one per entry)."""
         mutation = claimed.mutation
+        relay = relayed is not None
         try:
             if replay and mutation.deferrable:
                 reconcile = self._reconcilers.get(mutation.api)
@@ -393,7 +402,7 @@ class DurableOutbox:
                     is Verdict.LANDED
                 ):
                     log.info("%s %s: had landed, not sent again", *mutation.key[1:])
-                    await self.db.run(self._finish, claimed.id, DELIVERED, "", None)
+                    await self._delivered(claimed.id, None, relayed)
                     return None
             reply = await self._senders[mutation.api](mutation)
         except Conflict as conflict:
@@ -431,8 +440,16 @@ class DurableOutbox:
         stored = None
         if reply is not None:
             stored = self._sealer.seal(_jsonable(reply))
-        await self.db.run(self._finish, claimed.id, DELIVERED, "", stored)
+        await self._delivered(claimed.id, stored, relayed)
         return reply
+
+    async def _delivered(
+        self, entry_id: int, reply: bytes | None, relayed: list[_Delivered] | None
+    ) -> None:
+        if relayed is None:
+            await self.db.run(self._finish, entry_id, DELIVERED, "", reply)
+        else:
+            relayed.append((entry_id, reply))
 
     def _finish(
         self,
@@ -442,15 +459,27 @@ class DurableOutbox:
         reply: bytes | None,
         ambiguous: bool = False,
     ) -> None:
-        purge = state == DELIVERED  # guest data goes once delivered
-        # A delivered mark lost to a power cut costs one reconciling read at start-up.
-        with self.db.transaction(fsync=state != DELIVERED) as conn:
+        if state == DELIVERED:
+            self._finish_delivered([(entry_id, reply)])
+            return
+        with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE outbox SET state = ?, error = ?, reply = ?, attempts = attempts + 1,"
-                " ambiguous = ambiguous OR ?,"
-                " request = CASE WHEN ? THEN NULL ELSE request END, updated_at = ?"
-                " WHERE id = ?",
-                (state, error, reply, ambiguous, purge, now_text(), entry_id),
+                " ambiguous = ambiguous OR ?, updated_at = ? WHERE id = ?",
+                (state, error, reply, ambiguous, now_text(), entry_id),
+            )
+
+    def _finish_delivered(self, delivered: list[_Delivered]) -> None:
+        """Entries delivered (with their sealed replies); their requests, which hold guest
+        data, are purged. A delivered mark lost to a power cut, or to a crash before a
+        relay pass records its marks, leaves the entry in flight: at start-up it is
+        reconciled (found applied), never sent twice; so no fsync waits for it."""
+        now = now_text()
+        with self.db.transaction(fsync=False) as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'delivered', error = '', reply = ?, request = NULL,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                [(reply, now, entry_id) for entry_id, reply in delivered],
             )
 
     def _reschedule(
@@ -496,13 +525,14 @@ class DurableOutbox:
                 " ORDER BY id LIMIT ?",
                 (self._clock(), limit),
             ).fetchall()
+            now = now_text()
+            conn.executemany(
+                "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
+                [(now, row[0]) for row in rows],
+            )
             claimed = []
             for row in rows:
                 entry_id, _, booking, api, operation, reference, request, ambiguous, attempts = row
-                conn.execute(
-                    "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
-                    (now_text(), entry_id),
-                )
                 mutation = Mutation(
                     api, operation, self._sealer.open(request), reference, datetime.now(UTC)
                 )
@@ -514,20 +544,25 @@ class DurableOutbox:
     async def deliver_due(self) -> int:
         """One pass: send every due entry that heads its journey; the number delivered."""
         claimed = await self.db.run(self._claim_due, self._batch)
+        relayed: list[_Delivered] = []
         try:
             results = await asyncio.gather(
-                *(self._relayed(c) for c in claimed), return_exceptions=True
+                *(self._relayed(c, relayed) for c in claimed), return_exceptions=True
             )
         finally:
-            self._relaying.difference_update(c.id for c in claimed)
+            try:  # recorded before a journey's next write may go (it waits while relayed)
+                if relayed:
+                    await asyncio.shield(self.db.run(self._finish_delivered, relayed))
+            finally:
+                self._relaying.difference_update(c.id for c in claimed)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
 
-    async def _relayed(self, claimed: _Claimed) -> Any:
+    async def _relayed(self, claimed: _Claimed, relayed: list[_Delivered]) -> Any:
         async with self._parallel:
-            return await self._attempt(claimed, replay=True, relay=True)
+            return await self._attempt(claimed, replay=True, relayed=relayed)
 
     async def run_relay(self, idle_s: float = 5.0) -> None:
         """Deliver due entries until cancelled; wakes early when a send queued something."""
@@ -549,7 +584,7 @@ class DurableOutbox:
     async def drain(self, deadline_s: float = 300.0) -> bool:
         """Relay until nothing is pending (True), or the deadline passes (False)."""
         end = time.monotonic() + deadline_s
-        while self.counts().get(PENDING, 0) or self.counts().get(IN_FLIGHT, 0):
+        while self.depth():
             if time.monotonic() >= end:
                 return False
             if not await self.deliver_due():
