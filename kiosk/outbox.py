@@ -236,6 +236,55 @@ class Backoff:
         return ceiling * (0.5 + self.rng.random() / 2)
 
 
+WIDTH_PASSES = 4  # full passes the relay runs at one width before it judges it
+PROBE_PASSES = 8  # judged windows at a bound of the width before it tries a step away
+WIDER_GAIN = 1.15  # how much faster a wider width must be to be kept
+
+
+@dataclass
+class _Width:
+    """How many entries a relay pass sends at once (1 to ``most``), found by trying.
+
+    A back-end that serves requests side by side drains faster with a few in flight (the
+    round trips overlap); one that serialises its writes only gets slower (the simulator:
+    its SQLite lock's waiters sleep, and in-flight requests queue). After each full pass
+    the width moves a step every ``WIDTH_PASSES`` full passes (one pass is too short to
+    judge on a busy machine), and turns back when that step did not pay: a wider width
+    must be clearly faster (``WIDER_GAIN``), a narrower one only not clearly slower, so
+    that noise settles it narrow (gentler on the back-end). At a bound it stays, and
+    tries a step away now and then."""
+
+    most: int
+    now: int = 1
+    step: int = 1
+    rate: float = 0.0  # entries per second at the width before
+    moved: bool = False  # the width before was one step from this one
+    held: int = 0  # windows at a bound since the last step
+    window: list[float] = field(default_factory=lambda: [0.0, 0.0])  # entries, seconds
+
+    def after(self, entries: int, seconds: float) -> None:
+        self.window[0] += entries
+        self.window[1] += seconds
+        if self.window[0] < entries * WIDTH_PASSES:
+            return
+        rate = self.window[0] / max(self.window[1], 1e-6)
+        self.window = [0.0, 0.0]
+        if self.moved:
+            wider = self.step > 0
+            paid = rate >= self.rate * WIDER_GAIN if wider else rate * WIDER_GAIN >= self.rate
+            if not paid:
+                self.step = -self.step  # back
+        self.rate, self.moved = rate, False
+        if not 1 <= self.now + self.step <= self.most:
+            self.held += 1
+            if self.held < PROBE_PASSES:
+                return
+            self.step = -self.step
+            if not 1 <= self.now + self.step <= self.most:  # most == 1
+                return
+        self.now, self.moved, self.held = self.now + self.step, True, 0
+
+
 class DurableOutbox:
     """The outbox in the state database, with its relay."""
 
@@ -258,9 +307,8 @@ class DurableOutbox:
         self._reconcilers = dict(reconcilers or {})
         self._backoff = backoff or Backoff()
         self._batch = batch
-        # Entries of different journeys sent at once: a few hide the round trips; many
-        # only queue up at a back-end that serialises its writes.
-        self._parallel = asyncio.Semaphore(parallel)
+        # Entries of different journeys sent at once, at most ``parallel``: found by trying.
+        self._width = _Width(parallel)
         self._clock = clock
         self._quiet_s = quiet_s
         self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
@@ -545,10 +593,14 @@ class DurableOutbox:
         """One pass: send every due entry that heads its journey; the number delivered."""
         claimed = await self.db.run(self._claim_due, self._batch)
         relayed: list[_Delivered] = []
+        width = asyncio.Semaphore(self._width.now)
+        started = time.monotonic()
         try:
             results = await asyncio.gather(
-                *(self._relayed(c, relayed) for c in claimed), return_exceptions=True
+                *(self._relayed(c, width, relayed) for c in claimed), return_exceptions=True
             )
+            if len(claimed) == self._batch > 1:  # a backlog: passes of one size compare
+                self._width.after(len(claimed), time.monotonic() - started)
         finally:
             try:  # recorded before a journey's next write may go (it waits while relayed)
                 if relayed:
@@ -560,8 +612,10 @@ class DurableOutbox:
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
 
-    async def _relayed(self, claimed: _Claimed, relayed: list[_Delivered]) -> Any:
-        async with self._parallel:
+    async def _relayed(
+        self, claimed: _Claimed, width: asyncio.Semaphore, relayed: list[_Delivered]
+    ) -> Any:
+        async with width:
             return await self._attempt(claimed, replay=True, relayed=relayed)
 
     async def run_relay(self, idle_s: float = 5.0) -> None:

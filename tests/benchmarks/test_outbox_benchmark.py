@@ -472,7 +472,7 @@ async def _direct(folder: Path, name: str) -> DrainRun:
     return DrainRun(name, seconds, trips)
 
 
-async def _drain(folder: Path, batch: int) -> DrainRun:
+async def _drain(folder: Path, batch: int, **options: Any) -> DrainRun:
     """1,000 payments queued while the simulator is down, drained once it is back, up to
     ``batch`` entries at a time (the outbox's default, 16, is what the kiosk runs)."""
     server = SimProcess(folder / "sim").start()
@@ -490,6 +490,7 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
                 pms=client,
                 backoff=Backoff(base_s=0.05, cap_s=0.5),
                 batch=batch,
+                **options,
             )
             backend = pms_backend(client, outbox)
             server.stop()
