@@ -238,7 +238,7 @@ class Backoff:
 
 WIDTH_PASSES = 4  # full passes the relay runs at one width before it judges it
 PROBE_PASSES = 8  # judged windows at a bound of the width before it tries a step away
-WIDER_GAIN = 1.15  # how much faster a wider width must be to be kept
+WIDER_GAIN = 1.25  # how much faster a wider width must be to be kept
 
 
 @dataclass
