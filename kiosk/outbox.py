@@ -39,7 +39,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -75,8 +75,11 @@ class Mutation:
     reference: str  # the kiosk's idempotency reference (OA: the command ``id``)
     created_at: datetime
     deferrable: bool = True  # False: the caller needs the answer now; never replayed
+    # True: ``request`` is JSON by construction (a model dumped in JSON mode, or read back
+    # from the outbox), so the check below would only encode it once more.
+    is_json: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, is_json: bool) -> None:
         if self.created_at.utcoffset() != timedelta(0):
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.reference:
@@ -85,6 +88,8 @@ class Mutation:
         op = operations.get(self.operation)
         if op is None or op.read:  # reads never go through the outbox
             raise ValueError(f"{self.operation} is not a {self.api} mutation")
+        if is_json:
+            return
         try:  # it must survive a round trip through the outbox's sealed JSON column
             json.dumps(self.request)
         except (TypeError, ValueError):
@@ -102,8 +107,11 @@ class Mutation:
         deferrable: bool = True,
     ) -> Mutation:
         """A mutation from a request model (dumped as the seed's JSON) or a JSON dict."""
-        body = dump_request(request) if isinstance(request, BaseModel) else dict(request)
-        return cls(api, operation, body, reference, now or datetime.now(UTC), deferrable)
+        at = now or datetime.now(UTC)
+        if isinstance(request, BaseModel):
+            body = dump_request(request)
+            return cls(api, operation, body, reference, at, deferrable, is_json=True)
+        return cls(api, operation, dict(request), reference, at, deferrable)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -247,16 +255,18 @@ class _Width:
 
     A back-end that serves requests side by side drains faster with a few in flight (the
     round trips overlap); one that serialises its writes only gets slower (the simulator:
-    its SQLite lock's waiters sleep, and in-flight requests queue). After each full pass
-    the width moves a step every ``WIDTH_PASSES`` full passes (one pass is too short to
-    judge on a busy machine), and turns back when that step did not pay: a wider width
-    must be clearly faster (``WIDER_GAIN``), a narrower one only not clearly slower, so
-    that noise settles it narrow (gentler on the back-end). At a bound it stays, and
-    tries a step away now and then."""
+    its SQLite lock's waiters sleep, and in-flight requests queue). The width moves a step
+    every ``WIDTH_PASSES`` full passes (one pass is too short to judge on a busy machine)
+    and turns back when that step did not pay: a wider width must be clearly faster
+    (``WIDER_GAIN``), a narrower one only not clearly slower, so that noise settles it
+    narrow (gentler on the back-end). At a bound it stays, and tries a step away every
+    ``PROBE_PASSES`` windows. It starts at 1, held there as at a bound: a short backlog is
+    sent one at a time, and the first passes of a drain, which also read each booking
+    once for the conflict checks, are not compared with the faster ones after them."""
 
     most: int
     now: int = 1
-    step: int = 1
+    step: int = -1  # at the lower bound: the first step up comes after PROBE_PASSES windows
     rate: float = 0.0  # entries per second at the width before
     moved: bool = False  # the width before was one step from this one
     held: int = 0  # windows at a bound since the last step
@@ -582,7 +592,8 @@ class DurableOutbox:
             for row in rows:
                 entry_id, _, booking, api, operation, reference, request, ambiguous, attempts = row
                 mutation = Mutation(
-                    api, operation, self._sealer.open(request), reference, datetime.now(UTC)
+                    api, operation, self._sealer.open(request), reference, datetime.now(UTC),
+                    is_json=True,
                 )
                 claimed.append(_Claimed(entry_id, mutation, booking, bool(ambiguous), attempts))
             # Known as the relay's before the claim commits: a journey's next write waits.
