@@ -39,7 +39,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -75,8 +75,11 @@ class Mutation:
     reference: str  # the kiosk's idempotency reference (OA: the command ``id``)
     created_at: datetime
     deferrable: bool = True  # False: the caller needs the answer now; never replayed
+    # True: ``request`` is JSON by construction (a model dumped in JSON mode, or read back
+    # from the outbox), so the check below would only encode it once more.
+    is_json: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, is_json: bool) -> None:
         if self.created_at.utcoffset() != timedelta(0):
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.reference:
@@ -85,6 +88,8 @@ class Mutation:
         op = operations.get(self.operation)
         if op is None or op.read:  # reads never go through the outbox
             raise ValueError(f"{self.operation} is not a {self.api} mutation")
+        if is_json:
+            return
         try:  # it must survive a round trip through the outbox's sealed JSON column
             json.dumps(self.request)
         except (TypeError, ValueError):
@@ -102,8 +107,11 @@ class Mutation:
         deferrable: bool = True,
     ) -> Mutation:
         """A mutation from a request model (dumped as the seed's JSON) or a JSON dict."""
-        body = dump_request(request) if isinstance(request, BaseModel) else dict(request)
-        return cls(api, operation, body, reference, now or datetime.now(UTC), deferrable)
+        at = now or datetime.now(UTC)
+        if isinstance(request, BaseModel):
+            body = dump_request(request)
+            return cls(api, operation, body, reference, at, deferrable, is_json=True)
+        return cls(api, operation, dict(request), reference, at, deferrable)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -210,6 +218,9 @@ class _Claimed:
     attempts: int
 
 
+_Delivered = tuple[int, bytes | None]  # an entry's id and its sealed reply
+
+
 @dataclass(frozen=True)
 class _Enqueued:
     id: int
@@ -231,6 +242,57 @@ class Backoff:
             return max(retry_after, 0.0)
         ceiling = min(self.cap_s, self.base_s * 2 ** max(attempts - 1, 0))
         return ceiling * (0.5 + self.rng.random() / 2)
+
+
+WIDTH_PASSES = 4  # full passes the relay runs at one width before it judges it
+PROBE_PASSES = 8  # judged windows at a bound of the width before it tries a step away
+WIDER_GAIN = 1.25  # how much faster a wider width must be to be kept
+
+
+@dataclass
+class _Width:
+    """How many entries a relay pass sends at once (1 to ``most``), found by trying.
+
+    A back-end that serves requests side by side drains faster with a few in flight (the
+    round trips overlap); one that serialises its writes only gets slower (the simulator:
+    its SQLite lock's waiters sleep, and in-flight requests queue). The width moves a step
+    every ``WIDTH_PASSES`` full passes (one pass is too short to judge on a busy machine)
+    and turns back when that step did not pay: a wider width must be clearly faster
+    (``WIDER_GAIN``), a narrower one only not clearly slower, so that noise settles it
+    narrow (gentler on the back-end). At a bound it stays, and tries a step away every
+    ``PROBE_PASSES`` windows. It starts at 1, held there as at a bound: a short backlog is
+    sent one at a time, and the first passes of a drain, which also read each booking
+    once for the conflict checks, are not compared with the faster ones after them."""
+
+    most: int
+    now: int = 1
+    step: int = -1  # at the lower bound: the first step up comes after PROBE_PASSES windows
+    rate: float = 0.0  # entries per second at the width before
+    moved: bool = False  # the width before was one step from this one
+    held: int = 0  # windows at a bound since the last step
+    window: list[float] = field(default_factory=lambda: [0.0, 0.0])  # entries, seconds
+
+    def after(self, entries: int, seconds: float) -> None:
+        self.window[0] += entries
+        self.window[1] += seconds
+        if self.window[0] < entries * WIDTH_PASSES:
+            return
+        rate = self.window[0] / max(self.window[1], 1e-6)
+        self.window = [0.0, 0.0]
+        if self.moved:
+            wider = self.step > 0
+            paid = rate >= self.rate * WIDER_GAIN if wider else rate * WIDER_GAIN >= self.rate
+            if not paid:
+                self.step = -self.step  # back
+        self.rate, self.moved = rate, False
+        if not 1 <= self.now + self.step <= self.most:
+            self.held += 1
+            if self.held < PROBE_PASSES:
+                return
+            self.step = -self.step
+            if not 1 <= self.now + self.step <= self.most:  # most == 1
+                return
+        self.now, self.moved, self.held = self.now + self.step, True, 0
 
 
 class DurableOutbox:
@@ -255,9 +317,8 @@ class DurableOutbox:
         self._reconcilers = dict(reconcilers or {})
         self._backoff = backoff or Backoff()
         self._batch = batch
-        # Entries of different journeys sent at once: a few hide the round trips; many
-        # only queue up at a back-end that serialises its writes.
-        self._parallel = asyncio.Semaphore(parallel)
+        # Entries of different journeys sent at once, at most ``parallel``: found by trying.
+        self._width = _Width(parallel)
         self._clock = clock
         self._quiet_s = quiet_s
         self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
@@ -296,7 +357,7 @@ class DurableOutbox:
         # While the back-end is away, a new write is only stored: the relay finds out when
         # it is back, and the guest does not wait for a connection attempt per write.
         quiet = self._clock() < self._quiet_until and mutation.deferrable
-        entry = await asyncio.to_thread(self._enqueue, mutation, journey, quiet)
+        entry = await self.db.run(self._enqueue, mutation, journey, quiet)
         if entry.delivered:
             log.info("%s %s: already applied, not sent again", *mutation.key[1:])
             return entry.reply
@@ -312,32 +373,37 @@ class DurableOutbox:
         its stored reply)."""
         now = now_text()
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT id, state, request, reply, ambiguous, attempts, journey, booking"
-                " FROM outbox WHERE api = ? AND operation = ? AND reference = ?",
-                mutation.key,
-            ).fetchone()
-            self.db.record_step(conn, journey, mutation.operation)
-            if row is None:
-                cursor = conn.execute(
-                    "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
-                    " may_defer, state, next_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                    (
-                        journey.id,
-                        journey.booking,
-                        *mutation.key,
-                        self._sealer.seal(dict(mutation.request)),
-                        mutation.deferrable,
-                        max(self._clock(), self._quiet_until) if quiet else self._clock(),
-                        now,
-                        now,
-                    ),
-                )
+            # The usual case is a new reference: insert first, look the row up only when
+            # the reference is taken (a retried write).
+            cursor = conn.execute(
+                "INSERT INTO outbox (journey, booking, api, operation, reference, request,"
+                " may_defer, state, next_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+                " ON CONFLICT (api, operation, reference) DO NOTHING",
+                (
+                    journey.id,
+                    journey.booking,
+                    *mutation.key,
+                    self._sealer.seal(dict(mutation.request)),
+                    mutation.deferrable,
+                    max(self._clock(), self._quiet_until) if quiet else self._clock(),
+                    now,
+                    now,
+                ),
+            )
+            self.db.record_step(conn, journey, mutation.operation, now)
+            new = cursor.rowcount == 1
+            if new:
+                if quiet:  # the back-end is away: stored, the relay sends it
+                    return _Enqueued(int(cursor.lastrowid or 0), None)
                 entry_id, ambiguous, attempts = int(cursor.lastrowid or 0), 0, 0
                 owner, booking = journey.id, journey.booking
             else:
-                entry_id, state, request, reply, ambiguous, attempts, owner, booking = row
+                entry_id, state, request, reply, ambiguous, attempts, owner, booking = conn.execute(
+                    "SELECT id, state, request, reply, ambiguous, attempts, journey, booking"
+                    " FROM outbox WHERE api = ? AND operation = ? AND reference = ?",
+                    mutation.key,
+                ).fetchone()
                 if state == DELIVERED:
                     revived = None if reply is None else _revive(mutation, self._sealer.open(reply))
                     return _Enqueued(entry_id, None, True, revived)
@@ -364,7 +430,7 @@ class DurableOutbox:
                     f" AND id IN ({', '.join('?' * len(relaying))}) LIMIT 1",
                     (owner, entry_id, *relaying),
                 ).fetchone()
-            if (quiet and row is None) or (earlier is not None and mutation.deferrable):
+            if earlier is not None and mutation.deferrable:
                 return _Enqueued(entry_id, None)
             conn.execute(
                 "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
@@ -375,9 +441,15 @@ class DurableOutbox:
 
     # --- attempts -----------------------------------------------------------------------
 
-    async def _attempt(self, claimed: _Claimed, *, replay: bool, relay: bool = False) -> Any:
-        """Send one claimed entry (reconciled first when it is a replay); record the end."""
+    async def _attempt(
+        self, claimed: _Claimed, *, replay: bool, relayed: list[_Delivered] | None = None
+    ) -> Any:
+        """Send one claimed entry (reconciled first when it is a replay); record the end.
+
+        ``relayed``: the relay's pass, which records its entries' delivered marks together
+        once its batch is done (one transaction instead of one per entry)."""
         mutation = claimed.mutation
+        relay = relayed is not None
         try:
             if replay and mutation.deferrable:
                 reconcile = self._reconcilers.get(mutation.api)
@@ -388,12 +460,12 @@ class DurableOutbox:
                     is Verdict.LANDED
                 ):
                     log.info("%s %s: had landed, not sent again", *mutation.key[1:])
-                    await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", None)
+                    await self._delivered(claimed.id, None, relayed)
                     return None
             reply = await self._senders[mutation.api](mutation)
         except Conflict as conflict:
             log.warning("%s %s: parked: %s", mutation.operation, mutation.reference, conflict)
-            await asyncio.to_thread(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
+            await self.db.run(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
             raise Queued(mutation, claimed.id, "parked for staff") from None
         except ApiError as exc:
             outcome = outcome_of(exc)
@@ -402,12 +474,12 @@ class DurableOutbox:
             if outcome is Outcome.REFUSED or not mutation.deferrable:
                 state = DEAD if relay else REFUSED
                 ambiguous = outcome is Outcome.AMBIGUOUS
-                await asyncio.to_thread(self._finish, claimed.id, state, error, None, ambiguous)
+                await self.db.run(self._finish, claimed.id, state, error, None, ambiguous)
                 raise
             retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
             if outcome is Outcome.UNREACHABLE or isinstance(exc, HttpStatusError):
                 self._quiet_until = self._clock() + (retry_after or self._quiet_s)
-            await asyncio.to_thread(
+            await self.db.run(
                 self._reschedule, claimed, outcome is Outcome.AMBIGUOUS, error, retry_after
             )
             self._wake.set()
@@ -415,19 +487,27 @@ class DurableOutbox:
         except BaseException as exc:  # cancelled mid-call, or a bug: it may have landed
             if isinstance(exc, asyncio.CancelledError) or not isinstance(exc, Exception):
                 await asyncio.shield(
-                    asyncio.to_thread(self._reschedule, claimed, True, "interrupted", None)
+                    self.db.run(self._reschedule, claimed, True, "interrupted", None)
                 )
             else:  # parked for staff, and reconciled first if they retry it
                 error = f"bug: {type(exc).__name__} (may have landed)"
-                await asyncio.to_thread(self._finish, claimed.id, DEAD, error, None, True)
+                await self.db.run(self._finish, claimed.id, DEAD, error, None, True)
             raise
         log.info("%s %s: applied", mutation.operation, mutation.reference)
         self._quiet_until = 0.0
         stored = None
         if reply is not None:
             stored = self._sealer.seal(_jsonable(reply))
-        await asyncio.to_thread(self._finish, claimed.id, DELIVERED, "", stored)
+        await self._delivered(claimed.id, stored, relayed)
         return reply
+
+    async def _delivered(
+        self, entry_id: int, reply: bytes | None, relayed: list[_Delivered] | None
+    ) -> None:
+        if relayed is None:
+            await self.db.run(self._finish, entry_id, DELIVERED, "", reply)
+        else:
+            relayed.append((entry_id, reply))
 
     def _finish(
         self,
@@ -437,15 +517,27 @@ class DurableOutbox:
         reply: bytes | None,
         ambiguous: bool = False,
     ) -> None:
-        purge = state == DELIVERED  # guest data goes once delivered
-        # A delivered mark lost to a power cut costs one reconciling read at start-up.
-        with self.db.transaction(fsync=state != DELIVERED) as conn:
+        if state == DELIVERED:
+            self._finish_delivered([(entry_id, reply)])
+            return
+        with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE outbox SET state = ?, error = ?, reply = ?, attempts = attempts + 1,"
-                " ambiguous = ambiguous OR ?,"
-                " request = CASE WHEN ? THEN NULL ELSE request END, updated_at = ?"
-                " WHERE id = ?",
-                (state, error, reply, ambiguous, purge, now_text(), entry_id),
+                " ambiguous = ambiguous OR ?, updated_at = ? WHERE id = ?",
+                (state, error, reply, ambiguous, now_text(), entry_id),
+            )
+
+    def _finish_delivered(self, delivered: list[_Delivered]) -> None:
+        """Entries delivered (with their sealed replies); their requests, which hold guest
+        data, are purged. A delivered mark lost to a power cut, or to a crash before a
+        relay pass records its marks, leaves the entry in flight: at start-up it is
+        reconciled (found applied), never sent twice; so no fsync waits for it."""
+        now = now_text()
+        with self.db.transaction(fsync=False) as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'delivered', error = '', reply = ?, request = NULL,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                [(reply, now, entry_id) for entry_id, reply in delivered],
             )
 
     def _reschedule(
@@ -491,15 +583,17 @@ class DurableOutbox:
                 " ORDER BY id LIMIT ?",
                 (self._clock(), limit),
             ).fetchall()
+            now = now_text()
+            conn.executemany(
+                "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
+                [(now, row[0]) for row in rows],
+            )
             claimed = []
             for row in rows:
                 entry_id, _, booking, api, operation, reference, request, ambiguous, attempts = row
-                conn.execute(
-                    "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ?",
-                    (now_text(), entry_id),
-                )
                 mutation = Mutation(
-                    api, operation, self._sealer.open(request), reference, datetime.now(UTC)
+                    api, operation, self._sealer.open(request), reference, datetime.now(UTC),
+                    is_json=True,
                 )
                 claimed.append(_Claimed(entry_id, mutation, booking, bool(ambiguous), attempts))
             # Known as the relay's before the claim commits: a journey's next write waits.
@@ -508,21 +602,32 @@ class DurableOutbox:
 
     async def deliver_due(self) -> int:
         """One pass: send every due entry that heads its journey; the number delivered."""
-        claimed = await asyncio.to_thread(self._claim_due, self._batch)
+        claimed = await self.db.run(self._claim_due, self._batch)
+        relayed: list[_Delivered] = []
+        width = asyncio.Semaphore(self._width.now)
+        started = time.monotonic()
         try:
             results = await asyncio.gather(
-                *(self._relayed(c) for c in claimed), return_exceptions=True
+                *(self._relayed(c, width, relayed) for c in claimed), return_exceptions=True
             )
+            if len(claimed) == self._batch > 1:  # a backlog: passes of one size compare
+                self._width.after(len(claimed), time.monotonic() - started)
         finally:
-            self._relaying.difference_update(c.id for c in claimed)
+            try:  # recorded before a journey's next write may go (it waits while relayed)
+                if relayed:
+                    await asyncio.shield(self.db.run(self._finish_delivered, relayed))
+            finally:
+                self._relaying.difference_update(c.id for c in claimed)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
 
-    async def _relayed(self, claimed: _Claimed) -> Any:
-        async with self._parallel:
-            return await self._attempt(claimed, replay=True, relay=True)
+    async def _relayed(
+        self, claimed: _Claimed, width: asyncio.Semaphore, relayed: list[_Delivered]
+    ) -> Any:
+        async with width:
+            return await self._attempt(claimed, replay=True, relayed=relayed)
 
     async def run_relay(self, idle_s: float = 5.0) -> None:
         """Deliver due entries until cancelled; wakes early when a send queued something."""
@@ -544,7 +649,7 @@ class DurableOutbox:
     async def drain(self, deadline_s: float = 300.0) -> bool:
         """Relay until nothing is pending (True), or the deadline passes (False)."""
         end = time.monotonic() + deadline_s
-        while self.counts().get(PENDING, 0) or self.counts().get(IN_FLIGHT, 0):
+        while self.depth():
             if time.monotonic() >= end:
                 return False
             if not await self.deliver_due():
@@ -554,7 +659,7 @@ class DurableOutbox:
 
     async def withdraw(self, operations: tuple[str, ...]) -> bool:
         journey = current_journey.get() or KIOSK_JOURNEY
-        return await asyncio.to_thread(self._withdraw, journey.id, operations)
+        return await self.db.run(self._withdraw, journey.id, operations)
 
     def _withdraw(self, journey: str, operations: tuple[str, ...]) -> bool:
         marks = ", ".join("?" * len(operations))

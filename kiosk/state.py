@@ -16,14 +16,20 @@ their verbs and the outbox still knows whose step it records.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DB_FILE = "kiosk.sqlite"
 
@@ -114,8 +120,61 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat()
 
 
+class _Writer:
+    """The state database's own worker thread: the event loop hands it work that waits for
+    the disk (a commit's fsync), so the screen is served meanwhile.
+
+    One long-lived thread fed by a queue costs less per call than ``asyncio.to_thread``
+    (a pool's futures chained to the loop's, a context copy), and the work is serialised
+    by the database's lock anyway. The caller's context is not copied: the work gets what
+    it needs as arguments."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], args: tuple[Any, ...]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="state-db", daemon=True)
+                self._thread.start()
+        self._jobs.put((loop, future, fn, args))
+        return future
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            loop, future, fn, args = job
+            try:
+                outcome = (_resolve, future, fn(*args))
+            except BaseException as exc:  # the caller's to handle, in its loop
+                outcome = (_fail, future, exc)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for it
+                loop.call_soon_threadsafe(*outcome)
+
+    def stop(self) -> None:
+        with self._start:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            if thread is not threading.current_thread():
+                thread.join()
+
+
+def _resolve(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # cancelled meanwhile: the work is done all the same
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
 class StateDb:
-    """One connection to the state database, shared by the loop and worker threads."""
+    """One connection to the state database, shared by the loop and its worker thread."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +186,7 @@ class StateDb:
         self._conn.execute("PRAGMA synchronous = FULL")
         with self._lock:
             self._conn.executescript(SCHEMA)  # idempotent: IF NOT EXISTS
+        self._writer = _Writer()
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> StateDb:
@@ -160,15 +220,23 @@ class StateDb:
                 if not fsync:
                     self._conn.execute("PRAGMA synchronous = FULL")
 
+    def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Await ``fn(*args)`` run in the database's worker thread (a transaction that
+        waits for its fsync, off the event loop)."""
+        return self._writer.submit(fn, args)
+
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             cursor = self._conn.execute(sql, params)
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
-    def record_step(self, conn: sqlite3.Connection, journey: JourneyMark, step: str) -> None:
-        """The journey's record of its step, inside the caller's transaction."""
-        at = now_text()
+    def record_step(
+        self, conn: sqlite3.Connection, journey: JourneyMark, step: str, at: str | None = None
+    ) -> None:
+        """The journey's record of its step (at ``at``, else now), inside the caller's
+        transaction."""
+        at = at or now_text()
         conn.execute(
             "INSERT INTO journeys (id, booking, step, started_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET step = excluded.step,"
@@ -202,5 +270,6 @@ class StateDb:
         return bool(rows and rows[0]["checked_in"] and not rows[0]["cards"])
 
     def close(self) -> None:
+        self._writer.stop()
         with self._lock:
             self._conn.close()

@@ -25,13 +25,16 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from decimal import Decimal
 from pathlib import Path
@@ -54,10 +57,10 @@ from kiosk.api.pms_types import (
 from kiosk.backends.pms import BILL_PAGE_SIZE, PAYMENT_NAME, REFERENCE_TAG
 from kiosk.outbox import DELIVERED, PENDING, Backoff, DurableOutbox, Mutation, Queued
 from kiosk.sealing import Sealer
-from kiosk.sim.demo import PMS_ID, seed_demo
+from kiosk.sim.demo import PMS_ID
 from kiosk.sim.server import SimServer
 from kiosk.state import JourneyMark, StateDb, current_journey
-from tests.conftest import SIM_TOKEN, SimClock
+from tests.conftest import SIM_TOKEN
 from tests.journey_kit import pms_backend, state_db
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
@@ -85,9 +88,10 @@ WRITES_PER_JOURNEY = 4  # a check-in's: guests, payment, check-in, card
 # WRITES_PER_JOURNEY writes, as at the kiosk (each write checks its journey's earlier
 # open writes). For context (not asserted) the table also shows the outbox's rows written
 # with plain SQL (same schema, indexes and journey upsert), which separates what SQLite
-# pays for the schema from what the Python path adds; and the plain insert run in a
-# worker thread as ``send`` runs its transaction (``asyncio.to_thread``: the event loop
-# keeps serving the screen while the commit waits for the disk), the cost of that hop.
+# pays for the schema from what the Python path adds; and the plain insert run in the
+# state database's worker thread as ``send`` runs its transaction (``StateDb.run``: the
+# event loop keeps serving the screen while the commit waits for the disk), the cost of
+# that hop, and for comparison in ``asyncio.to_thread``'s pool, which ``send`` used before.
 
 
 def _cashier_request(order_id: int, n: int) -> CashierRequest:
@@ -223,7 +227,7 @@ async def test_outbox_enqueue_rate(
 ) -> None:
     sim_server.stop()  # no back-end: nothing listens on its port
     names = ("plain insert", "outbox send, back-end away", "outbox schema, plain SQL",
-             "plain insert, to_thread")  # fmt: skip
+             "plain insert, db thread", "plain insert, to_thread")  # fmt: skip
     rows = {name: EnqueueRow(name) for name in names}
     ratios = []
     async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2.0) as client:
@@ -235,6 +239,7 @@ async def test_outbox_enqueue_rate(
                 sample = outbox.db.query("SELECT * FROM outbox ORDER BY id LIMIT 1")[0]
                 plain = PlainInserts(folder / "plain.sqlite", _row_bytes(sample))
                 threaded = PlainInserts(folder / "threaded.sqlite", _row_bytes(sample))
+                pooled = PlainInserts(folder / "pooled.sqlite", _row_bytes(sample))
                 schema = SchemaInserts(folder / "schema.sqlite", sample)
                 spent = dict.fromkeys(names, 0.0)
                 for n in range(1, ENQUEUE_N + 1):
@@ -246,9 +251,11 @@ async def test_outbox_enqueue_rate(
                     t2 = time.perf_counter()
                     schema.insert()
                     t3 = time.perf_counter()
-                    await asyncio.to_thread(threaded.insert)
+                    await outbox.db.run(threaded.insert)
                     t4 = time.perf_counter()
-                    spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4))
+                    await asyncio.to_thread(pooled.insert)
+                    t5 = time.perf_counter()
+                    spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5))
                     for name, (a, b) in zip(names, spans, strict=True):
                         spent[name] += b - a
                 counts = outbox.counts()
@@ -256,7 +263,7 @@ async def test_outbox_enqueue_rate(
                 for name, seconds in spent.items():
                     rows[name].totals.append(seconds)
                 ratios.append(spent["plain insert"] / spent["outbox send, back-end away"])
-                for inserts in (plain, schema, threaded):
+                for inserts in (plain, schema, threaded, pooled):
                     inserts.conn.close()
                 outbox.db.close()
 
@@ -338,20 +345,55 @@ class TimedStateDb(StateDb):
             self.spent.append(time.perf_counter() - started)
 
 
-def _property(path: Path) -> SimServer:
-    """A simulator with the demo property (seed 1) on the tests' fixed clock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    server = SimServer(path, SIM_TOKEN, clock=SimClock(), seed=7).start()
-    seed_demo(server, seed=1, timezone=TIMEZONE)
-    return server
+class SimProcess:
+    """The property simulator as its own process (``kiosk sim``: the demo property, seed
+    1, state in ``folder``), as a PMS is another machine. In the kiosk's process it would
+    share one GIL with the client it serves, so that whatever the kiosk does while a
+    request is in flight (relay bookkeeping, the next request) would be charged to the
+    round trip twice over; out of it, the direct calls and the drain meet the same server,
+    and the drain's own work can overlap the server's as it would in a hotel.
+    ``stop`` and ``start`` again serve the same database on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SimProcess:
+        manifest = self.folder / "manifest.json"  # written once the demo is seeded
+        manifest.unlink(missing_ok=True)
+        with (self.folder / "sim.log").open("ab") as log_file:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "kiosk.cli", "sim", "--port", str(self.port),
+                 "--db", str(self.folder / "sim.sqlite"), "--token", SIM_TOKEN,
+                 "--timezone", TIMEZONE, "--seed", "1", "--manifest", str(manifest)],
+                stdout=subprocess.DEVNULL, stderr=log_file,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not manifest.exists():
+            assert self._process.poll() is None, (self.folder / "sim.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the simulator did not start"
+            time.sleep(0.05)
+        time.sleep(0.1)  # the manifest is written whole before it appears
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()  # SIGTERM: it closes its database cleanly
+            self._process.wait(10)
+            self._process = None
 
 
-async def _orders_with_balance(client: PmsClient, now: datetime) -> list[int]:
+async def _orders_with_balance(client: PmsClient) -> list[int]:
     """ORDERS unpaid one-night bookings, one a day from tomorrow (a King room, none
     assigned): each owes far more than its ten payments, so no payment meets a paid bill."""
     room_types = (await client.get_all_room_list(AllRoomListRequest(pms_id=PMS_ID))).room_types
     king = next(t.room_type_id for t in room_types if t.short_name == "King")
-    today = now.astimezone(ZoneInfo(TIMEZONE)).date()
+    today = datetime.now(UTC).astimezone(ZoneInfo(TIMEZONE)).date()  # the simulator's clock
     orders = []
     for n in range(ORDERS):
         day = today + timedelta(days=1 + n)
@@ -415,11 +457,11 @@ class DrainRun:
 
 async def _direct(folder: Path, name: str) -> DrainRun:
     """The baseline: the same cashier calls, one after another, straight through the client."""
-    server = _property(folder / "sim.sqlite")
+    server = SimProcess(folder / "sim").start()
     transport = TimingTransport()
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
-            orders = await _orders_with_balance(client, server.clock())
+            orders = await _orders_with_balance(client)
             payments = _payments(orders)
             transport.spent.clear()
             started = time.perf_counter()
@@ -430,21 +472,20 @@ async def _direct(folder: Path, name: str) -> DrainRun:
             found = await _kiosk_bills(client, orders)
     finally:
         server.stop()
-        server.db.close()
     assert found == Counter(p.reference for p in payments)
     return DrainRun(name, seconds, trips)
 
 
-async def _drain(folder: Path, batch: int) -> DrainRun:
+async def _drain(folder: Path, batch: int, **options: Any) -> DrainRun:
     """1,000 payments queued while the simulator is down, drained once it is back, up to
     ``batch`` entries at a time (the outbox's default, 16, is what the kiosk runs)."""
-    server = _property(folder / "sim.sqlite")
+    server = SimProcess(folder / "sim").start()
     transport = TimingTransport()
     db = TimedStateDb.in_dir(folder / "state")
     db.spent = []
     try:
         async with PmsClient(server.url, SIM_TOKEN, transport=transport) as client:
-            orders = await _orders_with_balance(client, server.clock())
+            orders = await _orders_with_balance(client)
             payments = _payments(orders)
             # tests/journey_kit.py's durable_outbox, with the batch size named
             outbox = DurableOutbox.for_clients(
@@ -453,6 +494,7 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
                 pms=client,
                 backoff=Backoff(base_s=0.05, cap_s=0.5),
                 batch=batch,
+                **options,
             )
             backend = pms_backend(client, outbox)
             server.stop()
@@ -490,7 +532,6 @@ async def _drain(folder: Path, batch: int) -> DrainRun:
             found = await _kiosk_bills(client, orders)
     finally:
         server.stop()
-        server.db.close()
         db.close()
     # Nothing lost, nothing doubled: exactly one cashier bill per kiosk reference.
     assert found == Counter(p.reference for p in payments), (
