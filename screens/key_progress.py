@@ -12,6 +12,8 @@ from screens.kv import load_kv
 
 class KeyProgressScreen(StepScreen):
     step = Step.KEY_PROGRESS
+    stage = 3
+    hero_icon = "key"
     detail_keys = ("room",)
 
     def on_kv_post(self, base_widget: Any) -> None:

@@ -27,7 +27,9 @@ from kiosk.state import StateDb
 
 OPERATOR_PIN = "246810"
 WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
-TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4, "preview_fps": 30.0}
+# operator_hold_s: well above a frame of the panel under software GL, or a short press
+# (down, a frame, up) would outlast it on a loaded machine
+TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 1.2, "preview_fps": 30.0}
 
 
 class FixedClock:
@@ -153,6 +155,20 @@ class UiDriver:
         for top in [root] if root is not None else Window.children:
             yield from top.walk(restrict=True)
 
+    @contextlib.asynccontextmanager
+    async def window(self, width: int, height: int) -> AsyncIterator[None]:
+        """The window at ``width`` x ``height`` (another panel, a desktop's window), then back."""
+        from kivy.core.window import Window
+
+        Window.size = (width, height)
+        try:
+            await self.until(lambda: tuple(self.app.root.size) == (width, height), 10)
+            await self.frames(2)
+            yield
+        finally:
+            Window.size = (WIDTH, HEIGHT)
+            await self.until(lambda: tuple(self.app.root.size) == (WIDTH, HEIGHT), 10)
+
     # --- waiting and looking ---------------------------------------------------------
 
     async def frames(self, count: int) -> None:
@@ -228,6 +244,11 @@ async def start_app(
         preview=feed,
         timing=UiTiming(**TIMING),
     )
+    # kv's ``app`` is a proxy that keeps the first app it saw until that app dispatches
+    # on_stop, which stopTouchApp() does not: point it at this test's app.
+    from kivy.lang.parser import global_idmap
+
+    object.__setattr__(global_idmap["app"], "_obj", None)
     task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
     driver = UiDriver(app, channel, port, feed, access, tmp_path)
     try:
