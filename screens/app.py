@@ -85,6 +85,9 @@ class UiTiming:
     tick_s: float = 0.25  # how often the inactivity timer looks at the clock
     operator_hold_s: float = 3.0  # press in the top-left corner that opens the operator menu
     preview_fps: float = 15.0
+    # The attract screen's pulsing code, one half-period; 0 keeps it still (every animated
+    # frame redraws the whole panel, which software GL in the tests cannot afford).
+    attract_pulse_s: float = 1.2
 
 
 class KioskRoot(FloatLayout):

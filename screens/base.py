@@ -50,7 +50,7 @@ class StepScreen(Screen):
         frame.title.text = tr(view.title, **view.params)
         frame.message.text = tr(view.message, **view.params) if view.message else ""
         frame.progress.set_progress(view.progress)
-        frame.hero.icon, frame.hero.tone = self.hero_icon, self.hero_tone
+        frame.hero.icon, frame.hero.tone = self.hero(view), self.hero_tone
         frame.choices.clear_widgets()
         frame.choices.disabled = False
         for choice in view.choices:
@@ -80,6 +80,10 @@ class StepScreen(Screen):
     def detail_groups(self, view: View) -> Sequence[tuple[Sequence[str], Mapping[str, Any]]]:
         """The detail lines to list: (keys, their params) in order."""
         return ((self.detail_keys, view.params),)
+
+    def hero(self, view: View) -> str:
+        """The pictogram above the title for ``view`` (a ``theme.ICONS`` name, or none)."""
+        return self.hero_icon
 
     def choice_label(self, key: str, params: Mapping[str, Any]) -> str:
         """The catalogue key a choice is drawn with (a step may pick a better one)."""

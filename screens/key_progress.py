@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.journeys.messages import Step
+from kiosk.journeys.messages import Step, View
 from screens.base import StepScreen
 from screens.kv import load_kv
 
@@ -18,6 +18,10 @@ class KeyProgressScreen(StepScreen):
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.frame.progress.label_key = "key_progress.card"
+
+    def hero(self, view: View) -> str:
+        # "Please take your card": point down, at the dispenser's slot below the screen.
+        return "take_card" if view.message == "key_progress.present" else self.hero_icon
 
 
 load_kv(__file__)

@@ -92,6 +92,7 @@ ICONS = {
     "payment": "\ue870",
     "contactless": "\uea71",
     "key": "\ue0da",
+    "take_card": "\ue5db",  # arrow_downward: the dispenser's slot is below the screen
     "floor": "\uf1a0",
     "directions": "\ue536",
     "pin": "\ue0bc",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +194,36 @@ async def test_receipt_columns_line_up_on_the_right(ui: UiDriver) -> None:
         assert box is not None, f"{value.text!r} not drawn"
         rights.add(value.to_window(value.x, 0)[0] + box[2])
     assert max(rights) - min(rights) <= 3, f"the values' right edges differ: {sorted(rights)}"
+
+
+async def test_the_alternative_theme_from_the_configuration(
+    kivy_display: str, ui_clock: Any, tmp_path: Path
+) -> None:
+    """``[ui.theme]``: the jade preset (dark) with the property's own name and primary colour."""
+    from kiosk.config import ThemeConfig
+    from screens import theme
+    from tests.ui.driver import start_app
+
+    brand = ThemeConfig(preset="jade", hotel_name="Synthetic Bay Inn", primary="#7A1F5C")
+    async with start_app(ui_clock, tmp_path, brand=brand) as ui:
+        screen = await ui.show(VIEWS["summary"])
+        shot = await ui.screenshot("jade-summary")
+        assert not_blank(shot) and overflows(ui) == []
+        assert any(w.text == "Synthetic Bay Inn" for w in ui.walk() if hasattr(w, "text"))
+        header = screen.frame.header
+        x, y = header.to_window(header.right - 5, header.y + 5)
+        assert shot.getpixel((int(x), int(shot.height - y))) == (0x7A, 0x1F, 0x5C)
+        x, y = screen.to_window(screen.right - 5, screen.height // 2)
+        dark = tuple(round(c * 255) for c in theme.build_theme(brand).palette.background[:3])
+        assert shot.getpixel((int(x), int(shot.height - y))) == dark
+        await ui.show(VIEWS["attract"])
+        assert not_blank(await ui.screenshot("jade-attract"))
+
+
+async def test_take_your_card_points_at_the_slot(ui: UiDriver) -> None:
+    screen = await ui.show(VIEWS["key_progress"])
+    assert screen.frame.hero.icon == "key"
+    present = View(Step.KEY_PROGRESS, "key_progress.title", "key_progress.present",
+                   params={"room": "201"}, progress=(1, 2))  # fmt: skip
+    screen = await ui.show(present)
+    assert screen.frame.hero.icon == "take_card" and screen.frame.hero.width > 0
