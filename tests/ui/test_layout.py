@@ -147,6 +147,16 @@ async def test_redesigned_screens_fit_every_panel(ui: UiDriver, size: str) -> No
                 assert overflows(ui) == [], f"{size} {lang} {name}"
 
 
+@pytest.mark.parametrize("size", ["portrait", "desktop"])
+async def test_large_text_fits_too(ui: UiDriver, size: str) -> None:
+    ui.app.high_contrast = True  # large text and high contrast
+    async with ui.window(*SIZES[size]):
+        for name, view in VIEWS.items():
+            await ui.show(view)
+            assert not_blank(await ui.screenshot(f"large-{size}-{name}")), name
+            assert overflows(ui) == [], f"large text {size} {name}"
+
+
 async def test_the_desktop_window_keeps_the_top_bar_whole(ui: UiDriver) -> None:
     """The 540x960 demo window shows the portrait layout scaled down: each language button
     keeps its full size relative to the panel, never a sliver."""
