@@ -49,10 +49,8 @@ SPACE_XS = dp(8)
 SPACE_S = dp(16)
 SPACE_M = dp(24)
 PAD = dp(32)  # SPACE_L: the screen's margin
-SPACE_XL = dp(48)
 RADIUS_S = dp(12)  # buttons
 RADIUS_M = dp(20)  # cards
-RADIUS_L = dp(32)  # panels over a photo
 SHADOW_OFFSET = dp(4)  # a card's elevation: a soft shadow this far below it
 SHADOW_ALPHA = 0.18
 # Over the attract photo, below white text: dark enough for 4.5:1 over a white pixel.
@@ -75,13 +73,10 @@ FONT_SIZES = {
     "body": BODY_SIZE,
     "small": SMALL_SIZE,
 }
-# WCAG's "large text": at least 24 px, or 18.66 px bold (at density 1, 1 px = 1 CSS px).
-LARGE_TEXT_MIN = dp(24)
 LARGE_TEXT_SCALE = 1.35
 
 # --- icons (Material Icons code points) -------------------------------------------------
 ICONS = {
-    "hotel": "\ue53a",
     "qr": "\uf206",
     "person": "\ue7fd",
     "arrival": "\uea77",
@@ -97,17 +92,11 @@ ICONS = {
     "directions": "\ue536",
     "pin": "\ue0bc",
     "wifi": "\ue63e",
-    "receipt": "\ue8b0",
     "success": "\ue86c",
     "error": "\ue000",
     "staff": "\uf0e2",
-    "touch": "\ue913",
     "wait": "\uea5b",
-    "language": "\ue894",
-    "keyboard": "\ue312",
-    "badge": "\uea67",
     "check": "\ue876",
-    "text_size": "\ue245",
 }
 
 
