@@ -120,17 +120,51 @@ class OperatorConfig(BaseModel):
     lockout_s: float = Field(300.0, gt=0, description="how long the menu stays locked")
 
 
+HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
+
+
+class ThemeConfig(BaseModel):
+    """``[ui.theme]``: the property's brand on the screens; unset fields come from ``preset``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: Literal["harbour", "jade"] = Field(
+        "harbour",
+        description="the shipped theme to start from: harbour (light, blue and gold) or "
+        "jade (dark, green and gold)",
+    )
+    hotel_name: str | None = Field(
+        None, max_length=60, description="the name in the header and on the attract screen"
+    )
+    logo: Path | None = Field(None, description="the logo, a PNG file (square looks best)")
+    primary: str | None = Field(
+        None, pattern=HEX_COLOUR, description="brand colour of the header and main buttons, #RRGGBB"
+    )
+    accent: str | None = Field(
+        None, pattern=HEX_COLOUR, description="second brand colour (step indicator), #RRGGBB"
+    )
+    attract_image: Path | None = Field(
+        None, description="background photo of the attract screen (PNG or JPEG)"
+    )
+    base: Literal["light", "dark"] | None = Field(
+        None, description="light or dark screens behind the brand colours"
+    )
+
+
 class UiConfig(BaseModel):
     """``[ui]``: the touch screen."""
 
     model_config = ConfigDict(extra="forbid")
 
-    width: int = Field(1080, ge=320, description="window width in pixels (portrait panel)")
+    width: int = Field(
+        1080, ge=320, description="window width in pixels (1080 portrait, 1920 landscape)"
+    )
     height: int = Field(1920, ge=320, description="window height in pixels")
     fullscreen: bool = Field(True, description="false: a window (development, demo)")
     warning_s: float = Field(
         20.0, gt=0, description='the "Are you still there?" countdown before a screen times out'
     )
+    theme: ThemeConfig = ThemeConfig()
 
 
 class StateConfig(BaseModel):

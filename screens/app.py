@@ -17,9 +17,11 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.scatterlayout import ScatterLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.appliance.notify import Notifier
+from kiosk.config import ThemeConfig
 from kiosk.i18n import DEFAULT_LANG, Catalogue
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.operator_access import OperatorAccess, OperatorPort
@@ -68,6 +70,9 @@ SCREENS: tuple[type[StepScreen], ...] = (
     OutOfServiceScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
+# The layout sizes the screens are designed for; a smaller window shows them scaled down.
+PORTRAIT = (1080, 1920)
+LANDSCAPE = (1920, 1080)
 # Shown until the journey's first view, and at once after a timeout (data already gone).
 IDLE_VIEW = View(Step.ATTRACT, "attract.title", "attract.message", timeout_s=None)
 
@@ -80,6 +85,9 @@ class UiTiming:
     tick_s: float = 0.25  # how often the inactivity timer looks at the clock
     operator_hold_s: float = 3.0  # press in the top-left corner that opens the operator menu
     preview_fps: float = 15.0
+    # The attract screen's pulsing code, one half-period; 0 keeps it still (every animated
+    # frame redraws the whole panel, which software GL in the tests cannot afford).
+    attract_pulse_s: float = 1.2
 
 
 class KioskRoot(FloatLayout):
@@ -97,7 +105,10 @@ class KioskApp(App):
     high_contrast = BooleanProperty(False)
     # rebind: kv rules read app.palette.<colour>, so they must follow a new palette object
     palette = ObjectProperty(theme.NORMAL, rebind=True)
+    brand = ObjectProperty(None, rebind=True)  # theme.Theme: hotel name, logo, photo
     font_scale = NumericProperty(1.0)
+    stage = NumericProperty(-1)  # the step indicator's stage (header.STAGES); -1: none
+    landscape = BooleanProperty(False)
 
     def __init__(
         self,
@@ -109,9 +120,12 @@ class KioskApp(App):
         preview: PreviewSource | None = None,
         timing: UiTiming,
         font: Path | None = None,
+        brand: ThemeConfig | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.brand = theme.build_theme(brand)
+        self.palette = self.brand.palette
         self.channel = channel
         self.catalogue = catalogue
         self.operator = operator
@@ -141,11 +155,33 @@ class KioskApp(App):
             pos_hint={"x": 0, "top": 1},
         )
         corner.bind(on_hold=lambda _corner: self.open_operator_menu())
+        # Everything is laid out at least at the panel's size and scaled down to fit a
+        # smaller window (a desktop's 540x960 demo), so no bar ever collapses.
+        self.surface = ScatterLayout(
+            do_rotation=False,
+            do_scale=False,
+            do_translation=False,
+            auto_bring_to_front=False,
+            size_hint=(None, None),
+        )
+        for layer in (self.manager, self.overlay):
+            self.surface.add_widget(layer)
         root = KioskRoot()
-        for layer in (self.manager, self.overlay, corner):
+        # The corner is in window pixels: staff find it at the same place at any scale.
+        for layer in (self.surface, corner):
             root.add_widget(layer)
+        root.bind(size=self._fit)
         self.show(IDLE_VIEW)
         return root
+
+    def _fit(self, _root: Any, size: tuple[float, float]) -> None:
+        width, height = size
+        self.landscape = width > height
+        design_w, design_h = LANDSCAPE if self.landscape else PORTRAIT
+        scale = min(1.0, width / design_w, height / design_h)
+        self.surface.scale = scale
+        self.surface.size = (width / scale, height / scale)
+        self.surface.pos = (0, 0)
 
     def on_start(self) -> None:
         self._consumer = asyncio.ensure_future(self._consume_views())
@@ -196,6 +232,8 @@ class KioskApp(App):
         if previous is not None and previous is not screen:
             previous.clear()  # guest data lives on the current screen only
         screen.show(view)
+        if screen.stage is not None:
+            self.stage = screen.stage
         self.manager.current = screen.name
         if self.operator_menu.parent is None:
             self.timer.start(view.timeout_s)
@@ -235,7 +273,7 @@ class KioskApp(App):
         self.manager.current_screen.refresh()
 
     def on_high_contrast(self, _app: Any, on: bool) -> None:
-        self.palette = theme.HIGH_CONTRAST if on else theme.NORMAL
+        self.palette = theme.HIGH_CONTRAST if on else self.brand.palette
         self.font_scale = theme.LARGE_TEXT_SCALE if on else 1.0
 
     # --- operator --------------------------------------------------------------------
@@ -244,11 +282,11 @@ class KioskApp(App):
         if self.operator_menu.parent is not None:
             return
         self.timer.stop()  # staff at the kiosk: no guest timeout behind the menu
-        self.root.add_widget(self.operator_menu)
+        self.surface.add_widget(self.operator_menu)
         self.operator_menu.show_pin_stage()
 
     def close_operator_menu(self) -> None:
         self.operator_menu.cancel()
-        self.root.remove_widget(self.operator_menu)
+        self.surface.remove_widget(self.operator_menu)
         view = self.manager.current_screen.view
         self.timer.start(view.timeout_s if view is not None else None)

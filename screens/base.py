@@ -24,6 +24,10 @@ class StepScreen(Screen):
     (``detail_groups`` says otherwise)."""
 
     step: ClassVar[Step]
+    # The step indicator's stage (header.STAGES): -1 hides it, None keeps the one shown.
+    stage: ClassVar[int | None] = -1
+    hero_icon: ClassVar[str] = ""  # a theme.ICONS pictogram above the title
+    hero_tone: ClassVar[str] = "icon"
     detail_keys: ClassVar[tuple[str, ...]] = ()
     view = ObjectProperty(None, allownone=True)
 
@@ -46,10 +50,12 @@ class StepScreen(Screen):
         frame.title.text = tr(view.title, **view.params)
         frame.message.text = tr(view.message, **view.params) if view.message else ""
         frame.progress.set_progress(view.progress)
+        frame.hero.icon, frame.hero.tone = self.hero(view), self.hero_tone
         frame.choices.clear_widgets()
         frame.choices.disabled = False
         for choice in view.choices:
-            button = BigButton(text=tr(choice.label, **choice.params), primary=choice.primary)
+            label = self.choice_label(choice.label, choice.params)
+            button = BigButton(text=tr(label, **choice.params), primary=choice.primary)
             button.choice_id = choice.id
             button.bind(on_release=self._chosen)
             frame.choices.add_widget(button)
@@ -74,6 +80,14 @@ class StepScreen(Screen):
     def detail_groups(self, view: View) -> Sequence[tuple[Sequence[str], Mapping[str, Any]]]:
         """The detail lines to list: (keys, their params) in order."""
         return ((self.detail_keys, view.params),)
+
+    def hero(self, view: View) -> str:
+        """The pictogram above the title for ``view`` (a ``theme.ICONS`` name, or none)."""
+        return self.hero_icon
+
+    def choice_label(self, key: str, params: Mapping[str, Any]) -> str:
+        """The catalogue key a choice is drawn with (a step may pick a better one)."""
+        return key
 
     def prepare(self, view: View) -> None:
         """Once per new view, before it is drawn (reset inputs, start devices)."""

@@ -9,6 +9,8 @@ from screens.kv import load_kv
 
 class BusyScreen(StepScreen):
     step = Step.BUSY
+    stage = None  # looking up or checking in: the stage it happens in
+    hero_icon = "wait"
 
 
 load_kv(__file__)

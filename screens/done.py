@@ -18,6 +18,8 @@ ROOM_KEYS = ("room", "floor", "directions", "door_pin")
 
 class DoneScreen(StepScreen):
     step = Step.DONE
+    stage = 4  # every stage done
+    hero_icon = "success"
 
     def detail_groups(self, view: View) -> Sequence[tuple[Sequence[str], Mapping[str, Any]]]:
         rooms = view.params.get("rooms") or [view.params]

@@ -9,6 +9,7 @@ from screens.kv import load_kv
 
 class IdentityScreen(KeyboardScreen):
     step = Step.IDENTITY
+    stage = 0
 
 
 load_kv(__file__)

@@ -9,6 +9,7 @@ from screens.kv import load_kv
 
 class KeysScreen(StepScreen):
     step = Step.KEYS
+    stage = 3
 
 
 load_kv(__file__)

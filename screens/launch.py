@@ -77,6 +77,7 @@ def build_app(
         operator_access=operator_access(operator_config, state),
         preview=preview,
         timing=UiTiming(warning_s=ui.warning_s),
+        brand=ui.theme,
     )
 
 

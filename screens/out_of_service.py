@@ -9,6 +9,7 @@ from screens.kv import load_kv
 
 class OutOfServiceScreen(StepScreen):
     step = Step.OUT_OF_SERVICE
+    hero_icon = "staff"
 
 
 load_kv(__file__)

@@ -9,6 +9,8 @@ from screens.kv import load_kv
 
 class PaymentScreen(StepScreen):
     step = Step.PAYMENT
+    stage = 2
+    hero_icon = "contactless"
 
 
 load_kv(__file__)

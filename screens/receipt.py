@@ -11,6 +11,7 @@ from screens.kv import load_kv
 
 class ReceiptScreen(StepScreen):
     step = Step.RECEIPT
+    stage = 3
 
     def prepare(self, view: View) -> None:
         payload = view.params.get("receipt_qr")

@@ -9,6 +9,8 @@ from screens.kv import load_kv
 
 class RefusalScreen(StepScreen):
     step = Step.REFUSAL
+    hero_icon = "error"
+    hero_tone = "danger"
 
 
 load_kv(__file__)

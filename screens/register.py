@@ -14,6 +14,7 @@ from screens.kv import load_kv
 
 class RegisterScreen(KeyboardScreen):
     step = Step.REGISTER
+    stage = 1
     detail_keys = ("guest",)
 
     def detail_groups(self, view: View) -> Sequence[tuple[Sequence[str], Mapping[str, Any]]]:

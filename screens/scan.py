@@ -16,6 +16,7 @@ from screens.kv import load_kv
 
 class ScanScreen(StepScreen):
     step = Step.SCAN
+    stage = 0
 
     def on_enter(self) -> None:
         self.ids.preview.start(App.get_running_app().preview)

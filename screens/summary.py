@@ -9,6 +9,7 @@ from screens.kv import load_kv
 
 class SummaryScreen(StepScreen):
     step = Step.SUMMARY
+    stage = 1
     detail_keys = ("guest_name", "arrival", "departure", "nights", "rooms", "guests", "amount_due")
 
 

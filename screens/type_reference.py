@@ -9,6 +9,7 @@ from screens.kv import load_kv
 
 class TypeReferenceScreen(KeyboardScreen):
     step = Step.TYPE_REFERENCE
+    stage = 0
 
 
 load_kv(__file__)

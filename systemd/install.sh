@@ -19,10 +19,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # What a kiosk needs at run time: Python, pcscd (the card encoder), time sync (the check-in
 # day), what SDL's KMS/DRM video loads (the Kivy wheel brings its own SDL2, built with
-# KMSDRM), mtdev (touch), zbar (QR decoding), a CJK font.
+# KMSDRM), mtdev (touch), zbar (QR decoding), the fonts: a CJK one for the printer, Noto
+# Sans CJK and the Material icons for the screen.
 RUNTIME_PACKAGES=(
   python3 python3-venv pcscd systemd-timesyncd
   libgles2 libegl1 libgl1 libgbm1 libdrm2 libmtdev1 libzbar0 libpcsclite1 fonts-wqy-microhei
+  fonts-noto-core fonts-noto-cjk fonts-material-design-icons-iconfont
 )
 # Building the packages that have no aarch64 wheel on PyPI: pyscard (swig, PC/SC headers) and
 # zxing-cpp (a CMake build that may fetch pybind11 with git). tests/appliance checks the list.

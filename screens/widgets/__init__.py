@@ -6,7 +6,10 @@ from screens.kv import load_kv
 from screens.widgets import (  # noqa: F401  (each import registers classes the kv rules name)
     big_button,
     camera_preview,
+    cards,
     contrast_toggle,
+    header,
+    icon,
     keyboard,
     language_bar,
     operator_menu,

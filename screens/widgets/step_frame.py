@@ -1,4 +1,5 @@
-"""What every step's screen shares: the top bar, title, message, a body and the choices.
+"""What every step's screen shares: the branded header, the step indicator, an optional
+pictogram, title, message, a body and the choices at the bottom edge.
 
 A screen's kv file puts a ``StepFrame`` in the screen and its step-specific widgets inside
 it; those land in the frame's body, between the message and the choices.
@@ -10,51 +11,93 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kivy.app import App
+from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
+from screens.widgets.cards import DetailCard
+from screens.widgets.header import Header, StageIndicator
+from screens.widgets.icon import HeroIcon
 from screens.widgets.progress_bar import StepProgress
 from screens.widgets.text import KioskLabel, TitleLabel
 
+# The icon of each detail a screen lists (theme.ICONS names).
+DETAIL_ICONS = {
+    "guest_name": "person",
+    "guest": "person",
+    "arrival": "arrival",
+    "departure": "departure",
+    "nights": "nights",
+    "rooms": "room",
+    "room": "room",
+    "guests": "guests",
+    "amount_due": "payment",
+    "floor": "floor",
+    "directions": "directions",
+    "door_pin": "pin",
+    "wifi_ssid": "wifi",
+}
+# Details that are an amount of money: label on the left, the amount right-aligned.
+MONEY_KEYS = frozenset({"amount_due"})
 
-class TopBar(BoxLayout):
-    """Language bar and the large-text toggle (left free: the operator corner)."""
+
+class ChoiceBar(GridLayout):
+    """The view's choices as big buttons, always at the bottom edge of the screen (in
+    thumb's reach), in the journey's order (the primary one first)."""
 
 
-class ChoiceBar(BoxLayout):
-    """The view's choices as big buttons, primary first."""
-
-
-class DetailList(BoxLayout):
-    """One line per step value the screen knows (``keys``), each from ``<step>.<key>``."""
+class DetailList(GridLayout):
+    """One card per step value the screen knows (``keys``), each from ``<step>.<key>``."""
 
     def add_lines(self, step: str, keys: Sequence[str], params: Mapping[str, Any]) -> None:
-        """The lines of ``keys`` that ``params`` has a value for, below the ones shown."""
+        """The cards of ``keys`` that ``params`` has a value for, after the ones shown."""
         app = App.get_running_app()
         for key in keys:
-            if params.get(key) not in (None, ""):
-                self.add_widget(KioskLabel(text=app.tr(f"{step}.{key}", app.lang, **params)))
+            if params.get(key) in (None, ""):
+                continue
+            card = DetailCard(
+                icon=DETAIL_ICONS.get(key, "check"),
+                text=app.tr(f"{step}.{key}", app.lang, **params),
+            )
+            if key in MONEY_KEYS:
+                card.label = app.tr(f"{step}.{key}_label", app.lang)
+                amount = app.catalogue.format_value(params[key], app.lang)
+                card.value = f"{amount} {params.get('currency', '')}".strip()
+            self.add_widget(card)
+
+
+class FrameContent(BoxLayout):
+    """Everything below the header, inside the screen's margin."""
 
 
 class StepFrame(BoxLayout):
+    backdrop = BooleanProperty(True)  # False: the screen draws its own background (a photo)
+
     def __init__(self, **kwargs: Any) -> None:
         self._ready = False
         super().__init__(**kwargs)
-        self.top_bar = TopBar()
+        self.header = Header()
+        self.content = FrameContent()
+        self.stages = StageIndicator()
         self.progress = StepProgress()
+        self.hero = HeroIcon()
         self.title = TitleLabel()
         self.message = KioskLabel()
         self.body = BoxLayout(orientation="vertical")
         self.choices = ChoiceBar()
+        super().add_widget(self.header)
+        super().add_widget(self.content)
         for part in (
-            self.top_bar,
+            self.stages,
             self.progress,
+            self.hero,
             self.title,
             self.message,
             self.body,
             self.choices,
         ):
-            super().add_widget(part)
+            self.content.add_widget(part)
         self._ready = True
 
     def add_widget(self, widget: Widget, *args: Any, **kwargs: Any) -> None:

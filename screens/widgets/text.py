@@ -9,14 +9,20 @@ from __future__ import annotations
 from kivy.properties import OptionProperty
 from kivy.uix.label import Label
 
+ROLES = ["display", "title", "heading", "body", "small"]
+
 
 class KioskLabel(Label):
-    role = OptionProperty("body", options=["title", "body", "small"])
-    # inverse: white on the dark overlays; ok / warning / fault: device health lines
-    tone = OptionProperty("text", options=["text", "muted", "inverse", "ok", "warning", "fault"])
+    role = OptionProperty("body", options=ROLES)
+    # inverse: white on the dark overlays and the attract photo's scrim; header_text: on the
+    # brand's header; ok / warning / fault: device health lines
+    tone = OptionProperty(
+        "text",
+        options=["text", "muted", "inverse", "header_text", "ok", "warning", "fault"],
+    )
 
 
 class TitleLabel(KioskLabel):
     """A screen's one headline."""
 
-    role = OptionProperty("title", options=["title", "body", "small"])
+    role = OptionProperty("title", options=ROLES)

@@ -27,7 +27,15 @@ from kiosk.state import StateDb
 
 OPERATOR_PIN = "246810"
 WIDTH, HEIGHT = 1080, 1920  # the kiosk's portrait panel
-TIMING = {"warning_s": 0.6, "tick_s": 0.05, "operator_hold_s": 0.4, "preview_fps": 30.0}
+# attract_pulse_s 0: an animation redraws the whole panel each frame, a quarter of a second
+# with software GL on a loaded machine, and the timing of every test would follow
+TIMING = {
+    "warning_s": 0.6,
+    "tick_s": 0.05,
+    "operator_hold_s": 0.4,
+    "preview_fps": 30.0,
+    "attract_pulse_s": 0.0,
+}
 
 
 class FixedClock:
@@ -153,6 +161,20 @@ class UiDriver:
         for top in [root] if root is not None else Window.children:
             yield from top.walk(restrict=True)
 
+    @contextlib.asynccontextmanager
+    async def window(self, width: int, height: int) -> AsyncIterator[None]:
+        """The window at ``width`` x ``height`` (another panel, a desktop's window), then back."""
+        from kivy.core.window import Window
+
+        Window.size = (width, height)
+        try:
+            await self.until(lambda: tuple(self.app.root.size) == (width, height), 10)
+            await self.frames(2)
+            yield
+        finally:
+            Window.size = (WIDTH, HEIGHT)
+            await self.until(lambda: tuple(self.app.root.size) == (WIDTH, HEIGHT), 10)
+
     # --- waiting and looking ---------------------------------------------------------
 
     async def frames(self, count: int) -> None:
@@ -190,10 +212,12 @@ async def start_app(
     tmp_path: Path,
     operator: Callable[[Channel], OperatorPort] | None = None,
     state: StateDb | None = None,
+    brand: Any = None,
 ) -> AsyncIterator[UiDriver]:
     """Run a fresh KioskApp on the running loop with its own Kivy Clock, Factory and Builder
     (as Kivy's own test fixture does), and stop it afterwards. ``operator`` makes the
-    operator port on the app's channel; ``state`` keeps the PIN lockout (else tmp_path's)."""
+    operator port on the app's channel; ``state`` keeps the PIN lockout (else tmp_path's);
+    ``brand`` is the ``[ui.theme]`` (else the default)."""
     from kivy.base import stopTouchApp
     from kivy.clock import ClockBase
     from kivy.context import Context
@@ -227,7 +251,13 @@ async def start_app(
         operator_access=access,
         preview=feed,
         timing=UiTiming(**TIMING),
+        brand=brand,
     )
+    # kv's ``app`` is a proxy that keeps the first app it saw until that app dispatches
+    # on_stop, which stopTouchApp() does not: point it at this test's app.
+    from kivy.lang.parser import global_idmap
+
+    object.__setattr__(global_idmap["app"], "_obj", None)
     task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
     driver = UiDriver(app, channel, port, feed, access, tmp_path)
     try:

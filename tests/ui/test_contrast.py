@@ -35,7 +35,7 @@ async def test_toggle_changes_colours_and_sizes(ui: UiDriver, step: Step) -> Non
     await ui.tap(ui.button("Large text"))
     assert ui.app.high_contrast
     assert title.color == list(theme.HIGH_CONTRAST.text)
-    assert ui.button("Back").background_color == list(theme.HIGH_CONTRAST.button)
+    assert ui.button("Back").color == list(theme.HIGH_CONTRAST.button_text)
     assert title.font_size == pytest.approx(before_size * theme.LARGE_TEXT_SCALE)
     contrast = await ui.screenshot("contrast")
     assert close(contrast.getpixel((empty_spot[0], 40)), rgb(theme.HIGH_CONTRAST.background))
@@ -44,3 +44,59 @@ async def test_toggle_changes_colours_and_sizes(ui: UiDriver, step: Step) -> Non
     assert not ui.app.high_contrast
     assert title.color == list(theme.NORMAL.text) and title.font_size == before_size
     assert ui.no_action()  # a display setting, not a guest decision
+
+
+# --- WCAG 2.2 AA, computed from the theme tokens ------------------------------------------
+
+BRAND_COLOURS = ["#FFFF00", "#777777", "#FFFFFF", "#000000", "#E4002B", "#00A3E0"]
+
+
+@pytest.fixture
+def theme(kivy_display: str):  # Kivy is imported only once Xvfb runs (conftest)
+    from screens import theme
+
+    return theme
+
+
+def failing_pairs(theme, palette) -> list[str]:
+    failures = []
+    for fg, bg, minimum in theme.CONTRAST_PAIRS:
+        # a translucent background (the overlay) is seen over the screen's background
+        background = theme.over(getattr(palette, bg), palette.background)
+        ratio = theme.contrast(getattr(palette, fg), background)
+        if ratio < minimum:
+            failures.append(f"{fg} on {bg}: {ratio:.2f} < {minimum}")
+    return failures
+
+
+def test_the_contrast_formula_matches_wcag(theme) -> None:
+    assert theme.contrast((0, 0, 0, 1), (1, 1, 1, 1)) == pytest.approx(21)
+    assert theme.contrast(theme.hex_colour("#777777"), (1, 1, 1, 1)) == pytest.approx(
+        4.48, abs=0.01
+    )
+
+
+def test_every_shipped_theme_meets_wcag_aa(theme) -> None:
+    from kiosk.config import ThemeConfig
+
+    palettes = {name: theme.build_theme(ThemeConfig(preset=name)).palette for name in theme.PRESETS}
+    palettes["high_contrast"] = theme.HIGH_CONTRAST
+    assert len(palettes) == 3
+    for name, palette in palettes.items():
+        assert failing_pairs(theme, palette) == [], name
+
+
+@pytest.mark.parametrize("base", ["light", "dark"])
+@pytest.mark.parametrize("colour", BRAND_COLOURS)
+def test_any_brand_colour_keeps_text_readable(theme, base: str, colour: str) -> None:
+    """A property's own colours, however pale or loud, cannot make a text unreadable."""
+    from kiosk.config import ThemeConfig
+
+    palette = theme.build_theme(ThemeConfig(primary=colour, accent=colour, base=base)).palette
+    assert failing_pairs(theme, palette) == []
+
+
+def test_white_text_over_the_attract_photo_is_readable(theme) -> None:
+    """The scrim over the photo: even over a white pixel, white text keeps 4.5:1."""
+    worst = theme.over(theme.SCRIM, (1, 1, 1, 1))
+    assert theme.contrast((1, 1, 1, 1), worst) >= 4.5

@@ -22,8 +22,8 @@ def font(folder: Path, name: str) -> Path:
 
 
 def test_preferred_font_wins(theme, tmp_path: Path) -> None:
-    preferred = font(tmp_path, "wqy/wqy-microhei.ttc")
-    font(tmp_path, "noto/NotoSansCJK-Regular.ttc")
+    preferred = font(tmp_path, "noto/NotoSansCJK-Regular.ttc")
+    font(tmp_path, "wqy/wqy-microhei.ttc")
     assert theme.find_cjk_font(preferred, [tmp_path]) == preferred
 
 
@@ -35,11 +35,11 @@ def test_search_finds_a_cjk_font_and_skips_latin_ones(theme, tmp_path: Path) -> 
 
 def test_no_cjk_font_fails_loudly(theme, tmp_path: Path) -> None:
     font(tmp_path, "dejavu/DejaVuSans.ttf")
-    with pytest.raises(theme.FontNotFoundError, match="fonts-wqy-microhei"):
+    with pytest.raises(theme.FontNotFoundError, match="fonts-noto-cjk"):
         theme.find_cjk_font(tmp_path / "missing.ttc", [tmp_path])
 
 
 def test_the_installed_font_is_found(theme) -> None:
     if not theme.CJK_FONT_PATH.is_file():
-        pytest.skip("fonts-wqy-microhei is not installed (.ci/bootstrap installs it)")
+        pytest.skip("fonts-noto-cjk is not installed (.ci/bootstrap installs it)")
     assert theme.find_cjk_font() == theme.CJK_FONT_PATH

@@ -1,0 +1,35 @@
+"""The branded header (logo, hotel name, language bar, large-text switch) and the step
+indicator: find booking -> details -> pay -> key."""
+
+from __future__ import annotations
+
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+STAGES = ("stage.find", "stage.details", "stage.pay", "stage.key")
+
+
+class Header(BoxLayout):
+    """One row on a landscape panel; on a portrait one the language bar gets a row of its
+    own, so that at any width from 540 px each language button keeps a finger's size."""
+
+
+class StageIndicator(BoxLayout):
+    """The journey's four stages; ``app.stage`` is the current one (-1 hides the indicator,
+    ``len(STAGES)`` marks every stage done)."""
+
+    def on_kv_post(self, _base_widget: object) -> None:
+        for index, key in enumerate(STAGES):
+            self.add_widget(StageMark(index=index, key=key))
+
+
+class StageMark(BoxLayout):
+    """One stage: a numbered disc (a tick once done) and its name."""
+
+    index = NumericProperty(0)
+    key = StringProperty("")
+
+    def state(self, current: int) -> str:
+        if current > self.index:
+            return "done"
+        return "current" if current == self.index else "todo"
