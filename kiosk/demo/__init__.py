@@ -3,7 +3,8 @@
 Each built-in guest script (``scripts/*.json``, named after the demo case it plays)
 runs one guest through the real check-in journey against the embedded simulator; the
 demo writes the simulator's manifest, a transcript (each journey: its case, the screens
-it passed, its outcome) and, when a UI renders the journey, a screenshot of every screen.
+it passed, its outcome, the guest's taps and key presses, in all and up to the card in
+their hand; and their totals) and, when a UI renders the journey, a screenshot of every screen.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class JourneyRecord:
     screens: list[str]
     failures: list[str] = field(default_factory=list)
     screenshots: list[str] = field(default_factory=list)
+    taps: int = 0
+    keys: int = 0
+    taps_to_card: int | None = None  # None: no card came out
+    keys_to_card: int | None = None
 
 
 def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
@@ -159,6 +164,7 @@ async def run_demo(
                     screens=[str(step) for step in report.result.steps],
                     failures=list(report.failures),
                     screenshots=shots,
+                    **asdict(report.effort),
                 )
             )
             log.info(
@@ -171,7 +177,7 @@ async def run_demo(
         if screen is not None:
             await screen.stop()
         await runtime.aclose()
-    transcript = {"journeys": [asdict(r) for r in records]}
+    transcript = {"journeys": [asdict(r) for r in records], "totals": effort_totals(records)}
     (out / "transcript.json").write_text(json.dumps(transcript, indent=2) + "\n")
     return records
 
@@ -190,11 +196,35 @@ def _capture(
     return on_view
 
 
+def effort_totals(records: list[JourneyRecord]) -> dict[str, int]:
+    """The guests' taps and key presses over every journey (``*_to_card``: those with a card)."""
+    return {
+        name: sum(getattr(r, name) or 0 for r in records)
+        for name in ("taps", "keys", "taps_to_card", "keys_to_card")
+    }
+
+
 def print_transcript(records: list[JourneyRecord]) -> None:
     for r in records:
         mark = "ok  " if r.passed else "FAIL"
         print(f"{mark} {r.case:20} {r.outcome:32} {' > '.join(r.screens)}")
+        print(f"       {_effort(r.taps, r.keys)}; to the card: {_to_card(r)}")
         for failure in r.failures:
             print(f"       {failure}")
     passed = sum(r.passed for r in records)
+    totals = effort_totals(records)
     print(f"{passed} of {len(records)} journeys ended as expected")
+    print(
+        f"in all {_effort(totals['taps'], totals['keys'])}; to the card "
+        f"{_effort(totals['taps_to_card'], totals['keys_to_card'])}"
+    )
+
+
+def _effort(taps: int, keys: int) -> str:
+    return f"{taps} taps, {keys} keys"
+
+
+def _to_card(record: JourneyRecord) -> str:
+    if record.taps_to_card is None or record.keys_to_card is None:
+        return "no card"
+    return _effort(record.taps_to_card, record.keys_to_card)

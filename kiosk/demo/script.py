@@ -6,7 +6,8 @@ up the simulators before the guest's next move: the devices' (``take_card``,
 ``card_fault``, ``card_stock``, ``paper``) directly, the property simulator's
 (``backend_down``, ``backend_outage``, ``lose_replies``, ``clock``) through a
 :class:`ScriptBackend`. It returns the journey's result, a transcript of i18n keys (never
-a view's values, which hold guest data) and the script's failed expectations.
+a view's values, which hold guest data), the guest's taps and key presses
+(:class:`Effort`) and the script's failed expectations.
 """
 
 from __future__ import annotations
@@ -130,10 +131,34 @@ class GuestScript(BaseModel):
 
 
 @dataclass
+class Effort:
+    """What the guest did with their hands: taps (a choice, a language, cancel) and key
+    presses (each character typed, plus the one that submits it); scans and waiting
+    cost nothing. ``*_to_card`` stop at the first card coming out; None when none did."""
+
+    taps: int = 0
+    keys: int = 0
+    taps_to_card: int | None = None
+    keys_to_card: int | None = None
+
+    def count(self, action: Action) -> None:
+        if action.kind is ActionKind.TEXT:
+            self.keys += len(action.value) + 1
+        elif action.kind in (ActionKind.CHOOSE, ActionKind.LANGUAGE, ActionKind.CANCEL):
+            self.taps += 1
+
+    def card_coming(self) -> None:
+        """A card is on its way to the guest's hand: the counts so far are theirs."""
+        if self.taps_to_card is None:
+            self.taps_to_card, self.keys_to_card = self.taps, self.keys
+
+
+@dataclass
 class ScriptReport:
     result: JourneyResult
     transcript: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    effort: Effort = field(default_factory=Effort)
 
     @property
     def passed(self) -> bool:
@@ -294,7 +319,7 @@ async def run_script(
             journey.now = clock.base
             if clock.offset is not None and backend is not None:
                 await _set_back(backend)
-    report = ScriptReport(result, player.transcript)
+    report = ScriptReport(result, player.transcript, effort=player.effort)
     report.failures = _unmet(script.expect, result)
     return report
 
@@ -325,6 +350,7 @@ class _Player:
         self._actions = list(script.actions)
         self._values = values
         self.transcript: list[str] = []
+        self.effort = Effort()
 
     async def play(self, channel: Channel, run: asyncio.Task[JourneyResult]) -> None:
         while True:
@@ -332,6 +358,8 @@ class _Player:
             if view is None:
                 return
             self.transcript.append(f"{view.step.value}: {view.title} / {view.message}")
+            if view.step is Step.KEY_PROGRESS:
+                self.effort.card_coming()
             if self._on_view is not None:
                 await self._on_view(view)
             if view.choices or view.input is not None:  # the view waits for the guest
@@ -346,6 +374,7 @@ class _Player:
                 await self._device_move(action)
                 continue
             move = self._guest_move(action, view)
+            self.effort.count(move)
             if move.kind is ActionKind.LANGUAGE and view.step is not Step.LANGUAGE:
                 # Elsewhere a language switch answers nothing: the screen still waits for
                 # the guest's next move.
