@@ -1,7 +1,8 @@
 """The check-in journey: a plain async state machine driven through a ``Channel`` (no Kivy).
 
-attract -> language -> scan (or type the reference) -> identity (unsigned payloads) ->
-summary -> registration per stay -> room assignment -> payment (+ deposit) -> check-in
+attract -> language (skipped when the guest scans on the attract screen) -> scan (or type
+the reference) -> identity (unsigned payloads) -> summary -> registration per stay (skipped
+for guests the booking has on file) -> room assignment -> payment (+ deposit) -> check-in
 (the registration is written with it) -> keys -> receipt -> done, with a refusal screen
 for every way it can stop.
 
@@ -244,7 +245,10 @@ class _Run:
 
     async def _journey(self) -> str:
         pending_qr = await self._attract()
-        await self._choose_language()
+        if pending_qr is None:
+            # A guest who scans straight away skips the language screen: the attract
+            # screen's language stays, and the guest can switch it on every screen.
+            await self._choose_language()
         identify = Identification(
             self.dialog,
             self.backend,
@@ -397,8 +401,10 @@ class _Run:
 
     async def _register(self, stay: Stay, number: int, of: int) -> Guest | None:
         """The stay's guest as the PMS requires (name, ID type and number), to be written
-        with the check-in; None when the booking has them already."""
-        if stay.guests and all(guest.registered for guest in stay.guests):
+        with the check-in; None when the booking has them already (unless the property
+        re-registers every guest)."""
+        known = bool(stay.guests) and all(guest.registered for guest in stay.guests)
+        if known and not self.settings.reregister_known_guests:
             return None
         counter = {"guest": number, "guests": of}
         name = await self._valid_text(

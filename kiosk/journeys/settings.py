@@ -1,7 +1,7 @@
 """``[journey]``: what the property decides about the check-in journey.
 
 Where the guest is sent (directions per floor), what the done screen shows (Wi-Fi, door
-PINs), whether a deposit is held, how many cards a room may get, and every timeout and
+PINs), whether guests on file are registered again, whether a deposit is held, how many cards a room may get, and every timeout and
 attempt limit of the journey. The defaults suit a real kiosk; tests shrink the timeouts.
 """
 
@@ -30,6 +30,11 @@ class JourneySettings(BaseModel):
     door_pins: bool = Field(False, description="ask the back-end for a door PIN per room")
     deposit: Decimal = Field(
         Decimal("0"), ge=0, description="pre-authorised per booking; 0: no deposit"
+    )
+    reregister_known_guests: bool = Field(
+        False,
+        description="ask every guest for name and ID, even those the booking has on file "
+        "(for properties that must re-register everyone)",
     )
     max_cards_per_room: int = Field(2, ge=1, le=4, description="cards a guest may ask for")
     second_factor: Literal["surname", "phone_digits"] = Field(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import qrcode
 
+from kiosk.api.pms_types import IdType
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef, encode_payload
 from kiosk.sim import pms
 from kiosk.sim.openability.demo import seed_openability
@@ -55,11 +56,12 @@ class Arrival:
     then: str | None = None  # "check_in", "cancel", "dirty"
     signed: bool = True
     expected: str = "checked_in"  # the outcome a scripted guest reaches
+    registered: bool = False  # the guest's name and ID are on file: not asked at the kiosk
 
 
 ARRIVALS = (
-    Arrival("prepaid", "King", ("201",)),
-    Arrival("balance_due", "King", ("202",), nights=2, paid="100.00"),
+    Arrival("prepaid", "King", ("201",), registered=True),
+    Arrival("balance_due", "King", ("202",), nights=2, paid="100.00", registered=True),
     Arrival("two_rooms", "Twin", ("301", "302")),
     Arrival("unassigned_room", "Suite", (None,)),
     Arrival("already_checked_in", "King", ("203",), then="check_in", expected="already_checked_in"),
@@ -122,6 +124,10 @@ def _seed_arrival(
     amount = f"{Decimal(price) * arrival.nights:.2f}"
     surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
     phone = "139" + "".join(rng.choice("0123456789") for _ in range(8))
+    tenant = {"name": f"{given} {surname}", "phone": phone, "id_type": 0, "id_number": ""}
+    if arrival.registered:  # a passport on file, as an online check-in leaves it
+        # From the phone, not the generator: the other cases keep their guests.
+        tenant.update(id_type=int(IdType.PASSPORT), id_number="E" + phone[-8:])
     room_list = []
     for room_name in arrival.rooms:
         item: dict[str, Any] = {
@@ -130,9 +136,7 @@ def _seed_arrival(
             "checkin_end_time": int(end.timestamp()),
             "amount": amount,
             "accom_status": 40,
-            "tenant_list": [
-                {"name": f"{given} {surname}", "phone": phone, "id_type": 0, "id_number": ""}
-            ],
+            "tenant_list": [dict(tenant)],
         }
         if room_name is None:
             item.update(room_id=0, room_type_id=rooms[arrival.room_type]["room_type_id"])
