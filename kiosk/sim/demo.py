@@ -61,7 +61,7 @@ class Arrival:
 
 ARRIVALS = (
     Arrival("prepaid", "King", ("201",), registered=True),
-    Arrival("balance_due", "King", ("202",), nights=2, paid="100.00", registered=True),
+    Arrival("balance_due", "King", ("202",), nights=2, paid="100.00"),
     Arrival("two_rooms", "Twin", ("301", "302")),
     Arrival("unassigned_room", "Suite", (None,)),
     Arrival("already_checked_in", "King", ("203",), then="check_in", expected="already_checked_in"),
