@@ -43,7 +43,7 @@ async def test_an_arrival_after_midnight_checks_in_until_the_departure_time(
     await play(
         journey,
         values,
-        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+        [*start("prepaid"), {"on": "summary", "tap": "continue"},
          {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1,
     )  # fmt: skip
@@ -75,8 +75,8 @@ async def test_a_language_move_on_any_screen_plays_on(
         journey,
         values,
         [*start("prepaid"), {"on": "summary", "language": "zh_Hant"},
-         {"on": "summary", "tap": "continue"}, {"on": "register", "language": "zh_Hans"},
-         *register(), {"on": "keys", "tap": "1"}],
+         {"on": "summary", "tap": "continue"}, {"on": "keys", "language": "zh_Hans"},
+         {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1,
     )  # fmt: skip
     assert report.result.language == "zh_Hans"
@@ -245,7 +245,7 @@ async def test_a_card_left_in_the_slot_is_erased_before_it_drops_into_the_bin(
     report = await play(
         journey,
         values,
-        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+        [*start("prepaid"), {"on": "summary", "tap": "continue"},
          {"take_card": False}, {"on": "keys", "tap": "1"}],
         outcome="card_not_taken", cards=0, rejected_cards=1,
     )  # fmt: skip
@@ -262,7 +262,7 @@ async def test_a_card_that_failed_its_read_back_is_erased_too(
     await play(
         journey,
         values,
-        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+        [*start("prepaid"), {"on": "summary", "tap": "continue"},
          {"card_fault": "reverts"}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1, rejected_cards=1,
     )  # fmt: skip
@@ -278,7 +278,7 @@ async def test_a_card_that_cannot_be_erased_is_reported_for_staff(
     report = await play(
         journey,
         values,
-        [*start("prepaid"), {"on": "summary", "tap": "continue"}, *register(),
+        [*start("prepaid"), {"on": "summary", "tap": "continue"},
          {"card_fault": fault}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1, rejected_cards=1,
     )  # fmt: skip

@@ -134,18 +134,21 @@ def register(name: str = "Wei Wang", id_number: str = "E12345678") -> list[dict]
     ]
 
 
-def by_hand(payload: str, then: tuple[str, ...]) -> Iterator[Action]:
-    """A guest's answers by hand: start, English, the code, continue, registration, ``then``
-    (choices)."""
+def by_hand(payload: str, then: tuple[str, ...], *, register: bool = True) -> Iterator[Action]:
+    """A guest's answers by hand: start, English, the code, continue, registration (unless
+    the guest is on file), ``then`` (choices)."""
     yield from (
         Action(ActionKind.CHOOSE, "start"),
         Action(ActionKind.LANGUAGE, "en"),
         Action(ActionKind.QR, payload),
         Action(ActionKind.CHOOSE, "continue"),
-        Action(ActionKind.TEXT, "Wei Wang"),
-        Action(ActionKind.CHOOSE, "passport"),
-        Action(ActionKind.TEXT, "E1234567"),
     )
+    if register:
+        yield from (
+            Action(ActionKind.TEXT, "Wei Wang"),
+            Action(ActionKind.CHOOSE, "passport"),
+            Action(ActionKind.TEXT, "E1234567"),
+        )
     yield from (Action(ActionKind.CHOOSE, choice) for choice in then)
 
 
@@ -194,8 +197,7 @@ async def test_prepaid_happy_path(
         values,
         [
             *start("prepaid"),
-            {"on": "summary", "tap": "continue"},
-            *register(),
+            {"on": "summary", "tap": "continue"},  # the guest is on file: no registration
             {"on": "keys", "tap": "1"},
             {"on": "receipt", "tap": "continue"},
             {"on": "done", "tap": "finish"},
@@ -207,6 +209,7 @@ async def test_prepaid_happy_path(
     )
     result = report.result
     assert Step.PAYMENT not in result.steps  # nothing due: no payment screen
+    assert Step.REGISTER not in result.steps  # name and ID on file: not asked again
     assert result.steps[:4] == (Step.ATTRACT, Step.LANGUAGE, Step.SCAN, Step.BUSY)
     assert result.steps[-2:] == (Step.RECEIPT, Step.DONE)
     order_id = demo["prepaid"]["order_id"]
@@ -226,7 +229,7 @@ async def test_the_done_screen_shows_room_floor_directions_and_wifi(
     # Driven by hand to read the done view's values (a transcript keeps the keys only).
     channel = Channel()
     run = asyncio.create_task(journey.run(channel))
-    answers = by_hand(values["prepaid"], ("1", "continue"))
+    answers = by_hand(values["prepaid"], ("1", "continue"), register=False)
     view = await answer_until(channel, answers, Step.DONE)
     assert view.params["room"] == "201"
     assert view.params["floor"] == "2"
@@ -349,7 +352,7 @@ async def test_a_card_failing_verification_goes_to_the_reject_bin_and_the_next_o
     report = await play(
         journey,
         values,
-        [*start("prepaid"), {"tap": "continue"}, *register(),
+        [*start("prepaid"), {"tap": "continue"},
          {"card_fault": "verify_mismatch"}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1, rejected_cards=1,
     )  # fmt: skip
@@ -365,7 +368,7 @@ async def test_a_card_leaving_the_field_while_written_is_rejected_too(
     await play(
         journey,
         values,
-        [*start("prepaid"), {"tap": "continue"}, *register(),
+        [*start("prepaid"), {"tap": "continue"},
          {"card_fault": "removed"}, {"card_fault": "verify_mismatch"}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1, rejected_cards=2,
     )  # fmt: skip
@@ -381,7 +384,7 @@ async def test_a_card_that_keeps_nothing_is_caught_by_the_fresh_read_alone(
     report = await play(
         journey,
         values,
-        [*start("prepaid"), {"tap": "continue"}, *register(),
+        [*start("prepaid"), {"tap": "continue"},
          {"card_fault": "reverts"}, {"on": "keys", "tap": "1"}],
         outcome="checked_in", cards=1, rejected_cards=1,
     )  # fmt: skip
@@ -485,7 +488,7 @@ async def test_printer_out_of_paper_shows_the_receipt_on_screen(
     report = await play(
         journey,
         values,
-        [*start("prepaid"), {"tap": "continue"}, *register(), {"tap": "1"}],
+        [*start("prepaid"), {"tap": "continue"}, {"tap": "1"}],
         outcome="checked_in", cards=1, receipt="on_screen",
     )  # fmt: skip
     assert "receipt: receipt.title / receipt.on_screen" in report.transcript
@@ -524,7 +527,7 @@ async def test_malformed_code_then_a_good_one(journey: CheckinJourney, values: d
         values,
         [*start("prepaid")[:2], {"on": "scan", "scan": "https://evil.example/?v=1&t=pms"},
          {"on": "refusal", "tap": "try_again"}, {"on": "scan", "scan": "@prepaid"},
-         {"on": "summary", "tap": "continue"}, *register(), {"tap": "1"}],
+         {"on": "summary", "tap": "continue"}, {"tap": "1"}],
         outcome="checked_in", cards=1,
     )  # fmt: skip
 
@@ -796,9 +799,10 @@ async def test_the_journey_times_out_on_its_own_when_no_one_answers(
     run = asyncio.create_task(journey.run(channel))
     assert (await channel.views.get()).step is Step.ATTRACT
     await channel.actions.put(Action(ActionKind.QR, values["prepaid"]))  # scanned on attract
-    result = await asyncio.wait_for(run, 5)  # the language screen is left unanswered
+    result = await asyncio.wait_for(run, 5)  # the summary is left unanswered
     assert result.outcome == "timed_out"
-    assert result.steps == (Step.ATTRACT, Step.LANGUAGE)
+    # A scan on the attract screen skips the language screen.
+    assert result.steps == (Step.ATTRACT, Step.BUSY, Step.SUMMARY)
 
 
 async def test_cancel_at_the_payment_takes_nothing(

@@ -45,9 +45,10 @@ GUEST = [
     {"on": "language", "language": "en"},
     {"on": "scan", "scan": "@code"},
     {"on": "summary", "tap": "continue"},
-    {"on": "register", "type": "Wei Wang"},
-    {"on": "register", "tap": "passport"},
-    {"on": "register", "type": "E12345678"},
+    # Asked unless the booking has the guest on file (the demo's prepaid one).
+    {"on": "register", "type": "Wei Wang", "optional": True},
+    {"on": "register", "tap": "passport", "optional": True},
+    {"on": "register", "type": "E12345678", "optional": True},
 ]
 
 
