@@ -1,8 +1,9 @@
 """``[journey]``: what the property decides about the check-in journey.
 
 Where the guest is sent (directions per floor), what the done screen shows (Wi-Fi, door
-PINs), whether guests on file are registered again, whether a deposit is held, how many cards a room may get, and every timeout and
-attempt limit of the journey. The defaults suit a real kiosk; tests shrink the timeouts.
+PINs), whether guests on file are registered again, whether a deposit is held, how many
+cards a room may get, and every timeout and attempt limit of the journey. The defaults
+suit a real kiosk; tests shrink the timeouts.
 """
 
 from __future__ import annotations
