@@ -100,7 +100,8 @@ async def test_prepaid(backend: PmsBackend, demo: dict, outbox: DurableOutbox) -
     assert stay.room_is_clean
     assert stay.starts == SIM_NOW and stay.ends - stay.starts == timedelta(hours=22)
     (guest,) = stay.guests
-    assert guest.guest_id and guest.name and not guest.registered
+    # The demo's prepaid guest is on file: name, passport and its number.
+    assert guest.guest_id and guest.registered and guest.id_kind is IdKind.PASSPORT
     assert guest.name.endswith(demo["prepaid"]["second_factor"]["surname"])
     assert outbox.counts() == {}  # looking up writes nothing
 
