@@ -189,8 +189,7 @@ def _register(name: str, id_number: str) -> list[dict[str, Any]]:
 
 _END = [{"on": "receipt", "tap": "continue"}, {"on": "done", "tap": "finish"}]
 SCRIPTS: dict[str, list[dict[str, Any]]] = {
-    "prepaid": [*_start("prepaid"), *_register("Wei Wang", "E1234567"),
-                {"on": "keys", "tap": "1"}, *_END],
+    "prepaid": [*_start("prepaid"), {"on": "keys", "tap": "1"}, *_END],  # guest on file
     "balance_due": [*_start("balance_due"), *_register("Wei Wang", "E1234567"),
                     {"on": "payment", "pay": "approve"}, {"on": "keys", "tap": "1"}, *_END],
     "two_rooms": [*_start("two_rooms"), *_register("Wei Wang", "E1111111"),

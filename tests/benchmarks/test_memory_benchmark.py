@@ -9,7 +9,7 @@ offline cache, simulated devices), with the simulated devices' delays at 0 so th
 journeys fit in about a minute. The journeys repeat a block of ten:
 
 - 3 check-ins on fresh bookings (made before the run, each on a room of its own, added
-  to the simulator's property): 2 as the demo's ``prepaid`` guest (register, one card,
+  to the simulator's property): 2 as the demo's ``prepaid`` guest (on file, one card,
   door PIN, printed receipt), 1 as its ``balance_due`` guest (a declined card, another
   card pays, a card fails verification and the next is issued). They go through every
   layer: the outbox's journal and sends, the payment log, the terminal's journal, the
@@ -166,6 +166,8 @@ async def fresh_bookings(runtime: Runtime, cases: list[str]) -> list[str]:
     payloads = []
     for n, (case, room_id) in enumerate(zip(cases, rooms, strict=True)):
         name, phone = f"Wei Guest{n}", f"139{n:08d}"
+        # As the demo's bookings: the prepaid guest's passport (id_type 40) is on file.
+        id_type, id_number = (40, f"E{n:08d}") if case == "prepaid" else (0, "")
         stay = {
             "room_id": room_id,
             "accom_type": 10,
@@ -173,7 +175,9 @@ async def fresh_bookings(runtime: Runtime, cases: list[str]) -> list[str]:
             "checkin_end_time": int(end.timestamp()),
             "amount": str(PRICE),
             "accom_status": 40,
-            "tenant_list": [{"name": name, "phone": phone, "id_type": 0, "id_number": ""}],
+            "tenant_list": [
+                {"name": name, "phone": phone, "id_type": id_type, "id_number": id_number}
+            ],
         }
         created = await client.create(
             CreateOrderRequest.model_validate(
