@@ -110,6 +110,7 @@ class KioskApp(App):
     font_scale = NumericProperty(1.0)
     stage = NumericProperty(-1)  # the step indicator's stage (header.STAGES); -1: none
     landscape = BooleanProperty(False)
+    staff_callable = BooleanProperty(True)  # the current screen offers "Call staff"
 
     def __init__(
         self,
@@ -236,6 +237,7 @@ class KioskApp(App):
         screen.show(view)
         if screen.stage is not None:
             self.stage = screen.stage
+        self.staff_callable = screen.call_staff
         self.manager.current = screen.name
         if self.operator_menu.parent is None:
             self.timer.start(view.timeout_s)

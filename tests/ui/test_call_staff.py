@@ -66,11 +66,21 @@ async def test_call_staff_keeps_the_journey_and_reaches_the_operator(
     assert not any(t == "Guest request handled" for t in texts(ui, menu))
 
 
-async def test_call_staff_is_on_every_screen_in_the_guests_language(
+async def test_call_staff_is_on_guest_screens_in_their_language_not_out_of_service(
     ui_kiosk: tuple[UiDriver, GuestService],  # noqa: F811
 ) -> None:
-    ui, _service = ui_kiosk
+    ui, service = ui_kiosk
     assert "Call staff" in staff_button(ui).text  # the attract screen too
     ui.app.lang = "zh_Hant"
     await ui.frames(1)
     assert "呼叫工作人員" in staff_button(ui).text
+    assert not staff_button(ui).disabled
+
+    # Out of service the screen itself sends guests to the desk: no button to call anyone.
+    service.set_out_of_service(True)
+    await ui.until(lambda: on_screen(ui) is Step.OUT_OF_SERVICE)
+    await ui.frames(1)
+    hidden = staff_button(ui)
+    assert hidden.disabled and hidden.opacity == 0
+    await ui.tap(hidden)
+    assert service.staff_requested_at is None and not ui.app.staff_notice.shown
