@@ -47,6 +47,10 @@ class OperatorPort(Protocol):
 
     def set_out_of_service(self, on: bool) -> None: ...
 
+    def request_staff(self) -> None: ...
+
+    def acknowledge_staff(self) -> None: ...
+
 
 def hash_pin(pin: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
     """The configuration value for ``pin``."""

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -94,6 +95,7 @@ class GuestService:
         opener: DeviceOpener | None = None,
         *,
         device_retry_s: float = DEVICE_RETRY_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.journey = journey
         self._opener = opener
@@ -104,12 +106,32 @@ class GuestService:
         self._in_service.set()
         self.results: list[str] = []  # outcomes, for the operator and telemetry (no guest data)
         self.on_result: Callable[[JourneyResult], None] | None = None  # the fleet agent's
+        self.on_staff_requested: Callable[[], None] | None = None  # the fleet agent's
+        self.staff_requested_at: datetime | None = None  # until staff acknowledge it
+        self._clock = clock
         self._serving: asyncio.Task[None] | None = None
 
     # --- OperatorPort -------------------------------------------------------------------
 
     def health(self) -> list[DeviceHealth]:
-        return collect_health(self._health_sources)
+        """Every device's health, and a pending guest request for staff (a warning line in
+        the operator menu and in fleet telemetry until acknowledged)."""
+        reports = collect_health(self._health_sources)
+        if self.staff_requested_at is not None:
+            at = self.staff_requested_at.strftime("%H:%M UTC")
+            reports.append(DeviceHealth("staff", HealthLevel.WARNING, f"requested at {at}"))
+        return reports
+
+    def request_staff(self) -> None:
+        """A guest pressed "Call staff": kept for the operator menu and raised to the fleet
+        agent. The journey goes on; the event carries no guest data."""
+        self.staff_requested_at = self._clock()
+        log.warning("a guest asked for staff")
+        if self.on_staff_requested is not None:
+            self.on_staff_requested()
+
+    def acknowledge_staff(self) -> None:
+        self.staff_requested_at = None
 
     def set_out_of_service(self, on: bool) -> None:
         log.warning("kiosk %s by staff", "taken out of service" if on else "back in service")

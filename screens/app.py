@@ -47,6 +47,7 @@ from screens.summary import SummaryScreen
 from screens.type_reference import TypeReferenceScreen
 from screens.widgets.camera_preview import PreviewSource
 from screens.widgets.operator_menu import OperatorCorner, OperatorMenu
+from screens.widgets.staff_button import StaffNotice
 from screens.widgets.timeout_overlay import TimeoutOverlay
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class KioskApp(App):
     font_scale = NumericProperty(1.0)
     stage = NumericProperty(-1)  # the step indicator's stage (header.STAGES); -1: none
     landscape = BooleanProperty(False)
+    staff_callable = BooleanProperty(True)  # the current screen offers "Call staff"
 
     def __init__(
         self,
@@ -141,6 +143,7 @@ class KioskApp(App):
         theme.register_fonts(self._font)
         self.manager = ScreenManager(transition=NoTransition())
         self.overlay = TimeoutOverlay()
+        self.staff_notice = StaffNotice()
         self.timer = InactivityTimer(
             self.overlay,
             self._timed_out,
@@ -164,7 +167,7 @@ class KioskApp(App):
             auto_bring_to_front=False,
             size_hint=(None, None),
         )
-        for layer in (self.manager, self.overlay):
+        for layer in (self.manager, self.staff_notice, self.overlay):
             self.surface.add_widget(layer)
         root = KioskRoot()
         # The corner is in window pixels: staff find it at the same place at any scale.
@@ -234,6 +237,7 @@ class KioskApp(App):
         screen.show(view)
         if screen.stage is not None:
             self.stage = screen.stage
+        self.staff_callable = screen.call_staff
         self.manager.current = screen.name
         if self.operator_menu.parent is None:
             self.timer.start(view.timeout_s)
@@ -251,6 +255,13 @@ class KioskApp(App):
         """Forget every guest's data on every screen."""
         for screen in self.manager.screens:
             screen.clear()
+        self.staff_notice.dismiss()  # the next guest did not call anyone
+
+    def call_staff(self) -> None:
+        """The guest's "Call staff": the operator port raises it, the guest is told that
+        someone is coming, and the journey on screen goes on."""
+        self.operator.request_staff()
+        self.staff_notice.show()
 
     def _timed_out(self) -> None:
         self.post(Action(ActionKind.TIMEOUT))

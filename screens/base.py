@@ -28,6 +28,7 @@ class StepScreen(Screen):
     stage: ClassVar[int | None] = -1
     hero_icon: ClassVar[str] = ""  # a theme.ICONS pictogram above the title
     hero_tone: ClassVar[str] = "icon"
+    call_staff: ClassVar[bool] = True  # the header's "Call staff" button is offered
     detail_keys: ClassVar[tuple[str, ...]] = ()
     view = ObjectProperty(None, allownone=True)
 

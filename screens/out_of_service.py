@@ -10,6 +10,9 @@ from screens.kv import load_kv
 class OutOfServiceScreen(StepScreen):
     step = Step.OUT_OF_SERVICE
     hero_icon = "staff"
+    # The screen already sends guests to the front desk, and the out-of-order kiosk has no
+    # service behind it to raise a call.
+    call_staff = False
 
 
 load_kv(__file__)

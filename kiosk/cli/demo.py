@@ -7,6 +7,10 @@
 - With a display: the kiosk's window, for a person. Keys 1-9 and 0 hold a demo booking's
   QR code in front of the simulated camera (the list is printed); the manifest's PNGs are
   in ``--out`` too.
+
+The ``[ui]`` settings come from ``--config FILE`` and the environment, as for ``kiosk run``
+(``KIOSK_UI__WIDTH=1920 KIOSK_UI__HEIGHT=1080`` shows the landscape panel); everything
+else is the demo's own (simulator, simulated devices, state under ``--out``).
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-DEMO_WINDOW = (540, 960)  # the 1080x1920 panel at half size on a desktop
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
+
+DEMO_WINDOW_SCALE = 0.5  # the configured panel (1080x1920) at half size on a desktop
 DEMO_PIN = "2580"  # operator menu PIN of the demo only (a real kiosk configures a hash)
 
 
@@ -30,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--headless", action="store_true", help="scripted guests, virtual display")
+    p.add_argument("--config", type=Path, help="TOML config file (its [ui] settings are used)")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument(
         "--script",
@@ -42,11 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.config import UiConfig
     from kiosk.demo import builtin_scripts, print_transcript, run_demo
 
+    config = _demo_base(args.config)
     if not args.headless and not args.no_ui and not args.script and os.environ.get("DISPLAY"):
-        return asyncio.run(_interactive(args.out))
+        return asyncio.run(_interactive(args.out, config))
     scripts = args.script or builtin_scripts()
     screen = None
     display = contextlib.nullcontext()
@@ -54,21 +63,29 @@ def run(args: argparse.Namespace) -> int:
         from screens.launch import KivyDemoScreen, prepare_kivy
         from screens.virtual_display import virtual_display
 
-        ui = UiConfig(fullscreen=False)
+        ui = config.ui.model_copy(update={"fullscreen": False})
         display = virtual_display(ui.width, ui.height)
     with display:
         if not args.no_ui:
             prepare_kivy(ui, touch_devices=False)
             screen = KivyDemoScreen(ui)
-        records = asyncio.run(run_demo(args.out, scripts, screen=screen))
+        records = asyncio.run(run_demo(args.out, scripts, config=config, screen=screen))
     print_transcript(records)
     print(f"transcript, screenshots, manifest and receipts in {args.out}")
     return 0 if all(r.passed for r in records) else 1
 
 
-async def _interactive(out: Path) -> int:
+def _demo_base(path: Path | None) -> KioskConfig:
+    """The environment's settings with the ``[ui]`` of ``path``: a production file's devices
+    and back-end stay out of the demo."""
+    from kiosk.config import KioskConfig, load_config
+
+    return KioskConfig().model_copy(update={"ui": load_config(path).ui})
+
+
+async def _interactive(out: Path, config: KioskConfig) -> int:
     from kiosk.cli.run import serve_kiosk
-    from kiosk.config import OperatorConfig, UiConfig
+    from kiosk.config import OperatorConfig
     from kiosk.demo import DEMO_QR_KEY, demo_config
     from kiosk.operator_access import hash_pin
     from kiosk.runtime import start_runtime
@@ -76,9 +93,16 @@ async def _interactive(out: Path) -> int:
     from kiosk.sim.demo import write_manifest
     from screens.launch import on_digit_key, prepare_kivy
 
-    ui = UiConfig(width=DEMO_WINDOW[0], height=DEMO_WINDOW[1], fullscreen=False)
+    # The panel's orientation at a desktop's size: the app lays it out at full size, scaled.
+    ui = config.ui.model_copy(
+        update={
+            "width": round(config.ui.width * DEMO_WINDOW_SCALE),
+            "height": round(config.ui.height * DEMO_WINDOW_SCALE),
+            "fullscreen": False,
+        }
+    )
     prepare_kivy(ui)
-    runtime = await start_runtime(demo_config(out))
+    runtime = await start_runtime(demo_config(out, config))
     assert runtime.sim is not None and runtime.demo is not None
     manifest = write_manifest(
         out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()

@@ -32,6 +32,12 @@ class _NoOperations:
     def set_out_of_service(self, on: bool) -> None:
         """Already out of service, and staying so until systemd starts the kiosk again."""
 
+    def request_staff(self) -> None:
+        """Not offered: the out-of-service screen hides "Call staff"."""
+
+    def acknowledge_staff(self) -> None:
+        """Nothing is ever requested here."""
+
 
 def run(args: argparse.Namespace) -> int:
     log.error("kiosk out of order: %s", args.reason or "no reason given")

@@ -98,6 +98,7 @@ async def serve_kiosk(
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, request_stop)
     if remote is not None:  # the fleet's restart is this stop; systemd starts the kiosk again
         service.on_result = remote.journey_ended
+        service.on_staff_requested = remote.staff_requested
         remote.attach(service, restart=request_stop, screenshot=_screenshot_png)
     if on_start is not None:
         on_start(scanner)

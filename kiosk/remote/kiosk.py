@@ -144,7 +144,11 @@ class RemoteKiosk:
 
     def _action(self, action: Action) -> None:
         if action.kind is ActionKind.CHOOSE and action.value == "front_desk":
-            self.agent.emit("staff_requested", screen=self.screen)
+            self.staff_requested()
+
+    def staff_requested(self) -> None:
+        """A guest asked for staff (a refusal's choice, or "Call staff" on any screen)."""
+        self.agent.emit("staff_requested", screen=self.screen)
 
     # --- KioskPort ----------------------------------------------------------------------
 

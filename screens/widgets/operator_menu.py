@@ -113,12 +113,21 @@ class OperatorMenu(FloatLayout):
             self.status.text = _tr("operator.wrong_pin") if wrong else _tr("operator.pin")
 
     def show_health_stage(self) -> None:
-        lines = [KioskLabel(tone="inverse", text=_tr("operator.health"))]
-        lines += [_health_line(device) for device in _health(self.port)]
+        health = _health(self.port)
+        lines: list[Widget] = [KioskLabel(tone="inverse", text=_tr("operator.health"))]
+        lines += [_health_line(device) for device in health]
+        if any(device.device == "staff" for device in health):  # a guest's "Call staff"
+            acknowledge = BigButton(text=_tr("operator.acknowledge_staff"))
+            acknowledge.bind(on_release=lambda _b: self.acknowledge_staff())
+            lines.append(acknowledge)
         service = BigButton(primary=True)
         service.text = _tr("operator.put_back" if self.out_of_service else "operator.take_out")
         service.bind(on_release=lambda _b: self.toggle_service())
         self._fill(*lines, service)
+
+    def acknowledge_staff(self) -> None:
+        self.port.acknowledge_staff()
+        self.show_health_stage()
 
     def toggle_service(self) -> None:
         self.out_of_service = not self.out_of_service

@@ -278,3 +278,22 @@ async def test_a_device_fault_is_an_event_and_an_alert(
         if status.alerts:
             break
     assert status.alerts == ["dispenser: card stock empty"]
+
+
+async def test_call_staff_is_a_fleet_event_without_guest_data(
+    kiosk: Kiosk, operator: FleetOperator
+) -> None:
+    """The guest's "Call staff" on any screen, wired as ``kiosk run`` wires it."""
+    kiosk.service.on_staff_requested = kiosk.remote.staff_requested
+    kiosk.service.channel.views.put_nowait(View(Step.PAYMENT, "payment.title"))  # followed
+    await operator.subscribe(("event",))
+    events = operator.messages(("event",))
+    kiosk.service.request_staff()
+    async with asyncio.timeout(10):
+        async for message in events:
+            event: Event = message.payload  # type: ignore[assignment]
+            if event.event == "staff_requested":
+                break
+    assert event.detail == {"screen": "payment"}
+    devices = {d.device: d for d in kiosk.service.health()}
+    assert devices["staff"].detail.startswith("requested at")

@@ -56,6 +56,12 @@ class NoOperatorPort:
     def set_out_of_service(self, on: bool) -> None:
         raise AssertionError("the operator menu is tested with the real service (ui_kiosk)")
 
+    def request_staff(self) -> None:
+        raise AssertionError("Call staff is tested with the real service (test_call_staff)")
+
+    def acknowledge_staff(self) -> None:
+        raise AssertionError("the operator menu is tested with the real service (ui_kiosk)")
+
 
 class PreviewFeed:
     """The camera's newest-frame callable; a test sets ``frame`` or ``error``."""
