@@ -89,6 +89,9 @@ class UiTiming:
     # The attract screen's pulsing code, one half-period; 0 keeps it still (every animated
     # frame redraws the whole panel, which software GL in the tests cannot afford).
     attract_pulse_s: float = 1.2
+    # The scan screen's "hold your code here" cue (the guide's pulse, the phone's approach),
+    # one half-period; 0 keeps it still, for the same reason.
+    scan_guide_s: float = 0.9
 
 
 class KioskRoot(FloatLayout):

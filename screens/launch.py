@@ -136,7 +136,10 @@ class KivyDemoScreen:
 
     def __init__(self, ui: UiConfig) -> None:
         self._ui = ui
+        from hardware.camera.sim import SimCamera  # the demo only: its guests hold codes up
+
         self._app: Any = None
+        self._camera = SimCamera()
         self._running: asyncio.Future[Any] | None = None
 
     async def start(self, runtime: Any) -> None:
@@ -151,12 +154,14 @@ class KivyDemoScreen:
             OperatorConfig(),
             self._ui,
             state=runtime.payment_log.db,
+            preview=self._camera.frame,
         )
         self._running = asyncio.ensure_future(self._app.async_run(async_lib="asyncio"))
         await app_ready(self._app)
 
-    async def show(self, view: View, name: str) -> Path | None:
+    async def show(self, view: View, name: str, holding: str | None = None) -> Path | None:
         path = Path(name)
+        self._camera.show(holding)
         # No guest touches this app: its language is the one the scripted guest chose.
         if view.language:
             self._app.lang = view.language

@@ -78,6 +78,7 @@ LARGE_TEXT_SCALE = 1.35
 # --- icons (Material Icons code points) -------------------------------------------------
 ICONS = {
     "qr": "\uf206",
+    "phone": "\ue32c",  # smartphone: the scan screen's "hold your code here" cue
     "person": "\ue7fd",
     "arrival": "\uea77",
     "departure": "\ue879",

@@ -27,7 +27,7 @@ from kiosk.demo.script import (
     run_script,
     values_from_manifest,
 )
-from kiosk.journeys.messages import View
+from kiosk.journeys.messages import Step, View
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import write_manifest
 
@@ -104,8 +104,9 @@ class DemoScreen(Protocol):
 
     async def start(self, runtime: Runtime) -> None: ...
 
-    async def show(self, view: View, name: str) -> Path | None:
-        """Show ``view``; the screenshot saved as ``name``, if any."""
+    async def show(self, view: View, name: str, holding: str | None = None) -> Path | None:
+        """Show ``view``, the guest ``holding`` that QR code to the camera (None: nothing);
+        the screenshot saved as ``name``, if any."""
         ...
 
     async def stop(self) -> None: ...
@@ -138,7 +139,8 @@ async def run_demo(
             shots: list[str] = []
             on_view = None
             if screen is not None:
-                on_view = _capture(screen, path.stem, out / "screens", shots)
+                held = _held_codes(script, values)
+                on_view = _capture(screen, path.stem, out / "screens", shots, held)
             try:
                 report = await run_script(runtime.journey, script, values, on_view=on_view)
             except ScriptError as exc:  # the guest met a screen the script did not expect
@@ -182,14 +184,25 @@ async def run_demo(
     return records
 
 
+def _held_codes(script: GuestScript, values: dict[str, str]) -> dict[Step, str]:
+    """The QR code the scripted guest scans on each screen, so the camera shows it held up."""
+    codes: dict[Step, str] = {}
+    for action in script.actions:
+        if action.on is not None and action.scan is not None:
+            scan = action.scan
+            code = values.get(scan[1:], scan) if scan.startswith("@") else scan
+            codes.setdefault(action.on, code)
+    return codes
+
+
 def _capture(
-    screen: DemoScreen, case: str, folder: Path, shots: list[str]
+    screen: DemoScreen, case: str, folder: Path, shots: list[str], held: dict[Step, str]
 ) -> Callable[[View], Awaitable[None]]:
     folder.mkdir(parents=True, exist_ok=True)
 
     async def on_view(view: View) -> None:
         name = f"{case}-{len(shots) + 1:02d}-{view.step.value}.png"
-        saved = await screen.show(view, str(folder / name))
+        saved = await screen.show(view, str(folder / name), held.get(view.step))
         if saved is not None:
             shots.append(str(saved.relative_to(folder.parent)))
 

@@ -60,6 +60,7 @@ class CameraPreview(ImageView):
         self.source = source
         if source is not None:
             self._event = Clock.schedule_interval(self._poll, 1 / self.fps)
+            self._poll(0)  # the newest frame at once, not a black box for the first interval
 
     def stop(self) -> None:
         if self._event is not None:

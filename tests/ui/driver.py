@@ -35,6 +35,7 @@ TIMING = {
     "operator_hold_s": 0.4,
     "preview_fps": 30.0,
     "attract_pulse_s": 0.0,
+    "scan_guide_s": 0.0,
 }
 
 
