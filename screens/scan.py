@@ -16,6 +16,7 @@ from kivy.properties import ListProperty, NumericProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from kiosk.journeys.messages import Step
+from screens import theme
 from screens.base import StepScreen
 from screens.kv import load_kv
 
@@ -28,11 +29,14 @@ class ScanGuide(FloatLayout):
     approach = NumericProperty(0.0)
     guide_fraction = NumericProperty(0.6)  # the preview's guide square (CameraPreview)
     marks = ListProperty([[], [], [], []])  # the four corner marks' polylines
+    phone_size = NumericProperty(0.0)
+    phone_center = ListProperty([0.0, 0.0])
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._cue: list[Animation] = []
-        self.bind(pos=self._place, size=self._place, pulse=self._place, guide_fraction=self._place)
+        for name in ("pos", "size", "pulse", "approach", "guide_fraction"):
+            self.bind(**{name: self._place})
 
     def _place(self, *_: object) -> None:
         # The marks sit just outside the guide square and swell outwards as they pulse.
@@ -43,6 +47,17 @@ class ScanGuide(FloatLayout):
             [x, y + sy * arm, x, y, x + sx * arm, y]  # along the side, the corner, across
             for sx, sy in ((1, -1), (-1, -1), (-1, 1), (1, 1))
             for x, y in [(cx - sx * d, cy - sy * d)]
+        ]
+        # The phone glides from the lower right corner to the guide's, always inside the
+        # preview (a guest reads nothing into a phone half off the screen).
+        size = self.phone_size = min(theme.HERO_ICON_SIZE * 0.6, min(self.size) * 0.22)
+        far = (self.right - size / 2, self.y + size / 2)
+        near = (cx + d, cy - d)
+        self.phone_center = [
+            min(max(f + (n - f) * self.approach, low + size / 2), high - size / 2)
+            for f, n, low, high in zip(
+                far, near, (self.x, self.y), (self.right, self.top), strict=True
+            )
         ]
 
     def start(self, half_period: float) -> None:
