@@ -51,7 +51,11 @@ from tests.benchmarks.test_checkin_benchmark import (
     run_case,
 )
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.remote.conftest import FLEET_KEY, MOSQUITTO, Mosquitto
+from tests.remote.conftest import (
+    FLEET_KEY,
+    Mosquitto,
+    broker,  # noqa: F401 (the fixture, shared with tests/remote)
+)
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(900)]
 
@@ -61,16 +65,6 @@ DEFAULT_TELEMETRY_S = RemoteConfig().telemetry_interval_s  # the window for the 
 LIST_WITHIN_S = 120.0
 AGENT_ROUNDS = 2
 AGENT_COST_BUDGET = 1.05
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Any:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (.ci/bootstrap installs it)")
-    broker = Mosquitto(tmp_path)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def _kiosk_cli(*args: str) -> list[str]:
@@ -92,9 +86,9 @@ async def _count_messages(url: str, window_s: float) -> Counter[str]:
     return counts
 
 
-async def test_fleet_of_1000(mosquitto: Mosquitto, tmp_path: Path) -> None:
+async def test_fleet_of_1000(broker: Mosquitto, tmp_path: Path) -> None:  # noqa: F811
     config = tmp_path / "operator.toml"
-    config.write_text(f'[remote]\nbrokers = ["{mosquitto.url}"]\nfleet_key = "{FLEET_KEY}"\n')
+    config.write_text(f'[remote]\nbrokers = ["{broker.url}"]\nfleet_key = "{FLEET_KEY}"\n')
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = open(tmp_path / "simulate.log", "wb")  # noqa: SIM115 (closed below)
     started = time.monotonic()
@@ -103,7 +97,7 @@ async def test_fleet_of_1000(mosquitto: Mosquitto, tmp_path: Path) -> None:
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
     )  # fmt: skip
     try:
-        remote = RemoteConfig(brokers=[mosquitto.url], fleet_key=FLEET_KEY)  # type: ignore[arg-type]
+        remote = RemoteConfig(brokers=[broker.url], fleet_key=FLEET_KEY)  # type: ignore[arg-type]
         online: dict[str, Any] = {}
         polls = 0
         async with connect(remote) as operator:
@@ -123,7 +117,7 @@ async def test_fleet_of_1000(mosquitto: Mosquitto, tmp_path: Path) -> None:
         rows = json.loads(listing.stdout)
         assert sum(r["state"] == "online" for r in rows) == FLEET_SIZE
 
-        counts = await _count_messages(mosquitto.url, DEFAULT_TELEMETRY_S)
+        counts = await _count_messages(broker.url, DEFAULT_TELEMETRY_S)
         assert fleet.poll() is None, "the simulated fleet stopped"
     finally:
         fleet.terminate()
@@ -211,8 +205,8 @@ class BrokerTally:
                     self.counts[str(message.topic).rsplit("/", 1)[-1]] += 1
 
 
-async def _one_run(case: str, folder: Path, broker: str | None) -> Measured:
-    """One scripted guest; with ``broker``, a fleet agent publishes beside it on the same
+async def _one_run(case: str, folder: Path, url: str | None) -> Measured:
+    """One scripted guest; with a broker ``url``, a fleet agent publishes beside it on the same
     loop: telemetry every second (the most it allows; 60 s by default), its port reading
     four simulated devices' health in a worker thread every second, and the journey's
     event at the end."""
@@ -220,8 +214,8 @@ async def _one_run(case: str, folder: Path, broker: str | None) -> Measured:
     server, values = _fresh_sim(folder)
     agent, devices = None, None
     try:
-        if broker is not None:
-            remote = RemoteConfig(brokers=[broker], telemetry_interval_s=1)  # type: ignore[arg-type]
+        if url is not None:
+            remote = RemoteConfig(brokers=[url], telemetry_interval_s=1)  # type: ignore[arg-type]
             devices = simulated_devices(folder / "agent-devices")
             agent = FleetAgent(
                 remote, JourneyPort(devices), kiosk_id=f"bench-{case}",
@@ -244,18 +238,18 @@ async def _one_run(case: str, folder: Path, broker: str | None) -> Measured:
     return measured
 
 
-async def test_agent_cost(mosquitto: Mosquitto, tmp_path: Path) -> None:
+async def test_agent_cost(broker: Mosquitto, tmp_path: Path) -> None:  # noqa: F811
     runs: dict[tuple[str, bool], list[Measured]] = {}
-    with BrokerTally(mosquitto.url) as tally:
+    with BrokerTally(broker.url) as tally:
         for n in range(AGENT_ROUNDS):
             for case in SCRIPTS:
                 # Alternate which goes first, so a trend in the machine's load falls on both.
                 order = (False, True) if (n + list(SCRIPTS).index(case)) % 2 == 0 else (True, False)
                 for with_agent in order:
                     folder = tmp_path / f"{n}-{case}-{'agent' if with_agent else 'bare'}"
-                    broker = mosquitto.url if with_agent else None
+                    url = broker.url if with_agent else None
                     runs.setdefault((case, with_agent), []).append(
-                        await _one_run(case, folder, broker)
+                        await _one_run(case, folder, url)
                     )
 
     lines = [
