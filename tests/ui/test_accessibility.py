@@ -28,8 +28,8 @@ def every_view() -> Iterator[tuple[str, View]]:
     rich = {view.step: view for view in VIEWS.values()}
     for step in Step:
         title = TITLES.get(step, f"{step.value}.title")
-        plain = View(step, title, choices=(Choice("x", "common.back", primary=True),
-                                           Choice("y", "common.cancel")), timeout_s=None)  # fmt: skip
+        choices = (Choice("x", "common.back", primary=True), Choice("y", "common.cancel"))
+        plain = View(step, title, choices=choices, timeout_s=None)
         yield step.value, rich.get(step, plain)
 
 
