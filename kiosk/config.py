@@ -175,7 +175,7 @@ class UiConfig(BaseModel):
     low_reach: bool = Field(
         False,
         description="wheelchair-height layout: on a portrait panel every control stays in "
-        "the lower two thirds of the screen (the top third shows only the background)",
+        "the lower two thirds of the screen (the header with its buttons moves to the bottom)",
     )
     theme: ThemeConfig = ThemeConfig()
 
