@@ -3,7 +3,7 @@ the configured panel, large text that fits its boxes, and the wheelchair-height 
 keeps every control in the lower two thirds of a portrait panel.
 
 Each step is shown with the rich views of test_layout where it has one, else with a plain
-view of its title, message and two choices (test_screens' way)."""
+view of its title and two choices (test_screens' way)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def buttons(ui: UiDriver) -> Iterator[tuple[Any, float, float, float, float]]:
     from tests.ui.test_layout import _shown
 
     for widget in ui.app.manager.current_screen.walk(restrict=True):
-        if isinstance(widget, ButtonBehavior) and _shown(widget) and not widget.disabled:
+        if isinstance(widget, ButtonBehavior) and _shown(widget):
             left, bottom = widget.to_window(widget.x, widget.y)
             right, top = widget.to_window(widget.right, widget.top)
             if right - left > 0 and top - bottom > 0:
