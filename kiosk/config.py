@@ -10,6 +10,7 @@ it. The defaults run the embedded simulator and simulated devices.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -164,7 +165,24 @@ class UiConfig(BaseModel):
     warning_s: float = Field(
         20.0, gt=0, description='the "Are you still there?" countdown before a screen times out'
     )
+    panel_diagonal_in: float = Field(
+        21.5,
+        gt=0,
+        le=100,
+        description="the panel's visible diagonal in inches: touch targets are checked "
+        "against 9 mm at this size and the width x height resolution",
+    )
+    low_reach: bool = Field(
+        False,
+        description="wheelchair-height layout: on a portrait panel every control stays in "
+        "the lower two thirds of the screen (the header with its buttons moves to the bottom)",
+    )
     theme: ThemeConfig = ThemeConfig()
+
+    @property
+    def px_per_mm(self) -> float:
+        """Pixels per millimetre of the panel (square pixels)."""
+        return math.hypot(self.width, self.height) / (self.panel_diagonal_in * 25.4)
 
 
 class StateConfig(BaseModel):

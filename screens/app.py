@@ -113,6 +113,8 @@ class KioskApp(App):
     font_scale = NumericProperty(1.0)
     stage = NumericProperty(-1)  # the step indicator's stage (header.STAGES); -1: none
     landscape = BooleanProperty(False)
+    # [ui] low_reach: on a portrait panel the top third holds no control (wheelchair height)
+    low_reach = BooleanProperty(False)
     staff_callable = BooleanProperty(True)  # the current screen offers "Call staff"
 
     def __init__(
@@ -126,9 +128,11 @@ class KioskApp(App):
         timing: UiTiming,
         font: Path | None = None,
         brand: ThemeConfig | None = None,
+        low_reach: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.low_reach = low_reach
         self.brand = theme.build_theme(brand)
         self.palette = self.brand.palette
         self.channel = channel

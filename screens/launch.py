@@ -78,6 +78,7 @@ def build_app(
         preview=preview,
         timing=UiTiming(warning_s=ui.warning_s),
         brand=ui.theme,
+        low_reach=ui.low_reach,
     )
 
 

@@ -99,6 +99,17 @@ class StepFrame(BoxLayout):
         ):
             self.content.add_widget(part)
         self._ready = True
+        app = App.get_running_app()
+        app.bind(low_reach=self._place_header, landscape=self._place_header)
+        self._place_header()
+
+    def _place_header(self, *_args: Any) -> None:
+        """Low reach on a portrait panel: the header and its controls (language, large
+        text, call staff) go to the bottom edge, in reach from a wheelchair."""
+        app = App.get_running_app()
+        at_bottom = app.low_reach and not app.landscape
+        super().remove_widget(self.header)
+        super().add_widget(self.header, index=0 if at_bottom else len(self.children))
 
     def add_widget(self, widget: Widget, *args: Any, **kwargs: Any) -> None:
         # Children given in a screen's kv rule go into the body.
