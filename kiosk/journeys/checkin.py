@@ -47,7 +47,7 @@ from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
-from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, TextInput, View
+from kiosk.journeys.messages import Action, ActionKind, Channel, Choice, Step, TextInput, View
 from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
 from kiosk.journeys.receipt import (
     RECEIPT_KEYS,
@@ -518,19 +518,12 @@ class _Run:
         params = {"amount_due": amount, "currency": currency}
         message = "payment.message" if kind is Kind.SALE else "payment.deposit"
         cancel_on(
-            await self.dialog.ask(
-                View(
-                    Step.PAYMENT,
-                    "payment.title",
-                    message,
-                    params=params,
-                    choices=(
-                        Choice("pay", "payment.pay", primary=True),
-                        Choice("cancel", "common.cancel"),
-                    ),
-                    timeout_s=self.settings.view_timeout_s,
-                ),
-                ActionKind.CHOOSE,
+            await self._ask_payment(
+                "payment.title",
+                message,
+                params,
+                Choice("pay", "payment.pay", primary=True),
+                Choice("cancel", "common.cancel"),
             )
         )
         declines = 0
@@ -552,20 +545,13 @@ class _Run:
             declines += 1
             if declines == self.settings.payment_attempts:
                 raise Refused(Refusal.PAYMENT_DECLINED)
-            action = await self.dialog.ask(
-                View(
-                    Step.PAYMENT,
-                    "refusal.payment_declined.title",
-                    "refusal.payment_declined.message",
-                    params=params,
-                    choices=(
-                        Choice("retry", "common.try_again", primary=True),
-                        Choice("other_card", "payment.another_card"),
-                        Choice("front_desk", "common.ask_staff"),
-                    ),
-                    timeout_s=self.settings.view_timeout_s,
-                ),
-                ActionKind.CHOOSE,
+            action = await self._ask_payment(
+                "refusal.payment_declined.title",
+                "refusal.payment_declined.message",
+                params,
+                Choice("retry", "common.try_again", primary=True),
+                Choice("other_card", "payment.another_card"),
+                Choice("front_desk", "common.ask_staff"),
             )
             if action.value == "front_desk":
                 raise Refused(Refusal.PAYMENT_DECLINED, shown=True)
@@ -573,20 +559,29 @@ class _Run:
     async def _payment_cancelled(self, params: Mapping[str, Any]) -> None:
         """Try again, or cancel the check-in (nothing was charged)."""
         cancel_on(
-            await self.dialog.ask(
-                View(
-                    Step.PAYMENT,
-                    "payment.cancelled.title",
-                    "payment.cancelled.message",
-                    params=params,
-                    choices=(
-                        Choice("retry", "common.try_again", primary=True),
-                        Choice("cancel", "common.cancel"),
-                    ),
-                    timeout_s=self.settings.view_timeout_s,
-                ),
-                ActionKind.CHOOSE,
+            await self._ask_payment(
+                "payment.cancelled.title",
+                "payment.cancelled.message",
+                params,
+                Choice("retry", "common.try_again", primary=True),
+                Choice("cancel", "common.cancel"),
             )
+        )
+
+    async def _ask_payment(
+        self, title: str, message: str, params: Mapping[str, Any], *choices: Choice
+    ) -> Action:
+        """A payment screen with its choices; the guest's answer."""
+        return await self.dialog.ask(
+            View(
+                Step.PAYMENT,
+                title,
+                message,
+                params=params,
+                choices=choices,
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.CHOOSE,
         )
 
     async def _check_in(
