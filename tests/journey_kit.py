@@ -3,9 +3,11 @@ simulator), so each test names only what it changes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
@@ -13,6 +15,7 @@ from kiosk.backends.base import PropertyBackend
 from kiosk.backends.factory import open_backend
 from kiosk.backends.pms import PmsBackend
 from kiosk.config import BackendConfig
+from kiosk.demo.devices import simulated_devices
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
@@ -98,3 +101,39 @@ def pms_journey(
     folder = payment_log.db.path.parent
     backend = pms_backend(client, durable_outbox(folder, pms=client, db=payment_log.db))
     return journey_over(backend, devices, settings, payment_log, signing_key=signing_key, now=now)
+
+
+def any_guest(*more_guests: tuple[str, str]) -> list[dict[str, Any]]:
+    """A scripted guest who goes through whatever the journey asks (each step optional past
+    the scan), registering as Wei Wang and then each of ``more_guests`` (name, passport)."""
+    guests = [("Wei Wang", "E12345678"), *more_guests]
+    register = [
+        move
+        for name, passport in guests
+        for move in (
+            {"on": "register", "type": name, "optional": True},
+            {"on": "register", "tap": "passport", "optional": True},
+            {"on": "register", "type": passport, "optional": True},
+        )
+    ]
+    return [
+        {"on": "attract", "tap": "start"},
+        {"on": "language", "language": "en"},
+        {"on": "scan", "scan": "@code"},
+        {"on": "summary", "tap": "continue", "optional": True},
+        *register,
+        {"on": "room", "tap": "#0", "optional": True},
+        {"on": "payment", "pay": "approve", "optional": True},
+        {"on": "receipt", "tap": "continue", "optional": True},
+        {"on": "done", "tap": "finish", "optional": True},
+    ]
+
+
+@contextlib.contextmanager
+def fast_devices(folder: Path) -> Iterator[Devices]:
+    """Every device simulated, the terminal answering at once; its journal closed after."""
+    bundle = simulated_devices(folder, terminal_response_timeout_s=0.05)
+    try:
+        yield bundle
+    finally:
+        bundle.terminal.close()

@@ -21,7 +21,6 @@ import pytest
 
 from kiosk.api import pms_types as t
 from kiosk.api.pms import PmsClient
-from kiosk.demo.devices import simulated_devices
 from kiosk.demo.script import GuestScript, run_script
 from kiosk.journeys.payment import RECORDED, PaymentLog
 from kiosk.outbox import PENDING, DurableOutbox, Mutation, Queued
@@ -30,7 +29,7 @@ from kiosk.sealing import Sealer
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import FAST, durable_outbox, pms_journey, state_db
+from tests.journey_kit import FAST, any_guest, durable_outbox, fast_devices, pms_journey, state_db
 from tests.loopback import LoopbackServer, forward, read_http_message
 from tests.unit.test_client_hostile import (
     CASHIER,
@@ -143,26 +142,13 @@ PROXY_REPLIES = {
 }
 
 
-GUEST = [
-    {"on": "attract", "tap": "start"},
-    {"on": "language", "language": "en"},
-    {"on": "scan", "scan": "@code"},
-    {"on": "summary", "tap": "continue", "optional": True},
-    {"on": "register", "type": "Wei Wang", "optional": True},
-    {"on": "register", "tap": "passport", "optional": True},
-    {"on": "register", "type": "E12345678", "optional": True},
-    {"on": "room", "tap": "#0", "optional": True},
-    {"on": "payment", "pay": "approve", "optional": True},
-    {"on": "receipt", "tap": "continue", "optional": True},
-    {"on": "done", "tap": "finish", "optional": True},
-]
+GUEST = any_guest()
 
 
 @pytest.fixture
 def devices(tmp_path: Path) -> Iterator[Any]:
-    bundle = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
-    yield bundle
-    bundle.terminal.close()
+    with fast_devices(tmp_path) as bundle:
+        yield bundle
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from kiosk.api.pms_types import (
     BillListRequest,
     BillListType,
 )
-from kiosk.demo.devices import simulated_devices
 from kiosk.demo.script import GuestScript, run_script
 from kiosk.journeys.payment import PaymentLog
 from kiosk.outbox import DurableOutbox
@@ -32,7 +31,7 @@ from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import FAST, pms_journey, state_db
+from tests.journey_kit import FAST, any_guest, fast_devices, pms_journey, state_db
 from tests.loopback import LoopbackServer, forward
 
 pytestmark = pytest.mark.timeout(120)
@@ -116,26 +115,12 @@ async def client(proxy: tuple[FlakyProxy, str]) -> AsyncIterator[PmsClient]:
 
 @pytest.fixture
 def devices(tmp_path: Path) -> Iterator[Any]:
-    bundle = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
-    yield bundle
-    bundle.terminal.close()
+    with fast_devices(tmp_path) as bundle:
+        yield bundle
 
 
 GUEST = [
-    {"on": "attract", "tap": "start"},
-    {"on": "language", "language": "en"},
-    {"on": "scan", "scan": "@code"},
-    {"on": "summary", "tap": "continue", "optional": True},
-    {"on": "register", "type": "Wei Wang", "optional": True},
-    {"on": "register", "tap": "passport", "optional": True},
-    {"on": "register", "type": "E12345678", "optional": True},
-    {"on": "register", "type": "Li Na", "optional": True},  # two rooms: a second guest
-    {"on": "register", "tap": "passport", "optional": True},
-    {"on": "register", "type": "G87654321", "optional": True},
-    {"on": "room", "tap": "#0", "optional": True},
-    {"on": "payment", "pay": "approve", "optional": True},
-    {"on": "receipt", "tap": "continue", "optional": True},
-    {"on": "done", "tap": "finish", "optional": True},
+    *any_guest(("Li Na", "G87654321")),  # two rooms: a second guest
     {"on": "refusal", "tap": "finish", "optional": True},
 ]
 
