@@ -39,6 +39,7 @@ from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import capture_stray_card
+from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
@@ -69,6 +70,10 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     config_path: Path | None = None  # the file the config came from (remote set_config)
     remote: RemoteKiosk | None = None  # the fleet agent, when [remote] names a broker
+    lobby: Lobby = field(init=False)  # the attract screen's menu: check-in, then the others
+
+    def __post_init__(self) -> None:
+        self.lobby = self.journey.lobby(*other_journeys(self.config, self.journey))
 
     @property
     def payment_log(self) -> PaymentLog:
@@ -118,7 +123,7 @@ class Runtime:
                 self.journey.reject_bin_health]  # fmt: skip
 
     def backend_health(self) -> DeviceHealth:
-        """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
+        """ "online" or "offline", and what the outbox holds: "offline, 3 queued"."""
         backend = self.journey.backend
         offline = isinstance(backend, OfflineBackend) and backend.offline
         queued, dead = self.outbox.depth(), self.outbox.counts().get(DEAD, 0)
@@ -141,6 +146,12 @@ class Runtime:
         if self.sim is not None:
             self.sim.stop()
             self.sim.db.close()
+
+
+def other_journeys(config: KioskConfig, checkin: CheckinJourney) -> tuple[GuestJourney, ...]:
+    """The journeys the attract screen offers after check-in, in the menu's order; each
+    shares check-in's back-end, devices, payment log and catalogue."""
+    return ()
 
 
 def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:

@@ -16,9 +16,11 @@ from hardware.camera.config import CameraConfig
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.qr.pipeline import QrPipeline
 from kiosk.device_opener import DeviceOpener
-from kiosk.journeys.checkin import CheckinJourney, JourneyResult
+from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.keys import capture_stray_card
+from kiosk.journeys.lobby import Lobby
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+from kiosk.journeys.result import JourneyResult
 
 log = logging.getLogger("kiosk.service")
 
@@ -85,7 +87,8 @@ class Scanner:
 
 
 class GuestService:
-    """Runs the check-in journey for guest after guest; the operator port of the UI."""
+    """Runs the lobby (check-in and the other journeys) for guest after guest; the operator
+    port of the UI."""
 
     def __init__(
         self,
@@ -96,8 +99,10 @@ class GuestService:
         *,
         device_retry_s: float = DEVICE_RETRY_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lobby: Lobby | None = None,
     ) -> None:
         self.journey = journey
+        self.lobby = lobby or journey.lobby()  # the journeys offered, check-in first
         self._opener = opener
         self._device_retry_s = device_retry_s
         self.channel = channel
@@ -171,7 +176,7 @@ class GuestService:
                 await self.channel.views.put(OUT_OF_SERVICE_VIEW)
                 await self._in_service.wait()
                 _drain(self.channel.actions)
-            result = await self.journey.run(self.channel)
+            result = await self.lobby.run(self.channel)
             self.results.append(result.outcome)
             if self.on_result is not None:
                 self.on_result(result)

@@ -92,7 +92,13 @@ async def _play(config: KioskConfig, script: GuestScript, manifest: Path | None)
             print(f"payment left open by an earlier run resolved: {line}", file=sys.stderr)
         if runtime.sim is not None:
             values = values_from_manifest(_write_manifest(runtime, manifest))
-        report = await run_script(runtime.journey, script, values, backend=_script_backend(runtime))
+        report = await run_script(
+            runtime.journey,
+            script,
+            values,
+            backend=_script_backend(runtime),
+            lobby=runtime.lobby,
+        )
         queued = runtime.outbox.depth()
         if queued:
             log.warning("%d back-end write(s) still queued in the outbox (kiosk outbox)", queued)

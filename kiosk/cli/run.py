@@ -69,7 +69,13 @@ async def serve_kiosk(
         await runtime.start_background()
         remote = runtime.remote
         channel = Channel() if remote is None else remote.channel()
-        service = GuestService(runtime.journey, channel, runtime.health_sources(), runtime.opener)
+        service = GuestService(
+            runtime.journey,
+            channel,
+            runtime.health_sources(),
+            runtime.opener,
+            lobby=runtime.lobby,
+        )
         scanner = Scanner(runtime.config.devices.camera, channel)
         app = build_app(
             channel,

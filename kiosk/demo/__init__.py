@@ -142,7 +142,9 @@ async def run_demo(
                 held = _held_codes(script, values)
                 on_view = _capture(screen, path.stem, out / "screens", shots, held)
             try:
-                report = await run_script(runtime.journey, script, values, on_view=on_view)
+                report = await run_script(
+                    runtime.journey, script, values, on_view=on_view, lobby=runtime.lobby
+                )
             except ScriptError as exc:  # the guest met a screen the script did not expect
                 records.append(
                     JourneyRecord(

@@ -30,9 +30,11 @@ from hardware.payment.simulator import Scenario, SimulatedTerminal
 from hardware.printer.protocol import PaperLevel
 from hardware.printer.simulator import SimPrinter
 from kiosk.demo.devices import CardFault, SimCardPath
-from kiosk.journeys.checkin import CheckinJourney, JourneyResult
+from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.lobby import Lobby
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+from kiosk.journeys.result import JourneyResult
 
 log = logging.getLogger("kiosk.script")
 
@@ -285,8 +287,10 @@ async def run_script(
     *,
     on_view: Callable[[View], Awaitable[None]] | None = None,
     backend: ScriptBackend | None = None,
+    lobby: Lobby | None = None,
 ) -> ScriptReport:
-    """Play ``script`` against one run of ``journey``; ``values`` resolve "@name" strings.
+    """Play ``script`` against one run of ``lobby`` (check-in alone when None: ``journey``'s);
+    ``values`` resolve "@name" strings.
 
     ``on_view`` sees every view before the guest answers it (the demo shows it in the UI
     and takes a screenshot). ``backend`` turns the property simulator's knobs for the
@@ -300,7 +304,7 @@ async def run_script(
     if clock is not None:
         journey.now = clock
     channel = Channel()
-    run = asyncio.create_task(journey.run(channel))
+    run = asyncio.create_task((lobby or journey).run(channel))
     try:
         async with asyncio.timeout(script.max_seconds):
             await player.play(channel, run)

@@ -1,10 +1,10 @@
 """The check-in journey: a plain async state machine driven through a ``Channel`` (no Kivy).
 
-attract -> language (skipped when the guest scans on the attract screen) -> scan (or type
-the reference) -> identity (unsigned payloads) -> summary -> registration per stay (skipped
-for guests the booking has on file) -> room assignment -> payment (+ deposit) -> check-in
-(the registration is written with it) -> keys -> receipt -> done, with a refusal screen
-for every way it can stop.
+attract (the lobby's menu: lobby.py) -> language (skipped when the guest scanned there) ->
+scan (or type the reference) -> identity (unsigned payloads) -> summary -> registration per
+stay (skipped for guests the booking has on file) -> room assignment -> payment (+ deposit)
+-> check-in (the registration is written with it) -> keys -> receipt -> done, with a refusal
+screen for every way it can stop.
 
 Each ``run`` builds a fresh ``_Run``, the only object that holds the guest's booking; it
 is dropped when the run returns, so nothing of one guest survives into the next
@@ -42,11 +42,12 @@ from kiosk.backends.base import (
     Stay,
     StayState,
 )
-from kiosk.i18n import DEFAULT_LANG, Catalogue
+from kiosk.i18n import Catalogue
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
+from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.messages import Action, ActionKind, Channel, Choice, Step, TextInput, View
 from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
 from kiosk.journeys.receipt import (
@@ -58,6 +59,7 @@ from kiosk.journeys.receipt import (
     receipt_rows,
 )
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
+from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.settlement import Settlement
 from kiosk.state import JourneyMark, current_journey, now_text
@@ -113,24 +115,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class JourneyResult:
-    """How one run ended; no guest personal data, so transcripts and logs may show it."""
-
-    outcome: str  # checked_in, refused:<reason>, cancelled_by_guest, timed_out, ...
-    steps: tuple[Step, ...]  # screens shown, consecutive repeats folded
-    language: str
-    payments: tuple[str, ...] = ()  # references approved at the terminal
-    voided: tuple[str, ...] = ()
-    unresolved: tuple[str, ...] = ()  # outcome unknown or void failed: for the operator
-    unrecorded: tuple[str, ...] = ()  # approved, but the folio entry failed: for the operator
-    cards: tuple[str, ...] = ()  # UIDs of the cards the guest took
-    cards_not_taken: tuple[str, ...] = ()  # presented, left, captured
-    rejected_cards: int = 0
-    unerased_cards: tuple[str, ...] = ()  # in the reject bin still holding a key: for staff
-    receipt: str = "none"  # printed, on_screen, none
-
-
 @dataclass
 class CheckinJourney:
     """What stays between guests: the back-end, the devices and the property's settings."""
@@ -146,11 +130,22 @@ class CheckinJourney:
     # Cards that went to the reject bin holding a key (UID, the key's end): no guest data.
     unerased_keys: list[tuple[str, datetime]] = field(default_factory=list)
 
+    name = "checkin"
+    menu_choice = Choice("start", "attract.start", primary=True)
+
     async def run(self, channel: Channel) -> JourneyResult:
-        """One guest, from the attract screen to the end."""
+        """One guest, from the attract screen to the end, with check-in the only journey
+        offered (the kiosk in service offers all of them: ``Lobby``)."""
+        return await self.lobby().run(channel)
+
+    def lobby(self, *others: GuestJourney) -> Lobby:
+        """The attract screen's menu: check-in first, then ``others``."""
         codes = [language.code for language in self.catalogue.languages]
-        dialog = Dialog(channel, self.settings.timeout_grace_s, codes, DEFAULT_LANG)
-        return await _Run(self, dialog).run()
+        return Lobby((self, *others), codes, self.settings.timeout_grace_s)
+
+    async def run_guest(self, dialog: Dialog, qr: str | None = None) -> JourneyResult:
+        """One guest from the attract screen's "check in" (or a code scanned there: ``qr``)."""
+        return await _Run(self, dialog).run(qr)
 
     def reject_bin_health(self) -> DeviceHealth:
         """The operator's notice of cards in the reject bin whose keys still open a door."""
@@ -211,17 +206,17 @@ class _Run:
                  "bin holding a key: take it out and destroy it"),
             )  # fmt: skip
 
-    async def run(self) -> JourneyResult:
+    async def run(self, qr: str | None) -> JourneyResult:
         # Every write of this run (and of the tasks it starts) is marked with its journey.
         token = current_journey.set(self.mark)
         try:
-            return await self._run()
+            return await self._run(qr)
         finally:
             current_journey.reset(token)
 
-    async def _run(self) -> JourneyResult:
+    async def _run(self, qr: str | None) -> JourneyResult:
         try:
-            outcome = await self._journey()
+            outcome = await self._journey(qr)
         except GuestLeft as left:
             await self.settlement.settle(self.booking)
             outcome = left.outcome
@@ -243,8 +238,7 @@ class _Run:
 
     # -- the journey ------------------------------------------------------------------------
 
-    async def _journey(self) -> str:
-        pending_qr = await self._attract()
+    async def _journey(self, pending_qr: str | None) -> str:
         if pending_qr is None:
             # A guest who scans straight away skips the language screen: the attract
             # screen's language stays, and the guest can switch it on every screen.
@@ -310,21 +304,6 @@ class _Run:
     def language(self) -> str:
         """The guest's language now: they may switch it on any screen."""
         return self.dialog.language
-
-    async def _attract(self) -> str | None:
-        """Waits for the first touch; a QR scanned here is kept for after the language."""
-        action = await self.dialog.ask(
-            View(
-                Step.ATTRACT,
-                "attract.title",
-                "attract.message",
-                choices=(Choice("start", "attract.start", primary=True),),
-                timeout_s=None,
-            ),
-            ActionKind.CHOOSE,
-            ActionKind.QR,
-        )
-        return action.value if action.kind is ActionKind.QR else None
 
     async def _choose_language(self) -> None:
         codes = [language.code for language in self.journey.catalogue.languages]

@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hardware.health import DeviceHealth, HealthLevel
-from kiosk.journeys.checkin import CARD_NOT_TAKEN, CHECKED_IN, JourneyResult
+from kiosk.journeys.checkin import CARD_NOT_TAKEN, CHECKED_IN
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+from kiosk.journeys.result import JourneyResult
 from kiosk.offline import OfflineBackend
 from kiosk.outbox import DEAD
 from kiosk.remote.agent import (

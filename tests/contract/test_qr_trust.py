@@ -16,9 +16,10 @@ import pytest
 
 from kiosk.api.pms import PmsClient
 from kiosk.demo.devices import simulated_devices
-from kiosk.journeys.checkin import CheckinJourney, JourneyResult
+from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.journeys.payment import PaymentLog
+from kiosk.journeys.result import JourneyResult
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer

@@ -89,8 +89,8 @@ from kiosk.api.pms_types import (
 from kiosk.config import KioskConfig
 from kiosk.demo import DEMO_QR_KEY, demo_config
 from kiosk.demo.script import GuestScript, ScriptError, SimServerBackend, run_script
-from kiosk.journeys.checkin import JourneyResult
 from kiosk.journeys.messages import Step, View
+from kiosk.journeys.result import JourneyResult
 from kiosk.offline.prefetch import prefetch
 from kiosk.outbox import DEAD, DELIVERED, IN_FLIGHT, PENDING, REFUSED
 from kiosk.qr_payload import PmsOrderRef, encode_payload

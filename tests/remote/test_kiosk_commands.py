@@ -23,8 +23,8 @@ import aiomqtt
 import pytest
 
 from kiosk.config import load_config
-from kiosk.journeys.checkin import JourneyResult
 from kiosk.journeys.messages import Action, ActionKind, Step, View
+from kiosk.journeys.result import JourneyResult
 from kiosk.remote.kiosk import RemoteKiosk
 from kiosk.remote.operator import FleetOperator
 from kiosk.remote.schemas import Event, Reply, Telemetry, topic

@@ -37,7 +37,7 @@ async def test_call_staff_keeps_the_journey_and_reaches_the_operator(
     ui, service = ui_kiosk
     raised: list[Any] = []
     service.on_staff_requested = lambda: raised.append(on_screen(ui))  # the fleet agent's hook
-    await ui.tap(ui.button("Start"))
+    await ui.tap(ui.button("Check in"))
     await ui.until(lambda: on_screen(ui) is Step.LANGUAGE)
 
     button = staff_button(ui)

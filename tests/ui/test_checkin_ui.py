@@ -26,10 +26,11 @@ from kiosk.api.openability_types import OrderListRequest, OrderState, ResidenceR
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomStatus
 from kiosk.demo.devices import simulated_devices
-from kiosk.journeys.checkin import CheckinJourney, JourneyResult
+from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.messages import Step
 from kiosk.journeys.payment import PaymentLog
+from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo

@@ -28,10 +28,10 @@ from kiosk.demo.script import (
     SimServerBackend,
     run_script,
 )
-from kiosk.journeys.checkin import JourneyResult
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import CardIssuer, CardStockEmpty
 from kiosk.journeys.messages import ActionKind, Channel, Choice, Step, View
+from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
 from kiosk.sim.pms.property import add_room, add_room_type
 from kiosk.sim.server import SimServer
