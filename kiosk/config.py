@@ -297,6 +297,36 @@ class RemoteConfig(BaseModel):
         return bool(self.brokers)
 
 
+class AmenitiesConfig(BaseModel):
+    """``[amenities]``: amenity booking for in-house guests (seed 000, open-ability)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description='offer "Book an amenity" on the attract screen')
+    base_url: str = Field(
+        "",
+        description='the open-ability server of the amenities; "" is the back-end itself '
+        "(an open-ability back-end, or the embedded simulator)",
+    )
+    token: SecretStr | None = Field(
+        None, description="its Bearer token; unset: the back-end's token"
+    )
+    slot_minutes: int = Field(60, ge=15, le=240, description="the length of a booking")
+    days_ahead: int = Field(
+        3, ge=1, le=14, description="how many days (today first) a guest may book"
+    )
+    residences: dict[str, str] = Field(
+        default_factory=dict,
+        description="room name -> open-ability residence id, where the PMS's room names "
+        "differ from the residences' numbers",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_http_url(cls, value: str) -> str:
+        return BackendConfig._plain_http_url(value)
+
+
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
@@ -314,6 +344,7 @@ class KioskConfig(BaseSettings):
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
     remote: RemoteConfig = RemoteConfig()
+    amenities: AmenitiesConfig = AmenitiesConfig()
 
     @classmethod
     def settings_customise_sources(

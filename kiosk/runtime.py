@@ -29,13 +29,16 @@ from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
+from kiosk.backends.amenities import AmenityDesk
 from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
+from kiosk.backends.openability import OpenAbilityBackend
 from kiosk.backends.pms import rooms_of_queued_check_ins
-from kiosk.config import KioskConfig
+from kiosk.config import BackendConfig, KioskConfig
 from kiosk.device_opener import DeviceOpener
 from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
+from kiosk.journeys.amenity import AmenityJourney
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import capture_stray_card
@@ -70,10 +73,13 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     config_path: Path | None = None  # the file the config came from (remote set_config)
     remote: RemoteKiosk | None = None  # the fleet agent, when [remote] names a broker
+    amenity_desk: AmenityDesk | None = None  # [amenities] enabled: the amenity system
+    other_clients: list[OpenAbilityClient] = field(default_factory=list)  # closed with client
     lobby: Lobby = field(init=False)  # the attract screen's menu: check-in, then the others
 
     def __post_init__(self) -> None:
-        self.lobby = self.journey.lobby(*other_journeys(self.config, self.journey))
+        others = other_journeys(self.config, self.journey, amenity_desk=self.amenity_desk)
+        self.lobby = self.journey.lobby(*others)
 
     @property
     def payment_log(self) -> PaymentLog:
@@ -139,7 +145,8 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.client.aclose()
+        for client in (self.client, *self.other_clients):
+            await client.aclose()
         for close in reversed(self._closers):
             with contextlib.suppress(Exception):  # one device failing to close stops no other
                 close()
@@ -148,10 +155,47 @@ class Runtime:
             self.sim.db.close()
 
 
-def other_journeys(config: KioskConfig, checkin: CheckinJourney) -> tuple[GuestJourney, ...]:
+def other_journeys(
+    config: KioskConfig, checkin: CheckinJourney, *, amenity_desk: AmenityDesk | None = None
+) -> tuple[GuestJourney, ...]:
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
-    return ()
+    journeys: list[GuestJourney] = []
+    if amenity_desk is not None:
+        amenities = config.amenities
+        journeys.append(
+            AmenityJourney(
+                checkin,
+                amenity_desk,
+                slot_minutes=amenities.slot_minutes,
+                days_ahead=amenities.days_ahead,
+                residences=amenities.residences,
+            )
+        )
+    return tuple(journeys)
+
+
+def amenity_client(
+    config: KioskConfig, backend: BackendConfig, client: PmsClient | OpenAbilityClient
+) -> OpenAbilityClient | None:
+    """The open-ability client of the amenities, when they are enabled: the back-end's own
+    on an open-ability property, else one to ``[amenities] base_url`` (or to the embedded
+    simulator, which speaks both APIs)."""
+    amenities = config.amenities
+    if not amenities.enabled:
+        return None
+    if isinstance(client, OpenAbilityClient) and not amenities.base_url:
+        return client
+    if not amenities.base_url and config.backend.base_url:
+        raise ValueError("[amenities] base_url is needed: the back-end is a PMS")
+    token = amenities.token or backend.token
+    return OpenAbilityClient(
+        amenities.base_url or backend.base_url,
+        token.get_secret_value(),
+        timeout=backend.timeout_s,
+        read_retries=backend.read_retries,
+        max_reply_bytes=backend.max_reply_bytes,
+    )
 
 
 def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:
@@ -222,9 +266,13 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         backend_config = backend_config.model_copy(update={"base_url": sim.url})
         log.info("embedded property simulator on %s", sim.url)
     client = open_client(backend_config)
+    amenities = amenity_client(config, backend_config, client)
     db, sealer = open_state(config)
     backoff = Backoff(config.state.retry_base_s, config.state.retry_cap_s)
-    outbox = DurableOutbox.for_clients(db, sealer, **{backend_config.kind: client}, backoff=backoff)
+    clients: dict[str, Any] = {backend_config.kind: client}
+    if amenities is not None:
+        clients["openability"] = amenities
+    outbox = DurableOutbox.for_clients(db, sealer, **clients, backoff=backoff)
     outbox.recover()
     backend = open_backend(backend_config, outbox, client=client)
     devices, opener, closers = open_devices(devices_in_state_dir(config))
@@ -255,4 +303,12 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         qr_max_length=config.devices.camera.max_payload_bytes,
     )
     parts = (config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
-    return Runtime(*parts, config_path=config_path)
+    desk = None
+    if amenities is not None:
+        desk = OpenAbilityBackend(
+            amenities, outbox, currency=backend_config.currency, clock=lambda: journey.now()
+        )
+    runtime = Runtime(*parts, config_path=config_path, amenity_desk=desk)
+    if amenities is not None and amenities is not client:
+        runtime.other_clients.append(amenities)
+    return runtime

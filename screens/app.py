@@ -27,6 +27,10 @@ from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.operator_access import OperatorAccess, OperatorPort
 from screens import theme
 from screens import widgets as _widgets  # noqa: F401  (registers widgets, loads their kv)
+from screens.amenity_booked import AmenityBookedScreen
+from screens.amenity_menu import AmenityMenuScreen
+from screens.amenity_pick import AmenityPickScreen
+from screens.amenity_slot import AmenitySlotScreen
 from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
@@ -69,6 +73,11 @@ SCREENS: tuple[type[StepScreen], ...] = (
     DoneScreen,
     RefusalScreen,
     OutOfServiceScreen,
+    # amenity booking
+    AmenityMenuScreen,
+    AmenityPickScreen,
+    AmenitySlotScreen,
+    AmenityBookedScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.

@@ -57,6 +57,7 @@ class StepScreen(Screen):
         for choice in view.choices:
             label = self.choice_label(choice.label, choice.params)
             button = BigButton(text=tr(label, **choice.params), primary=choice.primary)
+            button.disabled = button.unavailable = not choice.enabled
             button.choice_id = choice.id
             button.bind(on_release=self._chosen)
             frame.choices.add_widget(button)

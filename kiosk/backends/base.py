@@ -140,6 +140,8 @@ class Reason(StrEnum):
     ROOMS_NOT_CHECKED_OUT = "rooms_not_checked_out"
     UNSETTLED_BILLS = "unsettled_bills"
     OVERPAID = "overpaid"
+    # amenity bookings
+    SLOT_TAKEN = "slot_taken"  # the amenity's slot was booked or closed meanwhile
 
 
 class BackendError(Exception):

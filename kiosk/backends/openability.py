@@ -32,7 +32,7 @@ import dataclasses
 import hashlib
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +41,11 @@ from pydantic import BaseModel
 from kiosk.api import ApiError, OpenAbilityError
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.openability_types import (
+    BookingInfo,
     BookingRef,
+    BookingTimeListRequest,
     CodeBookingRequest,
+    CreateBookingRequest,
     CreatedBooking,
     Order,
     OrderListRequest,
@@ -52,6 +55,8 @@ from kiosk.api.openability_types import (
     UpdateOrderRequest,
 )
 from kiosk.api.openability_types import Guest as OAGuest
+from kiosk.backends.amenities import Amenity, AmenityBooking, AmenityDay
+from kiosk.backends.amenities import BookingState as AmenityState
 from kiosk.backends.api_errors import mapped
 from kiosk.backends.base import (
     BackendError,
@@ -289,6 +294,79 @@ class OpenAbilityBackend:
 
     async def door_pin(self, stay: Stay, reference: str) -> str | None:
         return stay.door_pin or None
+
+    # --- amenity bookings (seed 000): AmenityDesk -----------------------------------------
+
+    async def residence_of(self, room: Room) -> str | None:
+        """An open-ability stay's room is its residence; a PMS room is the residence of the
+        same number with an order under way now."""
+        with mapped(Reason.BACKEND_FAULT):
+            orders = await self._all_orders()
+        if any(o.residence_id == room.room_id for o in orders):
+            return room.room_id
+        now = self._clock()
+        staying = [o for o in orders if o.residence_no == room.name and now < o.finish_time]
+        return min(staying, key=lambda o: o.start_time).residence_id if staying else None
+
+    async def amenities(self, residence_id: str) -> list[Amenity]:
+        with mapped(Reason.BACKEND_FAULT):
+            found = await self._client.get_booking_amenity_list(
+                ResidenceRef(residence_id=residence_id)
+            )
+        return [Amenity(a.amenity_id, a.amenity_name, a.amenity_description) for a in found]
+
+    async def amenity_day(self, residence_id: str, amenity_id: str, day: date) -> AmenityDay:
+        request = BookingTimeListRequest(residence_id=residence_id, amenity_id=amenity_id, date=day)
+        with mapped(Reason.BACKEND_FAULT):
+            times = await self._client.get_booking_time_list(request)
+        opens, closes = times.allowed_booking_time.on(day)
+        return AmenityDay(opens, closes, tuple(t.on(day) for t in times.disallowed_booking_time))
+
+    async def book_amenity(
+        self, residence_id: str, amenity_id: str, start: datetime, minutes: int, reference: str
+    ) -> AmenityBooking:
+        request = CreateBookingRequest(
+            residence_id=residence_id, amenity_id=amenity_id, start_time=start, duration=minutes
+        )
+        with mapped(Reason.SLOT_TAKEN):
+            created: CreatedBooking = await self._ask("create_booking_info", request, reference)
+        return await self._amenity_booking(residence_id, created.booking_id)
+
+    async def amenity_bookings(self, residence_id: str) -> list[AmenityBooking]:
+        with mapped(Reason.BACKEND_FAULT):
+            found = await self._client.get_booking_list(ResidenceRef(residence_id=residence_id))
+        return [_amenity_booking(b.booking_id, b) for b in found]
+
+    async def cancel_amenity_booking(
+        self, residence_id: str, booking_id: str, reference: str
+    ) -> None:
+        request = BookingRef(residence_id=residence_id, booking_id=booking_id)
+        with mapped(Reason.BACKEND_FAULT):
+            await self._write("delete_booking_info", request, reference)
+
+    async def claim_amenity_code(self, ref: BookingCodeRef) -> AmenityBooking:
+        with mapped(Reason.UNKNOWN_CODE):
+            booking_id = await self._claim(ref)
+        return await self._amenity_booking(ref.residence_id, booking_id)
+
+    async def _amenity_booking(self, residence_id: str, booking_id: str) -> AmenityBooking:
+        with mapped(Reason.BACKEND_FAULT):
+            info = await self._client.get_booking_info(
+                BookingRef(residence_id=residence_id, booking_id=booking_id)
+            )
+        return _amenity_booking(booking_id, info)
+
+
+def _amenity_booking(booking_id: str, info: BookingInfo) -> AmenityBooking:
+    return AmenityBooking(
+        booking_id=booking_id,
+        amenity_name=info.amenity_name,
+        starts=info.start_time,
+        ends=info.finish_time,
+        state=AmenityState.of(info.state.value),
+        expired=info.is_expired,
+        pin_code=info.pin_code,
+    )
 
 
 def _guest(guest: OAGuest) -> Guest:

@@ -26,8 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from kiosk.api.openability import OpenAbilityClient
+from kiosk.api.openability_types import BookingState, OrderState, ResidenceRef
 from kiosk.api.openability_types import OrderRef as OAOrderRef
-from kiosk.api.openability_types import OrderState
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import (
     Accom,
@@ -205,6 +205,8 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
 
 def openability_reconciler(client: OpenAbilityClient) -> Reconciler:
     async def reconcile(mutation: Mutation, booking: str, maybe_landed: bool) -> Verdict:
+        if mutation.operation == "delete_booking_info":
+            return await _amenity_booking_deleted(client, mutation)
         if mutation.operation != "update_order_info":
             raise Conflict(f"{mutation.operation} cannot be checked against open-ability")
         order = await client.get_order_info(OAOrderRef(order_id=mutation.request["order_id"]))
@@ -216,3 +218,15 @@ def openability_reconciler(client: OpenAbilityClient) -> Reconciler:
         raise Conflict(f"the order is {order.order_state.value} meanwhile")
 
     return reconcile
+
+
+async def _amenity_booking_deleted(client: OpenAbilityClient, mutation: Mutation) -> Verdict:
+    """A cancelled amenity booking: landed once the residence no longer lists it as live."""
+    request = mutation.request
+    bookings = await client.get_booking_list(ResidenceRef(residence_id=request["residence_id"]))
+    live = [
+        b
+        for b in bookings
+        if b.booking_id == request["booking_id"] and b.state is not BookingState.CANCELED
+    ]
+    return Verdict.NOT_LANDED if live else Verdict.LANDED

@@ -86,6 +86,7 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
             "sim": base.sim.model_copy(update={"db": None, "port": 0}),
             "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
             "devices": devices,
+            "amenities": base.amenities.model_copy(update={"enabled": True}),
             "journey": base.journey.model_copy(
                 update={
                     "timezone": DEMO_TIMEZONE,

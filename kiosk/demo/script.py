@@ -414,10 +414,13 @@ class _Player:
             index = int(choice[1:])
             if index >= len(view.choices):
                 raise ScriptError(f"no choice {choice} on the {view.step} screen")
-            return Action(ActionKind.CHOOSE, view.choices[index].id)
-        if choice not in {c.id for c in view.choices}:
+            choice = view.choices[index].id
+        chosen = next((c for c in view.choices if c.id == choice), None)
+        if chosen is None:
             offered = [c.id for c in view.choices]
             raise ScriptError(f"no choice {choice!r} on the {view.step} screen (has {offered})")
+        if not chosen.enabled:
+            raise ScriptError(f"choice {choice!r} on the {view.step} screen is greyed out")
         return Action(ActionKind.CHOOSE, choice)
 
     async def _device_move(self, action: ScriptAction) -> None:

@@ -63,7 +63,7 @@ class Dialog:
         await self.show(view)
         loop = asyncio.get_running_loop()
         deadline = None if view.timeout_s is None else loop.time() + view.timeout_s + self._grace_s
-        choice_ids = {choice.id for choice in view.choices}
+        choice_ids = {choice.id for choice in view.choices if choice.enabled}
         while True:
             remaining = None if deadline is None else max(deadline - loop.time(), 0)
             try:

@@ -36,6 +36,11 @@ class Step(StrEnum):
     DONE = "done"  # room number, floor, directions, Wi-Fi, door PIN
     REFUSAL = "refusal"  # any refusal: the message key says which, choices say what next
     OUT_OF_SERVICE = "out_of_service"  # taken out of service by staff or by a fault
+    # amenity booking (amenity.py)
+    AMENITY_MENU = "amenity_menu"  # an in-house guest's options: book, my bookings, a code
+    AMENITY_PICK = "amenity_pick"  # one of a list: an amenity, a day, one of my bookings
+    AMENITY_SLOT = "amenity_slot"  # the day's slots, those taken or closed greyed out
+    AMENITY_BOOKED = "amenity_booked"  # one booking: time, state, PIN code (to keep or cancel)
 
 
 class ActionKind(StrEnum):
@@ -55,6 +60,7 @@ class Choice:
     label: str
     primary: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)  # values for the label's placeholders
+    enabled: bool = True  # False: shown greyed out (a slot taken), cannot be chosen
 
 
 @dataclass(frozen=True)

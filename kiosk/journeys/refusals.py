@@ -33,6 +33,10 @@ class Refusal(StrEnum):
     CARD_FAILED = "card_failed"
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
+    # amenity booking
+    NOT_IN_HOUSE = "not_in_house"  # amenities are for guests staying now
+    AMENITIES_UNAVAILABLE = "amenities_unavailable"  # no residence or no amenities to book
+    SLOT_TAKEN = "slot_taken"  # the slot went meanwhile: the guest picks again
 
     @property
     def key(self) -> str:
@@ -74,6 +78,7 @@ _BACKEND_REASONS = {
     Reason.CODE_CLAIMED: Refusal.UNKNOWN_CODE,
     Reason.BACKEND_UNREACHABLE: Refusal.BACKEND_UNREACHABLE,
     Reason.INVALID_GUEST: Refusal.INVALID_GUEST,
+    Reason.SLOT_TAKEN: Refusal.SLOT_TAKEN,
 }
 
 

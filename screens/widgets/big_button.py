@@ -12,3 +12,4 @@ class BigButton(Button):
     primary = BooleanProperty(False)
     choice_id = StringProperty("")  # the Choice.id this button answers with, if any
     compact = BooleanProperty(False)  # smaller text, for the bars along the top
+    unavailable = BooleanProperty(False)  # a choice the guest cannot take (a slot taken): greyed

@@ -37,6 +37,9 @@ DETAIL_ICONS = {
     "directions": "directions",
     "door_pin": "pin",
     "wifi_ssid": "wifi",
+    "starts": "arrival",
+    "ends": "departure",
+    "pin_code": "pin",
 }
 # Details that are an amount of money: label on the left, the amount right-aligned.
 MONEY_KEYS = frozenset({"amount_due"})

@@ -1,4 +1,4 @@
-"""Every i18n key the check-in journey shows is in the catalogues."""
+"""Every i18n key the check-in and amenity journeys show is in the catalogues."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.i18n import Catalogue
-from kiosk.journeys import checkin, dialog, identify, refusals
+from kiosk.journeys import amenity, checkin, dialog, identify, refusals
+from kiosk.journeys.amenity import AMENITY_KEYS
 from kiosk.journeys.checkin import CHECKIN_KEYS
 
 
@@ -26,3 +27,18 @@ def test_every_literal_key_in_the_journey_is_listed() -> None:
 def test_catalogues_hold_every_key(lang: str) -> None:
     missing = set(CHECKIN_KEYS) - Catalogue.load().keys(lang)
     assert not missing, f"keys missing from {lang}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "zh_Hant"])
+def test_catalogues_hold_every_amenity_key(lang: str) -> None:
+    missing = set(AMENITY_KEYS) - Catalogue.load().keys(lang)
+    assert not missing, f"keys missing from {lang}: {sorted(missing)}"
+
+
+def test_every_literal_key_of_the_amenity_journey_is_listed() -> None:
+    source = Path(amenity.__file__).read_text(encoding="utf-8")
+    literals = set(re.findall(r'"((?:[a-z_]+\.)+[a-z_]+)"', source))
+    families = {"amenity", "amenity_booked", "busy", "menu"}
+    keys = {k for k in literals if k.split(".")[0] in families}
+    prefixes = {k for k in keys if any(full.startswith(f"{k}.") for full in AMENITY_KEYS)}
+    assert keys - prefixes <= set(AMENITY_KEYS)
