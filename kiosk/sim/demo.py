@@ -69,8 +69,8 @@ ARRIVALS = (
     Arrival("tomorrow", "Suite", ("501",), arrives_in_days=1, expected="wrong_day"),
     Arrival("dirty_room", "King", ("204",), then="dirty"),
     Arrival("unsigned_qr", "Twin", ("304",), signed=False),
-    # amenity booking: a guest staying now, in the room of open-ability residence 205
-    Arrival("amenity_guest", "King", ("205",), then="check_in", expected="already_checked_in"),
+    # amenity booking: a guest staying now, in the room of open-ability residence 503
+    Arrival("amenity_guest", "Suite", ("503",), then="check_in", expected="already_checked_in"),
 )
 
 

@@ -74,7 +74,7 @@ async def play(
     return report
 
 
-def bookings(runtime: Runtime, residence_no: str = "205") -> list[dict[str, Any]]:
+def bookings(runtime: Runtime, residence_no: str = "503") -> list[dict[str, Any]]:
     with runtime.sim.db.transaction() as conn:
         rows = conn.execute(
             "SELECT b.*, a.name FROM oa_booking b"

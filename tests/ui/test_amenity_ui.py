@@ -58,7 +58,7 @@ async def test_a_staying_guest_books_the_gym_by_touch(ui: Any, tmp_path: Path) -
         with runtime.sim.db.transaction() as conn:
             (row,) = conn.execute(
                 "SELECT b.pin_code, b.start_time FROM oa_booking b JOIN oa_residence r"
-                " ON r.residence_id = b.residence_id WHERE r.residence_no = '205'"
+                " ON r.residence_id = b.residence_id WHERE r.residence_no = '503'"
             ).fetchall()
         assert f"PIN code: {row['pin_code']}" in lines and "Until 10:00" in lines
         await guest.choose("continue")

@@ -54,8 +54,8 @@ CASES = (
     CodeCase("oa_meeting_room", "201", "B", "Suite", "Meeting room", time(6, 0), 120),
     CodeCase("oa_already_checked_in", "202", "B", "Suite", "Gym", time(7, 0), 60, "check_in"),
     CodeCase("oa_code_already_used", "203", "B", "King", "Pool", time(8, 0), 60, "claim"),
-    # the residence of the PMS's room 205, where the demo's amenity guest stays
-    CodeCase("oa_amenity_guest", "205", "B", "King", "Pool", time(9, 0), 60, "check_in"),
+    # the residence of the PMS's room 503, where the demo's amenity guest stays
+    CodeCase("oa_amenity_guest", "503", "B", "Suite", "Pool", time(9, 0), 60, "check_in"),
 )
 
 
