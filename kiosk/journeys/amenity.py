@@ -53,15 +53,15 @@ _STATE_KEYS = {
 # Every i18n key the journey puts on a view; the catalogues must hold each of them.
 AMENITY_KEYS: tuple[str, ...] = (
     "menu.amenity",
-    "amenity.menu.title", "amenity.menu.message", "amenity.menu.book", "amenity.menu.bookings",
+    "amenity_menu.title", "amenity.menu.message", "amenity.menu.book", "amenity.menu.bookings",
     "amenity.menu.code", "amenity.menu.done", "amenity.menu.code_refused",
     "amenity.menu.cancelled", "amenity.menu.slot_taken",
     "amenity.pick_amenity.title", "amenity.pick_amenity.message", "amenity.amenity_option",
     "amenity.pick_day.title", "amenity.pick_day.message", "amenity.day_option",
-    "amenity.slot.title", "amenity.slot.message", "amenity.slot_option",
+    "amenity_slot.title", "amenity.slot.message", "amenity.slot_option",
     "amenity.bookings.title", "amenity.bookings.message", "amenity.bookings.none",
     "amenity.booking_option",
-    "amenity.booked.title", "amenity.booked.message", "amenity.booked.printed",
+    "amenity_booked.title", "amenity.booked.message", "amenity.booked.printed",
     "amenity.booked.kept", "amenity.booked.cancel",
     *(f"amenity_booked.{key}" for key in BOOKING_DETAILS),
     "amenity.slip.title", "amenity.slip.amenity", "amenity.slip.starts", "amenity.slip.ends",
@@ -173,7 +173,7 @@ class _AmenityRun:
             action = await self.dialog.ask(
                 View(
                     Step.AMENITY_MENU,
-                    "amenity.menu.title",
+                    "amenity_menu.title",
                     self.notice or "amenity.menu.message",
                     choices=(
                         Choice("book", "amenity.menu.book", primary=True),
@@ -255,7 +255,7 @@ class _AmenityRun:
         action = await self.dialog.ask(
             View(
                 Step.AMENITY_SLOT,
-                "amenity.slot.title",
+                "amenity_slot.title",
                 "amenity.slot.message",
                 params={"amenity": amenity_name, "day": day},
                 choices=(*choices, Choice("back", "common.back")),
@@ -397,7 +397,7 @@ class _AmenityRun:
         action = await self.dialog.ask(
             View(
                 Step.AMENITY_BOOKED,
-                "amenity.booked.title",
+                "amenity_booked.title",
                 message,
                 params={
                     "amenity": booking.amenity_name,

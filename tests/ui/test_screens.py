@@ -15,7 +15,10 @@ from tests.ui.driver import UiDriver
 
 pytestmark = pytest.mark.timeout(60)
 
-TITLES = {step: f"{step.value}.title" for step in Step} | {Step.REFUSAL: "refusal.cancelled.title"}
+TITLES = {step: f"{step.value}.title" for step in Step} | {
+    Step.REFUSAL: "refusal.cancelled.title",
+    Step.AMENITY_PICK: "amenity.pick_amenity.title",  # one screen, a title per list
+}
 MIN_TARGET_PX = 90  # 15 mm on the 1080x1920 panel
 
 
