@@ -29,7 +29,8 @@ class Script:
     """One transaction: ``result`` "approve", "decline" (``code``), "guest_cancel";
     ``card_s``: how long the guest takes to present a card (the kiosk may abort then);
     ``authorise_s``: the host's round trip (too late to abort); ``drop``: the link is cut
-    after the intermediate status, the terminal finishes on its own; ``garble``: the
+    after the intermediate status, the terminal finishes on its own (an approval is
+    booked); ``garble``: the
     result carries a BMP no specification knows."""
 
     result: str = "approve"
@@ -158,7 +159,8 @@ class ZvtEmulator:
         if script.drop:
             conn.shutdown(socket.SHUT_RDWR)
             conn.close()
-            self._book(kind, units, currency)
+            if script.result == "approve":
+                self._book(kind, units, currency)
             return
         if self._aborted_while_waiting(conn, script.card_s):
             self._finish(conn, apdu("061e", b"\x6c"))

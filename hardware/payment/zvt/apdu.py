@@ -35,6 +35,7 @@ STATUS_INFO = 0x040F
 INTERMEDIATE_STATUS = 0x04FF
 ACK = 0x8000
 NEGATIVE_CLASS = 0x84  # 84 xx: the command is refused with error code xx
+TERMINAL_CLASSES = {0x04, 0x06, 0x80, NEGATIVE_CLASS}  # the classes a terminal sends
 
 # BMP tags.
 AMOUNT, TRACE, RESULT, PAN, APPROVAL, CURRENCY, RECEIPT = 0x04, 0x0B, 0x27, 0x22, 0x3B, 0x49, 0x87
@@ -143,8 +144,11 @@ class Apdu:
 
 
 def read_apdu(read_exact: Callable[[int], bytes]) -> Apdu:
-    """One APDU from ``read_exact(n)`` (which returns exactly n bytes or raises)."""
+    """One APDU from the terminal, from ``read_exact(n)`` (exactly n bytes or raises). A
+    class the terminal never sends is line noise: refused before its "length" is read."""
     head = read_exact(3)
+    if head[0] not in TERMINAL_CLASSES:
+        raise ZvtFormatError(f"not a ZVT APDU from a terminal: {head.hex()}")
     size = head[2]
     if size == 0xFF:
         low, high = read_exact(2)
