@@ -292,3 +292,33 @@ def test_kill9_after_the_request_then_status_from_a_new_process(
         assert emulator.requests.count("0601") == 1
     finally:
         restarted.close()
+
+
+def test_start_up_shows_a_missing_terminal_and_opens_it_when_it_is_back(tmp_path: Path) -> None:
+    """The runtime's device opener treats the terminal like the other devices: missing
+    (with the reason) while nothing answers on its port, opened once it does."""
+    from hardware.config import DevicesConfig
+    from kiosk.runtime import open_devices
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    payment = {"driver": "zvt", "zvt_host": "127.0.0.1", "zvt_port": port,
+               "zvt_journal": tmp_path / "zvt.sqlite", "zvt_connect_timeout_s": 1.0}  # fmt: skip
+    config = DevicesConfig.model_validate(
+        {"payment": payment, "printer": {"sim_folder": tmp_path / "receipts"}}
+    )
+    devices, opener, closers = open_devices(config)
+    try:
+        missing = opener.open_missing()
+        assert missing["payment"].startswith(f"payment: cannot connect to 127.0.0.1:{port}")
+        assert set(missing) == {"payment"}  # the simulated devices opened
+        emulator = ZvtEmulator(port=port)  # the terminal is switched on
+        try:
+            assert opener.open_missing() == {}
+            assert devices.terminal.sale("pay-13", AMOUNT, "CNY").approved
+        finally:
+            emulator.stop()
+    finally:
+        for close in closers:
+            close()
