@@ -96,6 +96,36 @@ def test_an_approved_sale_and_its_replay(terminal: ZvtTerminal, emulator: ZvtEmu
     assert terminal.health().level is HealthLevel.OK
 
 
+def test_the_journal_keeps_no_card_number(emulator: ZvtEmulator, tmp_path: Path) -> None:
+    journal = tmp_path / "zvt.sqlite"
+    terminal = make_terminal(emulator, journal)
+    assert terminal.sale("pay-pan", AMOUNT, "CNY").card_last4 == "4242"
+    terminal.close()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("zvt.sqlite*"))
+    assert b"4242" in stored  # the last four, as on a receipt
+    assert b"6759" not in stored and bytes.fromhex("6759") not in stored  # no PAN prefix
+
+
+def test_a_busy_terminal_starts_nothing(emulator: ZvtEmulator, tmp_path: Path) -> None:
+    """Another connection's transaction holds the terminal: 84 A0, TerminalBusy, and the
+    reference stays unknown (so the caller may use it later)."""
+    first = make_terminal(emulator, tmp_path / "first.sqlite")
+    second = make_terminal(emulator, tmp_path / "second.sqlite")
+    emulator.queue(Script(card_s=1.0))
+    results: list[PaymentResult] = []
+    sale = threading.Thread(target=lambda: results.append(first.sale("pay-a", AMOUNT, "CNY")))
+    sale.start()
+    assert emulator.request_seen.wait(5)
+    with pytest.raises(TerminalBusy):
+        second.sale("pay-b", AMOUNT, "CNY")
+    assert second.status("pay-b").outcome is Outcome.UNKNOWN_REFERENCE
+    sale.join(5)
+    assert results[0].approved
+    assert second.sale("pay-b", AMOUNT, "CNY").approved  # the terminal is free again
+    first.close()
+    second.close()
+
+
 def test_decline_carries_the_result_code(terminal: ZvtTerminal, emulator: ZvtEmulator) -> None:
     emulator.queue(Script("decline", code=0x51))
     result = terminal.sale("pay-2", AMOUNT, "CNY")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class ZvtJournal:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(SCHEMA)
-        cutoff = datetime.now().astimezone() - timedelta(days=keep_days)
+        cutoff = datetime.now(UTC) - timedelta(days=keep_days)  # ``at`` is UTC: compares as text
         self._conn.execute(
             "DELETE FROM payments WHERE at < ? AND outcome != ?",
             (cutoff.isoformat(), Outcome.IN_PROGRESS.value),

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hardware.payment.protocol import PaymentError, TerminalOffline
+from hardware.payment.protocol import PaymentError, TerminalBusy, TerminalOffline
 from hardware.payment.zvt.apdu import (
     ABORTED,
     ACK,
+    BUSY,
     COMPLETION,
     INTERMEDIATE_STATUS,
     PRINT_LINE,
@@ -119,9 +120,10 @@ def command(
 ) -> Answer:
     """Send ``request`` and follow the terminal until it hands mastership back.
 
-    ``TerminalRefused`` on 84 xx; ``TerminalOffline`` when the link drops or the command
-    is not acknowledged in ``ack_timeout_s``; ``TimeoutError`` when the terminal is
-    still working at ``deadline``; ``ZvtFormatError`` on what is not ZVT.
+    ``TerminalBusy`` on 84 A0, ``TerminalRefused`` on another 84 xx; ``TerminalOffline``
+    when the link drops or the command is not acknowledged in ``ack_timeout_s``;
+    ``TimeoutError`` when the terminal is still working at ``deadline``;
+    ``ZvtFormatError`` on what is not ZVT.
     ``on_result`` is called once the result (04 0F) is in: too late to abort.
     """
     link.send(request)
@@ -129,6 +131,8 @@ def command(
         first = link.receive(min(deadline, time.monotonic() + ack_timeout_s))
     except TimeoutError:
         raise TerminalOffline("the terminal did not acknowledge the command") from None
+    if first.negative and first.error_code == BUSY:
+        raise TerminalBusy("the terminal is busy with another transaction (84 A0)")
     if first.negative and first.error_code:
         raise TerminalRefused(first.error_code)
     if first.control not in (ACK, 0x8400):

@@ -55,7 +55,6 @@ from hardware.payment.zvt.apdu import (
     AMOUNT,
     APPROVAL,
     AUTHORISATION,
-    BUSY,
     CURRENCY,
     ECR_ABORT,
     PAN,
@@ -165,6 +164,8 @@ class ZvtTerminal:
                 raise TerminalBusy("the transaction is still in progress: void it once settled")
             if current.outcome is not Outcome.APPROVED:
                 return current  # unknown, voided already, or nothing was charged
+            # A reversal is a new receipt: not while another payment is matched by receipts.
+            self._resolve_earlier()
             with self._lock:
                 entry = self._journal.get(reference)
             assert entry is not None
@@ -288,21 +289,20 @@ class ZvtTerminal:
             self._settle(result, receipt, trace)
             flight.result = result
             log.info("payment %s: %s", reference, result.outcome)
+        except TerminalBusy as exc:  # nothing started: the reference stays unknown
+            with self._lock:
+                if not self._closed:
+                    self._journal.forget(reference)
+            flight.error = exc
         except TerminalRefused as exc:
-            if exc.code == BUSY:  # nothing started: the reference stays unknown
-                with self._lock:
-                    if not self._closed:
-                        self._journal.forget(reference)
-                flight.error = TerminalBusy(str(exc))
-            else:
-                declined = replace(
-                    flight.started,
-                    outcome=Outcome.DECLINED,
-                    decline_reason=result_text(exc.code),
-                    at=self._now(),
-                )
-                self._settle(declined, None, None)
-                flight.result = declined
+            declined = replace(
+                flight.started,
+                outcome=Outcome.DECLINED,
+                decline_reason=result_text(exc.code),
+                at=self._now(),
+            )
+            self._settle(declined, None, None)
+            flight.result = declined
         except TimeoutError:
             log.warning(
                 "payment %s: abandoned after %g s; status asks the terminal",
@@ -391,18 +391,12 @@ class ZvtTerminal:
         started = entry.result
         try:
             link = self._connect()
-        except TerminalRefused as exc:
-            if exc.code == BUSY:  # still working on it, on the connection that was lost
-                return _in_progress(started)
-            raise
-        try:
-            last = self._last_receipt(link)
-        except TerminalRefused as exc:
-            if exc.code == BUSY:
-                return _in_progress(started)
-            raise
-        finally:
-            link.close()
+            try:
+                last = self._last_receipt(link)
+            finally:
+                link.close()
+        except TerminalBusy:  # still working on it, on the connection that was lost
+            return _in_progress(started)
         if last is None or last.receipt == entry.receipt_before:
             result = replace(
                 started,
@@ -412,6 +406,8 @@ class ZvtTerminal:
             )
             receipt, trace = None, None
         else:
+            if AMOUNT not in last.status or CURRENCY not in last.status:
+                raise ZvtFormatError("the last receipt has no amount to match the payment by")
             result, receipt, trace = self._outcome(started, Answer(last.status, None))
         self._settle(result, receipt, trace)
         log.warning(
@@ -509,8 +505,11 @@ class ZvtTerminal:
             )
         except TimeoutError:
             raise TerminalOffline("no answer to Repeat Receipt in time") from None
-        if answer.status is None or RECEIPT not in answer.status:
-            return None  # aborted: nothing to repeat
+        if answer.status is None:
+            return None  # aborted: the terminal has no booking to repeat
+        if RECEIPT not in answer.status:
+            # Without receipt numbers no payment can be matched: never guess "not booked".
+            raise ZvtFormatError("the terminal's receipts carry no receipt number (BMP 87)")
         return _LastReceipt(from_bcd(answer.status[RECEIPT]), answer.status)
 
     def _settle(self, result: PaymentResult, receipt: int | None, trace: int | None) -> None:
