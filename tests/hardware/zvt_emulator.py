@@ -65,6 +65,7 @@ class ZvtEmulator:
         self._receipt = 0
         self._trace = 100
         self._last: bytes | None = None  # the last booking's 04 0F data, for Repeat Receipt
+        self._abort_pending = False  # an Abort came while the terminal was sending
         self.request_seen = threading.Event()  # an authorisation/pre-auth arrived
         self._server = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
         self.port = self._server.getsockname()[1]
@@ -225,6 +226,10 @@ class ZvtEmulator:
     def _aborted_while_waiting(self, conn: socket.socket, seconds: float) -> bool:
         """Wait for the card; True if the kiosk sent Abort (06 B0) meanwhile. A dropped
         link does not stop the terminal: the guest's card is read all the same."""
+        if self._abort_pending:
+            self._abort_pending = False
+            self.aborts_received += 1
+            return True
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -241,10 +246,13 @@ class ZvtEmulator:
         return False
 
     def _send_acked(self, conn: socket.socket, message: bytes) -> None:
-        """Send and wait for the kiosk's 80 00; a dead link is ignored (the terminal goes on)."""
+        """Send and wait for the kiosk's 80 00; a dead link is ignored (the terminal goes
+        on). An Abort that crosses the message is acknowledged and kept for later."""
         try:
             conn.sendall(message)
-            control, _ = _read(conn, 5.0)
+            while (control := _read(conn, 5.0)[0]) == "06b0":
+                self._abort_pending = True
+                conn.sendall(apdu("8000"))
             assert control == "8000", control
         except (OSError, EOFError):
             pass
