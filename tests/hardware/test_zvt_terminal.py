@@ -5,6 +5,7 @@ that drops mid-sale, a killed kiosk process, void, and what is not ZVT."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from hardware.config import DevicesConfig
 from hardware.health import HealthLevel
 from hardware.payment import (
     InvalidPaymentRequest,
@@ -28,6 +30,9 @@ from hardware.payment import (
     TerminalProtocolError,
 )
 from hardware.payment.zvt import ZvtTerminal
+from kiosk.journeys.payment import PaymentLog, Payments
+from kiosk.runtime import open_devices
+from kiosk.state import StateDb
 from tests.hardware.zvt_emulator import Script, ZvtEmulator
 
 pytestmark = pytest.mark.timeout(60)
@@ -326,9 +331,6 @@ def test_kill9_after_the_request_then_status_from_a_new_process(
 def test_start_up_shows_a_missing_terminal_and_opens_it_when_it_is_back(tmp_path: Path) -> None:
     """The runtime's device opener treats the terminal like the other devices: missing
     (with the reason) while nothing answers on its port, opened once it does."""
-    from hardware.config import DevicesConfig
-    from kiosk.runtime import open_devices
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -351,3 +353,28 @@ def test_start_up_shows_a_missing_terminal_and_opens_it_when_it_is_back(tmp_path
     finally:
         for close in closers:
             close()
+
+
+def test_the_journeys_payments_over_zvt(
+    terminal: ZvtTerminal, emulator: ZvtEmulator, tmp_path: Path
+) -> None:
+    """The journey's payment policy on the real driver: a link that drops mid-sale is
+    resolved by status (one charge), and what the journey cannot deliver is voided."""
+    db = StateDb.in_dir(tmp_path / "state")
+    payment_log = PaymentLog(db)
+    payments = Payments(terminal, payment_log, status_interval_s=0.05, status_deadline_s=10)
+    emulator.queue(Script(drop=True))
+
+    async def journey() -> PaymentResult:
+        result = await payments.charge(Kind.SALE, AMOUNT, "CNY")
+        await payments.void_all()
+        return result
+
+    try:
+        result = asyncio.run(journey())
+        assert result.outcome is Outcome.APPROVED
+        assert emulator.requests.count("0601") == 1  # status, never a second charge
+        assert payment_log.state(result.reference) == Outcome.VOIDED.value
+        assert emulator.charges() == []
+    finally:
+        db.close()
