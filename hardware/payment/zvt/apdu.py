@@ -13,6 +13,7 @@ as summarised in public descriptions; the sizes below are the ones the kiosk mee
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,28 +74,14 @@ FIXED_SIZES = {
 LLVAR = {0x22, 0x23, 0x2D, 0x8B, 0xA7}
 LLLVAR = {0x24, 0x3C, 0x60, 0x9A, 0xAF}
 
-# ISO 4217 numeric codes, which BMP 49 carries; a currency missing here is refused.
+# ISO 4217 numeric codes, which BMP 49 carries: a standard's table, not the property's
+# currency (that comes with each request). A currency missing here is refused.
+ISO_4217_NUMERIC = """
+AUD 036  CAD 124  CHF 756  CNY 156  CZK 203  DKK 208  EUR 978  GBP 826  HKD 344  HUF 348
+JPY 392  KRW 410  MOP 446  NOK 578  PLN 985  SEK 752  SGD 702  THB 764  TWD 901  USD 840
+"""
 NUMERIC_CURRENCY = {
-    "CNY": 156,
-    "EUR": 978,
-    "USD": 840,
-    "GBP": 826,
-    "CHF": 756,
-    "JPY": 392,
-    "HKD": 344,
-    "MOP": 446,
-    "TWD": 901,
-    "SGD": 702,
-    "KRW": 410,
-    "AUD": 36,
-    "CAD": 124,
-    "THB": 764,
-    "SEK": 752,
-    "NOK": 578,
-    "DKK": 208,
-    "PLN": 985,
-    "CZK": 203,
-    "HUF": 348,
+    alpha: int(numeric) for alpha, numeric in re.findall(r"([A-Z]{3}) (\d{3})", ISO_4217_NUMERIC)
 }
 MAX_MINOR_UNITS = 10**12 - 1  # twelve BCD digits
 
