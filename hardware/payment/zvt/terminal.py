@@ -322,6 +322,10 @@ class ZvtTerminal:
         self, started: PaymentResult, answer: Answer, *, by_kiosk: bool = False
     ) -> tuple[PaymentResult, int | None, int | None]:
         """The final result of a transaction from the terminal's answer."""
+        approved = answer.status is not None and _result_code(answer.status) == 0
+        if approved and answer.aborted is not None:
+            # Booked, then aborted: which one stands is not for the driver to guess.
+            raise ZvtFormatError("the terminal reported an approval, then aborted")
         code = answer.aborted
         if code is None:
             if answer.status is None:
