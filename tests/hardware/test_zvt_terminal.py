@@ -232,6 +232,31 @@ def test_void_of_a_sale_and_of_a_deposit(terminal: ZvtTerminal, emulator: ZvtEmu
     assert terminal.void("unknown").outcome is Outcome.UNKNOWN_REFERENCE
 
 
+def test_a_void_whose_answer_was_lost_is_voided_on_the_next_try(
+    terminal: ZvtTerminal, emulator: ZvtEmulator
+) -> None:
+    """The reversal reached the terminal, its answer did not reach the kiosk: the void
+    fails (the journey leaves it for a retry), and the retry is answered "already
+    reversed" (B4), which is voided."""
+    assert terminal.sale("pay-14", AMOUNT, "CNY").approved
+    emulator.drop_next_void_answer = True
+    with pytest.raises(TerminalOffline):
+        terminal.void("pay-14")
+    assert emulator.charges() == []  # the terminal did reverse it
+    assert terminal.status("pay-14").outcome is Outcome.APPROVED  # the kiosk cannot know
+    assert terminal.void("pay-14").outcome is Outcome.VOIDED
+    assert emulator.requests.count("0630") == 2
+
+
+def test_a_refused_request_is_a_decline(terminal: ZvtTerminal, emulator: ZvtEmulator) -> None:
+    emulator.queue(Script("refuse"))
+    result = terminal.sale("pay-15", AMOUNT, "CNY")
+    assert result.outcome is Outcome.DECLINED
+    assert result.decline_reason == "function not possible (code 83)"
+    assert terminal.status("pay-15").outcome is Outcome.DECLINED
+    assert emulator.charges() == []
+
+
 def test_a_result_that_is_not_zvt_is_a_protocol_error(
     terminal: ZvtTerminal, emulator: ZvtEmulator
 ) -> None:

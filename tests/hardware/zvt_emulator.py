@@ -26,7 +26,8 @@ PASSWORD = bytes.fromhex("123456")
 
 @dataclass(frozen=True)
 class Script:
-    """One transaction: ``result`` "approve", "decline" (``code``), "guest_cancel";
+    """One transaction: ``result`` "approve", "decline" (``code``), "guest_cancel",
+    "refuse" (84 83: the terminal does not start it);
     ``card_s``: how long the guest takes to present a card (the kiosk may abort then);
     ``authorise_s``: the host's round trip (too late to abort); ``drop``: the link is cut
     after the intermediate status, the terminal finishes on its own (an approval is
@@ -57,6 +58,7 @@ class ZvtEmulator:
     bookings: dict[int, Booking] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # control fields received, "0601"
     aborts_received: int = 0
+    drop_next_void_answer: bool = False  # reverse, then cut the link before answering
 
     def __post_init__(self) -> None:
         self._scripts: deque[Script] = deque()
@@ -155,6 +157,9 @@ class ZvtEmulator:
         assert data[0] == 0x04 and data[7] == 0x49, data.hex()
         units, currency = int(data[1:7].hex()), data[8:10].hex()
         script = self._scripts.popleft() if self._scripts else Script()
+        if script.result == "refuse":
+            conn.sendall(apdu("8483"))
+            return
         conn.sendall(apdu("8000"))
         self._send_acked(conn, apdu("04ff", bytes([0x0A])))  # "insert card"
         if script.drop:
@@ -217,7 +222,10 @@ class ZvtEmulator:
             else:
                 booking.reversed = True
                 code = 0
-        if code:
+        if self.drop_next_void_answer:
+            self.drop_next_void_answer = False
+            conn.shutdown(socket.SHUT_RDWR)
+        elif code:
             self._finish(conn, apdu("061e", bytes([code])))
         else:
             status = b"\x27\x00\x87" + bytes.fromhex(f"{receipt:04d}")
