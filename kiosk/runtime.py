@@ -25,7 +25,7 @@ from hardware.card_encoder import make_encoder
 from hardware.config import DevicesConfig
 from hardware.dispenser import make_dispenser
 from hardware.health import DeviceHealth, HealthLevel
-from hardware.payment import open_payment_terminal
+from hardware.payment import make_payment_terminal
 from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
@@ -223,7 +223,7 @@ def open_devices(config: DevicesConfig) -> tuple[Devices, DeviceOpener, list[Any
     A simulated dispenser and a simulated encoder are joined into one card path (the
     encoder's field is the dispenser's RF position), as the hardware is on a kiosk.
     """
-    terminal = open_payment_terminal(config.payment)
+    terminal = make_payment_terminal(config.payment)
     encoder = make_encoder(config.encoder)
     dispenser = make_dispenser(config.dispenser)
     if config.dispenser.driver == "sim" and config.encoder.driver == "sim":
@@ -232,18 +232,25 @@ def open_devices(config: DevicesConfig) -> tuple[Devices, DeviceOpener, list[Any
         dispenser = SimCardPath(dispenser, encoder)  # type: ignore[arg-type]
     printer = open_printer(config.printer)
     # The encoder before the card path: opening the path empties the encoder's field.
-    opener = DeviceOpener({"encoder": encoder.open, "dispenser": dispenser.open})
+    opener = DeviceOpener(
+        {"encoder": encoder.open, "dispenser": dispenser.open, "payment": terminal.open}
+    )
     closers = [terminal.close, dispenser.close, encoder.close, printer.close]
     devices = Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
     return devices, opener, closers
 
 
 def devices_in_state_dir(config: KioskConfig) -> DevicesConfig:
-    """``[devices]`` with the simulated devices' memory under the state directory."""
+    """``[devices]`` with the devices' memory (simulators', the ZVT journal) under the state
+    directory."""
     payment, printer = config.devices.payment, config.devices.printer
     if payment.sim_journal is None:
         payment = payment.model_copy(
             update={"sim_journal": config.state.dir / "payment-sim.sqlite"}
+        )
+    if payment.zvt_journal is None:
+        payment = payment.model_copy(
+            update={"zvt_journal": config.state.dir / "payment-zvt.sqlite"}
         )
     if printer.sim_folder is None:
         printer = printer.model_copy(update={"sim_folder": config.state.dir / "receipts"})

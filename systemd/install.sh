@@ -34,7 +34,8 @@ KIOSK_GROUPS=(video render input dialout plugdev lp)
 # setting (the secrets `kiosk config template` marks) plus the outbox key (kiosk/sealing.py)
 CREDENTIALS=(backend.token qr.signing_key devices.encoder.transport_key
   devices.encoder.site_key_a devices.encoder.site_key_b operator.pin_hash remote.password
-  remote.command_secret remote.fleet_key amenities.token outbox-key)
+  remote.command_secret remote.fleet_key amenities.token outbox-key
+  devices.payment.zvt_password)
 UNITS=(kiosk.service kiosk-out-of-order.service kiosk-doctor.service)
 # A login prompt on a console would be a shell for whoever plugs in a keyboard.
 MASKED=(getty@tty1.service getty@tty2.service getty@tty3.service getty@tty4.service

@@ -119,6 +119,10 @@ class PaymentTerminal(Protocol):
 
     name: str
 
+    def open(self) -> None:
+        """Reach the terminal; a ``PaymentError`` while it is missing (start-up retries)."""
+        ...
+
     def sale(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         """Charge ``amount``; idempotent by ``reference``."""
         ...

@@ -129,6 +129,10 @@ class SimulatedTerminal:
 
     # -- PaymentTerminal ------------------------------------------------------------------
 
+    def open(self) -> None:
+        """Nothing to reach: the simulator's journal opened with it."""
+        self._check_link()
+
     def sale(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         return self._transact(Kind.SALE, reference, amount, currency)
 

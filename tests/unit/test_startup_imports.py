@@ -21,20 +21,16 @@ pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATORS = r"^(kiosk\.(sim|demo)(\..+)?|hardware\.\w+\.sim\w*)$"
-# The payment terminal has no real driver yet (``[devices.payment] driver`` is "sim" only):
-# the one simulator a real kiosk still loads, until a terminal's driver is written.
-NO_REAL_DRIVER = {"hardware.payment.simulator", "hardware.payment.sim_journal"}
 
 # Runs in the kiosk's process before anything of the kiosk is imported.
 HOOK = """
 import atexit, importlib.abc, json, re, sys
 SIMULATORS = re.compile({pattern!r})
-ALLOWED = {allowed!r}
 attempts = []
 
 class RefuseSimulators(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if SIMULATORS.match(name) and name not in ALLOWED:
+        if SIMULATORS.match(name):
             attempts.append(name)
             raise ImportError(f"production imported a simulator: {{name}}")
         return None
@@ -70,25 +66,30 @@ driver = "pcsc"
 reader = "no such reader"
 [devices.printer]
 driver = "escpos"
+[devices.payment]
+driver = "zvt"
+zvt_host = "127.0.0.1"
+zvt_port = 9
 """
 
 
 def test_kiosk_run_with_real_drivers_imports_no_simulator(tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
     config.write_text(REAL_DRIVERS.format(state=tmp_path / "state", missing=tmp_path / "dev"))
-    hook = HOOK.format(pattern=SIMULATORS, allowed=NO_REAL_DRIVER, config=str(config))
+    hook = HOOK.format(pattern=SIMULATORS, config=str(config))
     with kiosk_on_display([sys.executable, "-c", hook], tmp_path) as kiosk:
         missing = kiosk.read_until("out of order, devices missing")
         assert missing, "".join(kiosk.lines)
         # The devices are opened, found absent, and the kiosk says which and why.
         assert f"dispenser: cannot open {tmp_path / 'dev'}/ttyUSB0" in missing
         assert "encoder: " in missing
+        assert "payment: cannot connect to 127.0.0.1:9" in missing
         output = kiosk.stop(30)
     assert kiosk.proc.returncode == 0, output
     assert "Traceback" not in output, output
     report = json.loads(next(ln for ln in output.splitlines() if ln.startswith("IMPORTS "))[8:])
     assert report["refused"] == [], output
-    assert set(report["loaded"]) <= NO_REAL_DRIVER
+    assert report["loaded"] == []  # not one simulator, the payment terminal's included
     assert report["kivy"]  # the hook watched the whole start-up, UI included
 
 
