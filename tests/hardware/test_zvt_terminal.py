@@ -403,3 +403,24 @@ def test_the_journeys_payments_over_zvt(
         assert emulator.charges() == []
     finally:
         db.close()
+
+
+def test_health_never_waits_on_a_terminal_that_does_not_answer(tmp_path: Path) -> None:
+    """Health is asked from the UI's event loop: a terminal that accepts the connection and
+    then says nothing must not freeze it; the probe runs in the background."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        terminal = ZvtTerminal("127.0.0.1", silent.getsockname()[1], password_digits="000000",
+                               journal_path=tmp_path / "j.sqlite", connect_timeout_s=1.0,
+                               ack_timeout_s=1.0)  # fmt: skip
+        started = time.monotonic()
+        first = terminal.health()
+        assert time.monotonic() - started < 0.3
+        assert first.level is HealthLevel.OK and first.detail == "checking the terminal"
+        deadline = time.monotonic() + 10
+        while (health := terminal.health()).detail == "checking the terminal":
+            assert time.monotonic() < deadline, "the background probe never answered"
+            time.sleep(0.05)
+        assert health.level is HealthLevel.FAULT
+        terminal.close()

@@ -133,6 +133,7 @@ class ZvtTerminal:
         self._flight: _Flight | None = None
         self._closed = False
         self._health: tuple[float, DeviceHealth] | None = None
+        self._probing = False  # a health probe is under way (one at a time)
 
     # -- PaymentTerminal ------------------------------------------------------------------
 
@@ -141,7 +142,22 @@ class ZvtTerminal:
         while the terminal is missing, so start-up shows it and retries."""
         with self._session:
             self._check_open()
-            self._connect().close()
+            try:
+                self._connect().close()
+            except PaymentError as exc:
+                self._note_health(HealthLevel.FAULT, str(exc))
+                raise
+            self._note_health(HealthLevel.OK, "terminal ready")
+
+    def _note_health(self, level: HealthLevel, detail: str) -> None:
+        """What a connection just showed, for ``health`` to answer without probing."""
+        with self._lock:
+            metrics = {
+                "approved": self._journal.count(Outcome.APPROVED),
+                "unsettled": len(self._journal.unsettled()),
+            }
+            health = DeviceHealth("payment (zvt)", level, detail, metrics)
+            self._health = (time.monotonic(), health)
 
     def sale(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         return self._transact(Kind.SALE, reference, amount, currency)
@@ -185,6 +201,8 @@ class ZvtTerminal:
         return True
 
     def health(self) -> DeviceHealth:
+        """The terminal's last known health, never waiting on the network: callers sit on
+        the UI's event loop. A stale answer starts one probe in the background."""
         with self._lock:
             if self._closed:
                 return DeviceHealth("payment (zvt)", HealthLevel.FAULT, "closed")
@@ -196,20 +214,33 @@ class ZvtTerminal:
                 return DeviceHealth(
                     "payment (zvt)", HealthLevel.OK, "transaction in progress", metrics
                 )
-            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_S:
-                return self._health[1]
-        if not self._session.acquire(timeout=self._connect_timeout_s):
-            return DeviceHealth("payment (zvt)", HealthLevel.OK, "terminal in use", metrics)
+            cached = self._health
+            if (cached is None or time.monotonic() - cached[0] >= HEALTH_CACHE_S) and (
+                not self._probing
+            ):
+                self._probing = True
+                threading.Thread(target=self._probe, args=(metrics,), daemon=True).start()
+        if cached is None:
+            return DeviceHealth("payment (zvt)", HealthLevel.OK, "checking the terminal", metrics)
+        return cached[1]
+
+    def _probe(self, metrics: dict[str, int]) -> None:
+        """Connect and register once (a worker thread): the health ``health`` answers next."""
+        name = "payment (zvt)"
         try:
-            self._connect().close()
-            health = DeviceHealth("payment (zvt)", HealthLevel.OK, "terminal ready", metrics)
-        except PaymentError as exc:
-            health = DeviceHealth("payment (zvt)", HealthLevel.FAULT, str(exc), metrics)
-        finally:
-            self._session.release()
+            if not self._session.acquire(timeout=self._connect_timeout_s):
+                health = DeviceHealth(name, HealthLevel.OK, "terminal in use", metrics)
+            else:
+                try:
+                    self._connect().close()
+                    health = DeviceHealth(name, HealthLevel.OK, "terminal ready", metrics)
+                finally:
+                    self._session.release()
+        except Exception as exc:  # PaymentError, or anything else: the terminal cannot serve
+            health = DeviceHealth(name, HealthLevel.FAULT, str(exc), metrics)
         with self._lock:
             self._health = (time.monotonic(), health)
-        return health
+            self._probing = False
 
     def close(self) -> None:
         with self._lock:
