@@ -42,7 +42,7 @@ def test_amount_and_currency_are_bcd_minor_units(
     ("amount", "currency"),
     [
         (Decimal("10000000000.00"), "CNY"),  # thirteen digits: BMP 04 holds twelve
-        (Decimal("1.00"), "XAU"),  # no numeric code known: never guess one
+        (Decimal("1.00"), "XZZ"),  # no numeric code known: never guess one
     ],
 )
 def test_what_zvt_cannot_carry_is_refused(amount: Decimal, currency: str) -> None:

@@ -300,7 +300,7 @@ def test_a_missing_terminal_is_offline_and_bad_money_never_leaves(tmp_path: Path
     with pytest.raises(InvalidPaymentRequest):
         terminal.sale("pay-12", 12.5, "CNY")  # type: ignore[arg-type]
     with pytest.raises(InvalidPaymentRequest):
-        terminal.sale("pay-12", Decimal("1.00"), "XAU")
+        terminal.sale("pay-12", Decimal("1.00"), "XZZ")
     assert terminal.status("pay-12").outcome is Outcome.UNKNOWN_REFERENCE
     terminal.close()
 

@@ -13,10 +13,11 @@ as summarised in public descriptions; the sizes below are the ones the kiosk mee
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+
+import pycountry
 
 from hardware.payment.protocol import MINOR_UNITS, InvalidPaymentRequest, TerminalProtocolError
 
@@ -74,15 +75,6 @@ FIXED_SIZES = {
 LLVAR = {0x22, 0x23, 0x2D, 0x8B, 0xA7}
 LLLVAR = {0x24, 0x3C, 0x60, 0x9A, 0xAF}
 
-# ISO 4217 numeric codes, which BMP 49 carries: a standard's table, not the property's
-# currency (that comes with each request). A currency missing here is refused.
-ISO_4217_NUMERIC = """
-AUD 036  CAD 124  CHF 756  CNY 156  CZK 203  DKK 208  EUR 978  GBP 826  HKD 344  HUF 348
-JPY 392  KRW 410  MOP 446  NOK 578  PLN 985  SEK 752  SGD 702  THB 764  TWD 901  USD 840
-"""
-NUMERIC_CURRENCY = {
-    alpha: int(numeric) for alpha, numeric in re.findall(r"([A-Z]{3}) (\d{3})", ISO_4217_NUMERIC)
-}
 MAX_MINOR_UNITS = 10**12 - 1  # twelve BCD digits
 
 # Result codes (BMP 27, 06 1E) as an operator reads them; 01-63 are the card issuer's.
@@ -172,17 +164,17 @@ def from_minor_units(units: int, currency: str) -> Decimal:
 
 def currency_code(currency: str) -> bytes:
     """BMP 49's value: the ISO 4217 numeric code in two BCD bytes (CNY 156 -> 01 56)."""
-    if currency not in NUMERIC_CURRENCY:
+    known = pycountry.currencies.get(alpha_3=currency)
+    if known is None:
         raise InvalidPaymentRequest(f"no ISO 4217 numeric code known for {currency}")
-    return bcd(NUMERIC_CURRENCY[currency], 2)
+    return bcd(int(known.numeric), 2)
 
 
 def currency_of(code: bytes) -> str:
-    number = from_bcd(code)
-    for name, numeric in NUMERIC_CURRENCY.items():
-        if numeric == number:
-            return name
-    raise ZvtFormatError(f"unknown currency code {number}")
+    known = pycountry.currencies.get(numeric=f"{from_bcd(code):03d}")
+    if known is None:
+        raise ZvtFormatError(f"unknown currency code {from_bcd(code)}")
+    return str(known.alpha_3)
 
 
 def password(digits: str) -> bytes:
