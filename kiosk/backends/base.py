@@ -142,6 +142,8 @@ class Reason(StrEnum):
     OVERPAID = "overpaid"
     # amenity bookings
     SLOT_TAKEN = "slot_taken"  # the amenity's slot was booked or closed meanwhile
+    # walk-in
+    ROOM_TAKEN = "room_taken"  # the room was sold or blocked meanwhile
 
 
 class BackendError(Exception):

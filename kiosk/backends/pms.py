@@ -42,26 +42,33 @@ from kiosk.api.pms_types import (
     AccomListRequest,
     AccomRef,
     AccomStatus,
+    AccomType,
     AddAccomCardRequest,
     AllRoomListRequest,
     BillListRequest,
     BillListType,
     BillSummaryRequest,
     BillType,
+    CancelBookRequest,
     CashierPayment,
     CashierRequest,
     CheckInRequest,
     CheckInRoom,
+    CreatedOrder,
+    CreateOrderRequest,
     IdType,
     LockType,
+    NewAccom,
     OccupancyRequest,
     OrderRef,
     PhoneContact,
+    RoomAvailabilityRequest,
     RoomStatusRequest,
     SendOfflinePasswordRequest,
     Tenant,
     TenantEdit,
     UpdateAccomTenantRequest,
+    YesNo,
 )
 from kiosk.backends.api_errors import backend_error, mapped
 from kiosk.backends.base import (
@@ -79,12 +86,14 @@ from kiosk.backends.base import (
     StayState,
 )
 from kiosk.backends.key_payload import composed_grant
+from kiosk.backends.walk_in import SellableRoom
 from kiosk.outbox import Mutation, Outbox, Queued
 from kiosk.qr_payload import BookingCodeRef, PmsOrderRef
 
 PAYMENT_NAME = "Kiosk payment"
 REFERENCE_TAG = "kiosk-ref:"  # marks the kiosk's reference inside a cashier bill's remark
 BILL_PAGE_SIZE = 100
+WALK_IN_BOOKER = "Kiosk walk-in"  # the order's name: the guest registers on the stay itself
 MAX_BILL_PAGES = 50
 
 _STATES = {
@@ -429,6 +438,66 @@ class PmsBackend:
         if not passwords:
             return None
         return max(passwords, key=lambda p: p.pwd_id).keyboard_pwd
+
+    # --- walk-in (WalkInDesk) ---------------------------------------------------------------
+
+    async def sellable_rooms(self, starts: datetime, ends: datetime) -> list[SellableRoom]:
+        with mapped(Reason.BACKEND_FAULT):
+            listing = await self._client.get_all_room_list(AllRoomListRequest(pms_id=self._pms_id))
+            clean = [
+                (room, room_type.name)
+                for room_type in listing.room_types
+                for room in room_type.rooms
+                if room.is_dirty is not YesNo.YES
+            ]
+            free = await asyncio.gather(
+                *(
+                    self._client.check_room_availability(
+                        RoomAvailabilityRequest(
+                            room_id=room.room_id, start_date=starts, end_date=ends
+                        )
+                    )
+                    for room, _name in clean
+                )
+            )
+        return [
+            SellableRoom(Room(str(room.room_id), room.room_name, str(room.room_type_id)), type_name)
+            for (room, type_name), availability in zip(clean, free, strict=True)
+            if availability.is_available is YesNo.YES
+        ]
+
+    async def book_walk_in(
+        self, room: Room, starts: datetime, ends: datetime, amount: Decimal, reference: str
+    ) -> int:
+        request = CreateOrderRequest(
+            pms_id=self._pms_id,
+            name=WALK_IN_BOOKER,
+            remark=f"{REFERENCE_TAG}{reference}",
+            room_list=[
+                NewAccom(
+                    room_id=int(room.room_id),
+                    accom_type=AccomType.NORMAL,
+                    checkin_start_time=starts,
+                    checkin_end_time=ends,
+                    amount=amount,
+                    accom_status=AccomStatus.BOOKED,
+                )
+            ],
+        )
+        mutation = Mutation.of("pms", "create", request, reference, deferrable=False)
+        with mapped(Reason.ROOM_TAKEN):
+            try:
+                created: CreatedOrder = await self._outbox.send(mutation)
+            except Queued:
+                raise BackendUnreachable("create is in flight elsewhere") from None
+        return created.order_id
+
+    async def release_walk_in(self, order_id: int, reference: str) -> None:
+        with mapped(Reason.BACKEND_FAULT):
+            detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+            accoms = [a.accom_id for a in detail.accom_list if a.accom_status is AccomStatus.BOOKED]
+            if accoms:
+                await self._send("cancelBook", CancelBookRequest(accom_ids=accoms), reference)
 
 
 def rooms_of_queued_check_ins(outbox: Outbox) -> set[str]:

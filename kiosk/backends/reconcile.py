@@ -183,6 +183,17 @@ async def _undo_check_in(ask: _Ask) -> Verdict:
     raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
 
 
+async def _release_walk_in(ask: _Ask) -> Verdict:
+    """An unpaid walk-in booking given up: landed once its stays are cancelled."""
+    detail = await ask.detail(_order_of(ask.booking))
+    states = {_accom(detail, int(a)).accom_status for a in ask.request["accom_ids"]}
+    if states == {AccomStatus.CANCELLED}:
+        return Verdict.LANDED
+    if states <= {AccomStatus.BOOKED, AccomStatus.CANCELLED}:
+        return Verdict.NOT_LANDED
+    raise Conflict("the walk-in booking was checked in meanwhile: not cancelled")
+
+
 async def _door_pin(ask: _Ask) -> Verdict:
     if not ask.maybe_landed:
         return Verdict.NOT_LANDED
@@ -200,6 +211,7 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
     "updateAccomTenant": _tenants,
     "cancelAccomStatus": _undo_check_in,
     "sendOfflinePassword": _door_pin,
+    "cancelBook": _release_walk_in,
 }
 
 

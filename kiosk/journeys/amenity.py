@@ -28,7 +28,6 @@ from kiosk.backends.amenities import AmenityBooking, AmenityDesk, BookingState
 from kiosk.backends.base import Reservation, StayState
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
-from kiosk.journeys.identify import Identification
 from kiosk.journeys.messages import ActionKind, Choice, Step, View
 from kiosk.journeys.payment import new_reference
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
@@ -135,17 +134,7 @@ class _AmenityRun:
     # -- who is asking ----------------------------------------------------------------------
 
     async def _identify(self) -> Reservation:
-        checkin = self.checkin
-        identify = Identification(
-            self.dialog,
-            checkin.backend,
-            self.settings,
-            signing_key=checkin.signing_key,
-            qr_max_length=checkin.qr_max_length,
-            now=checkin.now,
-            db=checkin.payment_log.db,
-        )
-        return await identify.reservation(None)
+        return await self.checkin.identification(self.dialog).reservation(None)
 
     async def _residence_of(self, reservation: Reservation) -> str:
         """The residence of the guest's room, if the guest is staying now."""

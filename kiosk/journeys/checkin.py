@@ -62,6 +62,7 @@ from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.settlement import Settlement
+from kiosk.qr_payload import PmsOrderRef
 from kiosk.state import JourneyMark, current_journey, now_text
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,24 @@ class CheckinJourney:
         """One guest from the attract screen's "check in" (or a code scanned there: ``qr``)."""
         return await _Run(self, dialog).run(qr)
 
+    def identification(self, dialog: Dialog) -> Identification:
+        """A run's search for the guest's booking: scan or type it, then the second factor
+        where the code is not signed (every journey that starts from a booking)."""
+        return Identification(
+            dialog,
+            self.backend,
+            self.settings,
+            signing_key=self.signing_key,
+            qr_max_length=self.qr_max_length,
+            now=self.now,
+            db=self.payment_log.db,
+        )
+
+    async def run_booking(self, dialog: Dialog, booking: PmsOrderRef) -> JourneyResult:
+        """The check-in of a booking the kiosk has just made for the guest (a walk-in): no
+        code to scan and nothing to prove, from the summary on."""
+        return await _Run(self, dialog).run(None, booking)
+
     def reject_bin_health(self) -> DeviceHealth:
         """The operator's notice of cards in the reject bin whose keys still open a door."""
         now = self.now()
@@ -206,17 +225,17 @@ class _Run:
                  "bin holding a key: take it out and destroy it"),
             )  # fmt: skip
 
-    async def run(self, qr: str | None) -> JourneyResult:
+    async def run(self, qr: str | None, known: PmsOrderRef | None = None) -> JourneyResult:
         # Every write of this run (and of the tasks it starts) is marked with its journey.
         token = current_journey.set(self.mark)
         try:
-            return await self._run(qr)
+            return await self._run(qr, known)
         finally:
             current_journey.reset(token)
 
-    async def _run(self, qr: str | None) -> JourneyResult:
+    async def _run(self, qr: str | None, known: PmsOrderRef | None) -> JourneyResult:
         try:
-            outcome = await self._journey(qr)
+            outcome = await self._journey(qr, known)
         except GuestLeft as left:
             await self.settlement.settle(self.booking)
             outcome = left.outcome
@@ -238,21 +257,12 @@ class _Run:
 
     # -- the journey ------------------------------------------------------------------------
 
-    async def _journey(self, pending_qr: str | None) -> str:
-        if pending_qr is None:
-            # A guest who scans straight away skips the language screen: the attract
-            # screen's language stays, and the guest can switch it on every screen.
-            await self._choose_language()
-        identify = Identification(
-            self.dialog,
-            self.backend,
-            self.settings,
-            signing_key=self.journey.signing_key,
-            qr_max_length=self.journey.qr_max_length,
-            now=self.journey.now,
-            db=self.journey.payment_log.db,
-        )
-        reservation = await identify.reservation(pending_qr)
+    async def _journey(self, pending_qr: str | None, known: PmsOrderRef | None) -> str:
+        if known is not None:
+            await self.dialog.busy("busy.looking_up")
+            reservation = await self._backend(self.backend.find_reservation(known))
+        else:
+            reservation = await self._identify(pending_qr)
         self._mark_booking(reservation.reservation_id)
         stays = self._stays_to_check_in(reservation)
         self.departure = max(s.ends for s in stays)
@@ -293,6 +303,13 @@ class _Run:
         finally:
             pins.cancel()
         return CHECKED_IN
+
+    async def _identify(self, pending_qr: str | None) -> Reservation:
+        if pending_qr is None:
+            # A guest who scans straight away skips the language screen: the attract
+            # screen's language stays, and the guest can switch it on every screen.
+            await self._choose_language()
+        return await self.journey.identification(self.dialog).reservation(pending_qr)
 
     def _mark_booking(self, booking: str) -> None:
         """From here on this run's writes and payments also name the booking."""
