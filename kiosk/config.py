@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -327,6 +329,32 @@ class AmenitiesConfig(BaseModel):
         return BackendConfig._plain_http_url(value)
 
 
+class WalkInConfig(BaseModel):
+    """``[walk_in]``: selling tonight's free rooms to guests without a booking (PMS only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description='offer "Book a room" on the attract screen')
+    rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='room type id -> the nightly rate the kiosk sells it at, e.g. {"1" = '
+        '"388.00"}; types without a rate are not sold',
+    )
+    photos: dict[str, Path] = Field(
+        default_factory=dict, description="room type id -> a photo of the room (JPEG or PNG)"
+    )
+    max_nights: int = Field(3, ge=1, le=14, description="the longest stay the kiosk sells")
+    check_out_time: time = Field(time(12, 0), description="local time a walk-in stay ends")
+
+    @field_validator("rates")
+    @classmethod
+    def _positive_money(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        for rate in rates.values():
+            if not rate.is_finite() or rate <= 0 or rate != rate.quantize(Decimal("0.01")):
+                raise ValueError("a rate is an amount above zero with at most two decimals")
+        return rates
+
+
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
 
@@ -345,6 +373,7 @@ class KioskConfig(BaseSettings):
     ui: UiConfig = UiConfig()
     remote: RemoteConfig = RemoteConfig()
     amenities: AmenitiesConfig = AmenitiesConfig()
+    walk_in: WalkInConfig = WalkInConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -17,6 +17,7 @@ import textwrap
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin
@@ -117,6 +118,8 @@ def toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, Decimal | PurePath | str):
         return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, time):  # a TOML local time
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, dict):

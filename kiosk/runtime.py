@@ -33,7 +33,8 @@ from kiosk.backends.amenities import AmenityDesk
 from kiosk.backends.base import ArrivalsSource
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.openability import OpenAbilityBackend
-from kiosk.backends.pms import rooms_of_queued_check_ins
+from kiosk.backends.pms import PmsBackend, rooms_of_queued_check_ins
+from kiosk.backends.walk_in import WalkInDesk
 from kiosk.config import BackendConfig, KioskConfig
 from kiosk.device_opener import DeviceOpener
 from kiosk.housekeeping import run_housekeeping
@@ -45,6 +46,7 @@ from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settlement import resolve_unsettled
+from kiosk.journeys.walk_in import WalkInJourney
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
 from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
@@ -74,11 +76,17 @@ class Runtime:
     config_path: Path | None = None  # the file the config came from (remote set_config)
     remote: RemoteKiosk | None = None  # the fleet agent, when [remote] names a broker
     amenity_desk: AmenityDesk | None = None  # [amenities] enabled: the amenity system
+    walk_in_desk: WalkInDesk | None = None  # a PMS back-end: walk-in rooms are sold on it
     other_clients: list[OpenAbilityClient] = field(default_factory=list)  # closed with client
     lobby: Lobby = field(init=False)  # the attract screen's menu: check-in, then the others
 
     def __post_init__(self) -> None:
-        others = other_journeys(self.config, self.journey, amenity_desk=self.amenity_desk)
+        others = other_journeys(
+            self.config,
+            self.journey,
+            amenity_desk=self.amenity_desk,
+            walk_in_desk=self.walk_in_desk,
+        )
         self.lobby = self.journey.lobby(*others)
 
     @property
@@ -156,7 +164,11 @@ class Runtime:
 
 
 def other_journeys(
-    config: KioskConfig, checkin: CheckinJourney, *, amenity_desk: AmenityDesk | None = None
+    config: KioskConfig,
+    checkin: CheckinJourney,
+    *,
+    amenity_desk: AmenityDesk | None = None,
+    walk_in_desk: WalkInDesk | None = None,
 ) -> tuple[GuestJourney, ...]:
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
@@ -170,6 +182,19 @@ def other_journeys(
                 slot_minutes=amenities.slot_minutes,
                 days_ahead=amenities.days_ahead,
                 residences=amenities.residences,
+            )
+        )
+    if config.walk_in.enabled and walk_in_desk is not None:
+        walk_in = config.walk_in
+        journeys.append(
+            WalkInJourney(
+                checkin,
+                walk_in_desk,
+                rates=walk_in.rates,
+                currency=config.backend.currency,
+                photos=walk_in.photos,
+                max_nights=walk_in.max_nights,
+                check_out_time=walk_in.check_out_time,
             )
         )
     return tuple(journeys)
@@ -281,7 +306,7 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         clients["openability"] = amenities
     outbox = DurableOutbox.for_clients(db, sealer, **clients, backoff=backoff)
     outbox.recover()
-    backend = open_backend(backend_config, outbox, client=client)
+    backend = adapter = open_backend(backend_config, outbox, client=client)
     devices, opener, closers = open_devices(devices_in_state_dir(config))
     missing = opener.open_missing()
     if missing:
@@ -315,7 +340,9 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         desk = OpenAbilityBackend(
             amenities, outbox, currency=backend_config.currency, clock=lambda: journey.now()
         )
-    runtime = Runtime(*parts, config_path=config_path, amenity_desk=desk)
+    # Walk-in sells on the PMS itself: the offline wrapper has no rooms to sell.
+    walk_in = adapter if isinstance(adapter, PmsBackend) else None
+    runtime = Runtime(*parts, config_path=config_path, amenity_desk=desk, walk_in_desk=walk_in)
     if amenities is not None and amenities is not client:
         runtime.other_clients.append(amenities)
     return runtime

@@ -49,6 +49,8 @@ from screens.room import RoomScreen
 from screens.scan import ScanScreen
 from screens.summary import SummaryScreen
 from screens.type_reference import TypeReferenceScreen
+from screens.walk_in_nights import WalkInNightsScreen
+from screens.walk_in_room import WalkInRoomScreen
 from screens.widgets.camera_preview import PreviewSource
 from screens.widgets.operator_menu import OperatorCorner, OperatorMenu
 from screens.widgets.staff_button import StaffNotice
@@ -78,6 +80,9 @@ SCREENS: tuple[type[StepScreen], ...] = (
     AmenityPickScreen,
     AmenitySlotScreen,
     AmenityBookedScreen,
+    # walk-in
+    WalkInNightsScreen,
+    WalkInRoomScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from kiosk.config import KioskConfig
+from kiosk.config import KioskConfig, WalkInConfig
 from kiosk.demo.script import (
     GuestScript,
     ScriptError,
@@ -35,6 +35,14 @@ log = logging.getLogger("kiosk.demo")
 
 DEMO_QR_KEY = "demo-qr-key"  # signs the demo's QR codes; a real property sets its own
 DEMO_TIMEZONE = "Asia/Shanghai"
+ROOM_PHOTOS = Path(__file__).resolve().parents[2] / "assets" / "rooms"
+# Walk-in: the demo property's room types (kiosk/sim/demo.py) at their nightly rates.
+DEMO_WALK_IN = {
+    "enabled": True,
+    "rates": {"1": "388.00", "2": "428.00", "3": "888.00"},
+    "photos": {"1": ROOM_PHOTOS / "king.jpg", "2": ROOM_PHOTOS / "twin.jpg",
+               "3": ROOM_PHOTOS / "suite.jpg"},
+}  # fmt: skip
 DEMO_DIRECTIONS = {  # the demo property's floors (kiosk/sim/demo.py)
     floor: {
         "en": f"Take the lift on your left to floor {floor}; rooms are signposted.",
@@ -87,6 +95,7 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
             "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
             "devices": devices,
             "amenities": base.amenities.model_copy(update={"enabled": True}),
+            "walk_in": WalkInConfig(**DEMO_WALK_IN),
             "journey": base.journey.model_copy(
                 update={
                     "timezone": DEMO_TIMEZONE,

@@ -41,6 +41,9 @@ class Step(StrEnum):
     AMENITY_PICK = "amenity_pick"  # one of a list: an amenity, a day, one of my bookings
     AMENITY_SLOT = "amenity_slot"  # the day's slots, those taken or closed greyed out
     AMENITY_BOOKED = "amenity_booked"  # one booking: time, state, PIN code (to keep or cancel)
+    # walk-in (walk_in.py)
+    WALK_IN_NIGHTS = "walk_in_nights"  # how many nights, each with its check-out
+    WALK_IN_ROOM = "walk_in_room"  # one room type: photo, nightly rate, total; book or next
 
 
 class ActionKind(StrEnum):

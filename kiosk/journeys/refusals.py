@@ -37,6 +37,9 @@ class Refusal(StrEnum):
     NOT_IN_HOUSE = "not_in_house"  # amenities are for guests staying now
     AMENITIES_UNAVAILABLE = "amenities_unavailable"  # no residence or no amenities to book
     SLOT_TAKEN = "slot_taken"  # the slot went meanwhile: the guest picks again
+    # walk-in
+    NO_ROOMS = "no_rooms"  # nothing clean and free that the kiosk may sell
+    ROOM_TAKEN = "room_taken"  # sold meanwhile (another kiosk): the next one is offered
 
     @property
     def key(self) -> str:
@@ -79,6 +82,7 @@ _BACKEND_REASONS = {
     Reason.BACKEND_UNREACHABLE: Refusal.BACKEND_UNREACHABLE,
     Reason.INVALID_GUEST: Refusal.INVALID_GUEST,
     Reason.SLOT_TAKEN: Refusal.SLOT_TAKEN,
+    Reason.ROOM_TAKEN: Refusal.ROOM_TAKEN,
 }
 
 

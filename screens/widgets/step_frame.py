@@ -40,6 +40,8 @@ DETAIL_ICONS = {
     "starts": "arrival",
     "ends": "departure",
     "pin_code": "pin",
+    "room_type": "room",
+    "nightly": "payment",
 }
 # Details that are an amount of money: label on the left, the amount right-aligned.
 MONEY_KEYS = frozenset({"amount_due"})

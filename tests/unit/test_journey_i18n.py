@@ -1,4 +1,4 @@
-"""Every i18n key the check-in and amenity journeys show is in the catalogues."""
+"""Every i18n key the check-in, amenity and walk-in journeys show is in the catalogues."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from kiosk.i18n import Catalogue
 from kiosk.journeys import amenity, checkin, dialog, identify, refusals
 from kiosk.journeys.amenity import AMENITY_KEYS
 from kiosk.journeys.checkin import CHECKIN_KEYS
+from kiosk.journeys.walk_in import WALK_IN_KEYS
 
 
 def test_every_literal_key_in_the_journey_is_listed() -> None:
@@ -42,3 +43,9 @@ def test_every_literal_key_of_the_amenity_journey_is_listed() -> None:
     keys = {k for k in literals if k.split(".")[0] in families}
     prefixes = {k for k in keys if any(full.startswith(f"{k}.") for full in AMENITY_KEYS)}
     assert keys - prefixes <= set(AMENITY_KEYS)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "zh_Hant"])
+def test_catalogues_hold_every_walk_in_key(lang: str) -> None:
+    missing = set(WALK_IN_KEYS) - Catalogue.load().keys(lang)
+    assert not missing, f"keys missing from {lang}: {sorted(missing)}"
