@@ -38,6 +38,7 @@ from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.extend import extend_journey
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
@@ -151,7 +152,10 @@ class Runtime:
 def other_journeys(config: KioskConfig, checkin: CheckinJourney) -> tuple[GuestJourney, ...]:
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
-    return ()
+    offered: list[GuestJourney | None] = [
+        extend_journey(checkin) if config.journey.extend_stay else None,  # extend stay
+    ]
+    return tuple(journey for journey in offered if journey is not None)
 
 
 def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:

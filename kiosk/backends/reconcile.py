@@ -193,6 +193,22 @@ async def _door_pin(ask: _Ask) -> Verdict:
     return Verdict.LANDED if made else Verdict.NOT_LANDED
 
 
+async def _extend(ask: _Ask) -> Verdict:
+    """extendCheckIn (extend stay): landed when the stay ends where the write moves it; the
+    PMS's own check refuses a room booked on the new nights."""
+    (item,) = ask.request["extends"]  # the kiosk extends one stay a write
+    accom = _accom(await ask.detail(_order_of(ask.booking)), int(item["accom_id"]))
+    wanted = int(item["checkin_end_time"])
+    ends = int(accom.checkin_end_time.timestamp())
+    if accom.accom_status is not AccomStatus.CHECKED_IN:
+        raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
+    if ends == wanted:
+        return Verdict.LANDED
+    if ends > wanted:
+        raise Conflict(f"stay {accom.accom_id} was extended further meanwhile (at the desk?)")
+    return Verdict.NOT_LANDED
+
+
 _PMS_CHECKS: dict[str, PmsCheck] = {
     "cashier": _cashier,
     "checkIn": _check_in,
@@ -200,6 +216,7 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
     "updateAccomTenant": _tenants,
     "cancelAccomStatus": _undo_check_in,
     "sendOfflinePassword": _door_pin,
+    "extendCheckIn": _extend,  # extend stay
 }
 
 

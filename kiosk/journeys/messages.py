@@ -36,6 +36,11 @@ class Step(StrEnum):
     DONE = "done"  # room number, floor, directions, Wi-Fi, door PIN
     REFUSAL = "refusal"  # any refusal: the message key says which, choices say what next
     OUT_OF_SERVICE = "out_of_service"  # taken out of service by staff or by a fault
+    # extend stay
+    EXTEND_START = "extend_start"  # insert the room card, or use the booking's code instead
+    EXTEND_CARD = "extend_card"  # found by the booking: insert the room card to update it
+    EXTEND_NIGHTS = "extend_nights"  # how many more nights, each choice priced
+    EXTEND_DONE = "extend_done"  # the new check-out time
 
 
 class ActionKind(StrEnum):
