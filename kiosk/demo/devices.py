@@ -114,7 +114,8 @@ def guest_card(uid_hex: str, payload: bytes) -> SimCard:
     ``payload`` (a key written at check-in)."""
     writer = SimEncoder()
     card = writer.insert(SimCard(writer.card_type, bytes.fromhex(uid_hex)))
-    writer.write_key(payload)
+    if payload:
+        writer.write_key(payload)
     writer.remove()
     return card
 

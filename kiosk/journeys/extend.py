@@ -400,6 +400,7 @@ class _Run:
             stop.set()
             if not answer.done():
                 answer.cancel()
+                await asyncio.wait((answer,))
             try:
                 took = await card
             except DispenserError as exc:
