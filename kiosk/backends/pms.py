@@ -21,6 +21,9 @@ the outbox. Choices the seed leaves open:
 - Door PINs need the stay's lock and order, which only ``getAccomDetail`` shows: they
   travel in the ``Stay``. A room the kiosk assigns has no floor or lock in any reply
   before the stay is in it, so ``checked_in_stays`` reads them again after check-in.
+- Extend stay: a card's stay is found among the stays in house now (the room calendar,
+  then each order, then each stay's cards); the nightly rate is the stay's room amount
+  over its nights (no rate table in the seed); ``extendCheckIn`` goes through the outbox.
 """
 
 from __future__ import annotations

@@ -68,6 +68,10 @@ class _Ask:
         self.shared[order_id] = (now, detail)
         return detail
 
+    def forget(self, order_id: int) -> None:
+        """A write about to change the order's folio is sent: earlier reads are stale."""
+        self.shared.pop(order_id, None)
+
 
 PmsCheck = Callable[[_Ask], Awaitable[Verdict]]
 
@@ -197,7 +201,8 @@ async def _extend(ask: _Ask) -> Verdict:
     """extendCheckIn (extend stay): landed when the stay ends where the write moves it; the
     PMS's own check refuses a room booked on the new nights."""
     (item,) = ask.request["extends"]  # the kiosk extends one stay a write
-    accom = _accom(await ask.detail(_order_of(ask.booking)), int(item["accom_id"]))
+    order_id = _order_of(ask.booking)
+    accom = _accom(await ask.detail(order_id), int(item["accom_id"]))
     wanted = int(item["checkin_end_time"])
     ends = int(accom.checkin_end_time.timestamp())
     if accom.accom_status is not AccomStatus.CHECKED_IN:
@@ -206,6 +211,9 @@ async def _extend(ask: _Ask) -> Verdict:
         return Verdict.LANDED
     if ends > wanted:
         raise Conflict(f"stay {accom.accom_id} was extended further meanwhile (at the desk?)")
+    # The extension adds its amount to what is due: the payment replayed after it must not
+    # be checked against a balance read before it.
+    ask.forget(order_id)
     return Verdict.NOT_LANDED
 
 

@@ -279,7 +279,7 @@ def _seed_in_house(
     room_id = pms_property.add_room(conn, PMS_ID, type_id, guest.room, guest.floor)
     price = Decimal(rooms[guest.room_type]["price"])
     surname, given = ctx.rng.choice(SURNAMES), ctx.rng.choice(GIVEN)
-    phone = "138" + "".join(ctx.rng.choice("0123456789") for _ in range(8))
+    phone = "139" + "".join(ctx.rng.choice("0123456789") for _ in range(8))
 
     def booking(first_day: date, nights: int) -> int:
         start = datetime.combine(first_day, time(14, 0), tz)
