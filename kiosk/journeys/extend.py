@@ -168,8 +168,8 @@ class _Run:
         await self.dialog.busy("busy.message")
         if not await self._backend(self.journey.stays.room_free_until(stay, until)):
             raise Refused(Refusal.ROOM_TAKEN, **_room(stay), until=stay.ends)
-        await self._pay(stay, nights, amount, reservation.currency)
-        extended_now = await self._extend(stay, until, amount)
+        paid = await self._pay(stay, nights, amount, reservation.currency)
+        extended_now = await self._extend(stay, until, amount, f"extend-{paid}")
         await self._settle()
         grant = await self._grant(dataclasses.replace(stay, ends=until), extended_now)
         await self._reencode(grant.payload)
@@ -300,14 +300,16 @@ class _Run:
         local = stay.ends.astimezone(self.settings.zone)
         return (local + timedelta(days=nights)).astimezone(stay.ends.tzinfo)
 
-    async def _pay(self, stay: Stay, nights: int, amount: Decimal, currency: str) -> None:
+    async def _pay(self, stay: Stay, nights: int, amount: Decimal, currency: str) -> str:
+        """The guest pays for the nights; the approved payment's reference."""
+
         async def charge() -> PaymentResult:
             result = await self.payments.charge(Kind.SALE, amount, currency)
             if result.approved:
                 self.sale = (result.reference, amount)
             return result
 
-        await charge_guest(
+        result = await charge_guest(
             self.dialog,
             self.settings,
             charge,
@@ -317,13 +319,13 @@ class _Run:
             cancelled_message="extend_pay.cancelled",
             params={**_room(stay), "nights": nights},
         )
+        return result.reference
 
-    async def _extend(self, stay: Stay, until: datetime, amount: Decimal) -> bool:
-        """The extension, through the outbox; refused (the room taken meanwhile, or the
-        back-end will not) it ends the run, and the payment is voided."""
+    async def _extend(self, stay: Stay, until: datetime, amount: Decimal, reference: str) -> bool:
+        """The extension, through the outbox (``reference`` is the payment's own, so never
+        applied twice); refused (the room taken meanwhile, or the back-end will not) it ends
+        the run, and the payment is voided."""
         await self.dialog.busy("extend_busy.extending")
-        assert self.sale is not None
-        reference = f"extend-{self.sale[0]}"  # the same after a crash: never applied twice
         try:
             extended_now = await backend_call(
                 self.journey.stays.extend_stay(stay, until, amount, reference),

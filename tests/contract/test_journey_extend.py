@@ -410,3 +410,35 @@ def _book(sim_server: SimServer, room_id: int, start: datetime, end: datetime) -
     with sim_server.db.transaction() as conn:
         ctx = SimContext(now=sim_server.clock(), rng=random.Random(1))
         pms.ROUTES["/api/v1/pmsOrder/create"](conn, Params(order), ctx)
+
+
+async def test_a_stored_extension_is_parked_when_the_desk_extended_further_meanwhile(
+    checkin: CheckinJourney, in_house: dict, client: PmsClient, sim_server: SimServer
+) -> None:
+    guest = in_house["extend_card"]
+    extend = extend_journey(checkin)
+    assert extend is not None
+    (stay,) = (await checkin.backend.find_reservation(PmsOrderRef(guest["order_id"]))).stays
+    token = current_journey.set(JourneyMark("journey-desk", str(guest["order_id"])))
+    try:
+        sim_server.faults.fail_next = 10  # the PMS away: the extension is stored
+        applied = await extend.stays.extend_stay(
+            stay, stay.ends + timedelta(days=1), KING_RATE, "extend-stored"
+        )
+    finally:
+        current_journey.reset(token)
+    assert applied is False
+    sim_server.faults.fail_next = 0
+    further = stay.ends + timedelta(days=2)
+    with sim_server.db.transaction() as conn:  # the desk extends by two nights meanwhile
+        ctx = SimContext(now=sim_server.clock(), rng=random.Random(1))
+        request = {"extends": [{"accom_id": int(stay.stay_id), "amount": "776.00",
+                                "checkin_end_time": int(further.timestamp())}]}  # fmt: skip
+        pms.ROUTES["/api/v1/pmsOrder/extendCheckIn"](conn, Params(request), ctx)
+    outbox = durable_outbox(
+        checkin.payment_log.db.path.parent, pms=client, db=checkin.payment_log.db
+    )
+    await outbox.drain(deadline_s=5)
+    (entry,) = outbox.entries(("dead",))
+    assert entry.operation == "extendCheckIn" and "extended further" in entry.error
+    assert await stay_end(client, guest["order_id"]) == further  # not moved back or on
