@@ -35,7 +35,7 @@ class Refusal(StrEnum):
     BACKEND_FAULT = "backend_fault"
     # extend stay
     CARD_UNKNOWN = "card_unknown"  # the card is on no stay in house (or cannot be read)
-    NOT_IN_HOUSE = "not_in_house"  # the booking has no stay in house to extend
+    NOTHING_TO_EXTEND = "nothing_to_extend"  # the booking has no stay in house to extend
     ROOM_TAKEN = "room_taken"  # the room is booked on the next night
     CARD_NOT_UPDATED = "card_not_updated"  # extended and paid, the card not re-encoded
 

@@ -442,3 +442,20 @@ async def test_a_stored_extension_is_parked_when_the_desk_extended_further_meanw
     (entry,) = outbox.entries(("dead",))
     assert entry.operation == "extendCheckIn" and "extended further" in entry.error
     assert await stay_end(client, guest["order_id"]) == further  # not moved back or on
+
+
+async def test_a_booking_not_checked_in_has_nothing_to_extend(
+    checkin: CheckinJourney, sim_server: SimServer, values: dict, devices: Any
+) -> None:
+    arrival = next(a for a in seed_demo(sim_server, seed=1)["arrivals"] if a["case"] == "prepaid")
+    code = encode_payload(
+        PmsOrderRef(arrival["order_id"], arrival["order_no"]), signing_key=SIGNING_KEY
+    )
+    report = await play(
+        checkin, {**values, "prepaid": code},
+        [{"on": "attract", "tap": "extend"}, {"on": "extend_start", "scan": "@prepaid"},
+         {"on": "refusal", "tap": "finish"}],
+        outcome="refused:nothing_to_extend", payments=0,
+    )  # fmt: skip
+    assert Step.EXTEND_CARD not in report.result.steps  # no card asked for
+    assert devices.dispenser.handed_out == []
