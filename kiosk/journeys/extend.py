@@ -54,7 +54,7 @@ from kiosk.journeys.payment import PaymentLog, Payments, new_reference
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
-from kiosk.journeys.settlement import record_sale
+from kiosk.journeys.settlement import PAID_FOR_WRITES, record_sale
 from kiosk.state import JourneyMark, current_journey
 
 log = logging.getLogger(__name__)
@@ -332,7 +332,7 @@ class _Run:
                 self.settings.backend_timeout_s,
             )
         except Refused as refused:
-            if self.journey.payment_log.db.wrote(self.mark.id, ("extendCheckIn",)):
+            if self.journey.payment_log.db.wrote(self.mark.id, PAID_FOR_WRITES):
                 # Stored (or being sent) when the wait ran out: the outbox delivers it.
                 log.warning("extension stored for a later delivery (%s)", refused.reason)
                 self.extended = True

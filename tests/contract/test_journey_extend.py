@@ -5,6 +5,7 @@ checked: the stay's check-out, the folio's bills, the card the guest got back.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator, Iterator
@@ -459,3 +460,36 @@ async def test_a_booking_not_checked_in_has_nothing_to_extend(
     )  # fmt: skip
     assert Step.EXTEND_CARD not in report.result.steps  # no card asked for
     assert devices.dispenser.handed_out == []
+
+
+async def test_an_extension_stored_when_the_wait_runs_out_keeps_the_payment(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, in_house: dict,
+) -> None:  # fmt: skip
+    settings = kit.FAST.model_copy(update={"backend_timeout_s": 1})
+    checkin = pms_journey(
+        client, devices, settings, payment_log, signing_key=SIGNING_KEY, now=sim_clock
+    )
+    extend = extend_journey(checkin)
+    assert extend is not None
+    real_extend = extend.stays.extend_stay
+
+    async def slow_reply(*args: Any) -> bool:  # applied, then the answer takes too long
+        await real_extend(*args)
+        await asyncio.sleep(5)
+        return True
+
+    extend.stays.extend_stay = slow_reply  # type: ignore[method-assign]
+    guest = in_house["extend_card"]
+    before = await stay_end(client, guest["order_id"])
+    script = GuestScript.model_validate(
+        {"name": "slow", "max_seconds": 30, "expect": {"outcome": "extended", "voided": 0},
+         "actions": [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
+                     {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "finish"}]}
+    )  # fmt: skip
+    report = await run_script(checkin, script, values, lobby=checkin.lobby(extend))
+    assert report.passed, (report.failures, report.transcript)
+    after = before + timedelta(days=1)
+    assert key_on(returned_card(devices))["check_out_time"] == int(after.timestamp())
+    assert await stay_end(client, guest["order_id"]) == after
+    assert await cashier_bills(client, guest["order_id"]) == [KING_RATE]
