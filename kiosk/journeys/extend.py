@@ -272,17 +272,7 @@ class _Run:
                 params={**_room(stay), "ends": stay.ends, "max_nights": offer.max_nights},
                 choices=(
                     *(
-                        Choice(
-                            str(n),
-                            "extend_nights.option",
-                            primary=n == 1,
-                            params={
-                                "nights": n,
-                                "until": self._until(stay, n),
-                                "amount": offer.nightly_rate * n,
-                                "currency": currency,
-                            },
-                        )
+                        self._option(stay, n, offer.nightly_rate * n, currency)
                         for n in range(1, most + 1)
                     ),
                     Choice("cancel", "common.cancel"),
@@ -293,6 +283,18 @@ class _Run:
         )
         cancel_on(action)
         return int(action.value)
+
+    def _option(self, stay: Stay, nights: int, amount: Decimal, currency: str) -> Choice:
+        until = self._until(stay, nights)
+        day = until.astimezone(self.settings.zone).date()  # on the button: the hour is the stay's
+        params = {
+            "nights": nights,
+            "until": until,
+            "day": day,
+            "amount": amount,
+            "currency": currency,
+        }
+        return Choice(str(nights), "extend_nights.option", primary=nights == 1, params=params)
 
     def _until(self, stay: Stay, nights: int) -> datetime:
         """The new check-out: the same time of day ``nights`` later on the property's

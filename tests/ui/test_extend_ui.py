@@ -92,8 +92,8 @@ async def test_extend_by_card_two_nights_by_touch(
     assert nights.frame.message.text == "Room 206: check-out now 05 Mar 2026 12:00."
     labels = [b.text for b in reversed(nights.frame.choices.children)]
     assert labels[:2] == [
-        "1 more night(s), until 06 Mar 2026 12:00: 388.00 CNY",
-        "2 more night(s), until 07 Mar 2026 12:00: 776.00 CNY",
+        "1 more night(s), until 06 Mar 2026: 388.00 CNY",
+        "2 more night(s), until 07 Mar 2026: 776.00 CNY",
     ]
     assert labels[-1] == "Cancel"
     await guest.choose("2")
