@@ -42,6 +42,7 @@ from kiosk.i18n import Catalogue
 from kiosk.journeys.amenity import AmenityJourney
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.extend import extend_journey
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
@@ -173,6 +174,9 @@ def other_journeys(
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
     journeys: list[GuestJourney] = []
+    extend = extend_journey(checkin) if config.journey.extend_stay else None
+    if extend is not None:
+        journeys.append(extend)
     if amenity_desk is not None:
         amenities = config.amenities
         journeys.append(

@@ -258,6 +258,17 @@ class StateDb:
         rows = self.query("SELECT cards_presented FROM journeys WHERE id = ?", (journey_id,))
         return int(rows[0]["cards_presented"]) if rows else 0
 
+    def wrote(self, journey_id: str, operations: tuple[str, ...]) -> bool:
+        """Whether the journey put one of ``operations`` in the outbox (stored, being sent or
+        delivered; not refused, not parked)."""
+        marks = ", ".join("?" * len(operations))
+        rows = self.query(
+            f"SELECT 1 FROM outbox WHERE journey = ? AND operation IN ({marks})"
+            " AND state IN ('pending', 'in_flight', 'delivered') LIMIT 1",
+            (journey_id, *operations),
+        )
+        return bool(rows)
+
     def keyless_check_in(self, booking: str) -> bool:
         """Whether a journey here checked ``booking`` in, and no card ever came out for it."""
         rows = self.query(

@@ -35,6 +35,10 @@ from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
 from screens.done import DoneScreen
+from screens.extend_card import ExtendCardScreen
+from screens.extend_done import ExtendDoneScreen
+from screens.extend_nights import ExtendNightsScreen
+from screens.extend_start import ExtendStartScreen
 from screens.identity import IdentityScreen
 from screens.inactivity import InactivityTimer
 from screens.key_progress import KeyProgressScreen
@@ -83,6 +87,11 @@ SCREENS: tuple[type[StepScreen], ...] = (
     # walk-in
     WalkInNightsScreen,
     WalkInRoomScreen,
+    # extend stay
+    ExtendStartScreen,
+    ExtendCardScreen,
+    ExtendNightsScreen,
+    ExtendDoneScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.

@@ -144,6 +144,7 @@ class Reason(StrEnum):
     SLOT_TAKEN = "slot_taken"  # the amenity's slot was booked or closed meanwhile
     # walk-in
     ROOM_TAKEN = "room_taken"  # the room was sold or blocked meanwhile
+    EXTEND_REFUSED = "extend_refused"  # the back-end refused to extend a stay (extend stay)
 
 
 class BackendError(Exception):
@@ -225,4 +226,44 @@ class ArrivalsSource(Protocol):
 
     async def arrivals(self, start: datetime, end: datetime) -> Arrivals:
         """Reservations with a stay starting in [start, end), and the property's rooms."""
+        ...
+
+
+# --- extend stay (issue 11, item 2) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtensionOffer:
+    """How far an in-house stay may be extended, and at what price a night."""
+
+    max_nights: int  # 0: the room is booked from the stay's next night
+    nightly_rate: Decimal
+
+
+@runtime_checkable
+class StayExtensions(Protocol):
+    """The verbs of the extend-stay journey, where the back-end's API offers them."""
+
+    async def find_by_card(self, card_uid: str, at: datetime) -> tuple[Reservation, Stay] | None:
+        """The in-house stay (and its reservation) a room card with ``card_uid`` was issued
+        for, among the stays in house at ``at``; None when the card is on none of them."""
+        ...
+
+    async def card_uids(self, stay: Stay) -> frozenset[str]:
+        """The UIDs (upper-case hex) of the cards on record for the stay."""
+        ...
+
+    async def extension_offer(self, stay: Stay) -> ExtensionOffer:
+        """The nights the stay may be extended by (its room free) and its nightly rate."""
+        ...
+
+    async def room_free_until(self, stay: Stay, until: datetime) -> bool:
+        """Whether the stay's room is free from its end until ``until``."""
+        ...
+
+    async def extend_stay(
+        self, stay: Stay, until: datetime, amount: Decimal, reference: str
+    ) -> bool:
+        """Move the stay's end to ``until``, charging ``amount`` on its folio. True when the
+        back-end has it now, False when the outbox delivers it later."""
         ...

@@ -21,6 +21,9 @@ the outbox. Choices the seed leaves open:
 - Door PINs need the stay's lock and order, which only ``getAccomDetail`` shows: they
   travel in the ``Stay``. A room the kiosk assigns has no floor or lock in any reply
   before the stay is in it, so ``checked_in_stays`` reads them again after check-in.
+- Extend stay: a card's stay is found among the stays in house now (the room calendar,
+  then each order, then each stay's cards); the nightly rate is the stay's room amount
+  over its nights (no rate table in the seed); ``extendCheckIn`` goes through the outbox.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel, ValidationError
@@ -37,8 +40,10 @@ from kiosk.api import ApiError, PmsError
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import (
     Accom,
+    AccomAvailabilityRequest,
     AccomDetail,
     AccomDetailRequest,
+    AccomEndTime,
     AccomListRequest,
     AccomRef,
     AccomStatus,
@@ -56,6 +61,7 @@ from kiosk.api.pms_types import (
     CheckInRoom,
     CreatedOrder,
     CreateOrderRequest,
+    ExtendCheckInRequest,
     IdType,
     LockType,
     NewAccom,
@@ -65,6 +71,7 @@ from kiosk.api.pms_types import (
     RoomAvailabilityRequest,
     RoomStatusRequest,
     SendOfflinePasswordRequest,
+    StayExtension,
     Tenant,
     TenantEdit,
     UpdateAccomTenantRequest,
@@ -75,6 +82,7 @@ from kiosk.backends.base import (
     Arrivals,
     BackendError,
     BackendUnreachable,
+    ExtensionOffer,
     Guest,
     IdKind,
     KeyGrant,
@@ -95,6 +103,8 @@ REFERENCE_TAG = "kiosk-ref:"  # marks the kiosk's reference inside a cashier bil
 BILL_PAGE_SIZE = 100
 WALK_IN_BOOKER = "Kiosk walk-in"  # the order's name: the guest registers on the stay itself
 MAX_BILL_PAGES = 50
+_A_MINUTE = timedelta(minutes=1)
+_A_DAY = timedelta(days=1)
 
 _STATES = {
     AccomStatus.BOOKED: StayState.BOOKED,
@@ -498,6 +508,81 @@ class PmsBackend:
             accoms = [a.accom_id for a in detail.accom_list if a.accom_status is AccomStatus.BOOKED]
             if accoms:
                 await self._send("cancelBook", CancelBookRequest(accom_ids=accoms), reference)
+    # --- extend stay (issue 11, item 2) ---------------------------------------------------
+
+    async def find_by_card(self, card_uid: str, at: datetime) -> tuple[Reservation, Stay] | None:
+        uid = card_uid.upper()
+        with mapped(Reason.BACKEND_FAULT):
+            # The room calendar names the orders in house now; their stays' ids and then
+            # each stay's cards follow, each round's calls at once.
+            calendar = await self._client.get_accom_list(
+                AccomListRequest(pms_id=self._pms_id, start_date=at, end_date=at + _A_MINUTE)
+            )
+            orders = sorted(
+                {
+                    stay.order_id
+                    for line in calendar
+                    for stay in line.order_list
+                    if stay.order_id and stay.accom_status is AccomStatus.CHECKED_IN
+                }
+            )
+            details = await asyncio.gather(
+                *(self._client.get_accom_detail(AccomDetailRequest(order_id=o)) for o in orders)
+            )
+            in_house = [
+                (order_id, accom.accom_id)
+                for order_id, detail in zip(orders, details, strict=True)
+                for accom in detail.accom_list
+                if accom.accom_id and accom.accom_status is AccomStatus.CHECKED_IN
+            ]
+            cards = await asyncio.gather(
+                *(self._client.get_all_accom_card(AccomRef(accom_id=a)) for _, a in in_house)
+            )
+        for (order_id, accom_id), records in zip(in_house, cards, strict=True):
+            if any(record.card_uid.upper() == uid for record in records):
+                reservation = await self.find_reservation(PmsOrderRef(order_id))
+                stay = next(s for s in reservation.stays if s.stay_id == str(accom_id))
+                return reservation, stay
+        return None
+
+    async def card_uids(self, stay: Stay) -> frozenset[str]:
+        with mapped(Reason.BACKEND_FAULT):
+            records = await self._client.get_all_accom_card(AccomRef(accom_id=int(stay.stay_id)))
+        return frozenset(record.card_uid.upper() for record in records)
+
+    async def extension_offer(self, stay: Stay) -> ExtensionOffer:
+        """``getOrderMaxRenewDays`` for the nights; the rate is the stay's own: its room
+        amount over its nights (the seed has no rate table), to the cent."""
+        order_id = int(stay.reservation_id)
+        with mapped(Reason.BACKEND_FAULT):
+            renew, detail = await asyncio.gather(
+                self._client.get_order_max_renew_days(OrderRef(order_id=order_id)),
+                self._client.get_accom_detail(AccomDetailRequest(order_id=order_id)),
+            )
+        accom = next((a for a in detail.accom_list if str(a.accom_id) == stay.stay_id), None)
+        if accom is None:
+            raise BackendError(Reason.BACKEND_FAULT, "the stay is no longer on its order")
+        nights = max(1, round((accom.checkin_end_time - accom.checkin_start_time) / _A_DAY))
+        rate = (accom.amount / nights).quantize(Decimal("0.01"))
+        return ExtensionOffer(max(0, renew.days_by_accom.get(int(stay.stay_id), 0)), rate)
+
+    async def room_free_until(self, stay: Stay, until: datetime) -> bool:
+        with mapped(Reason.BACKEND_FAULT):
+            (answer,) = await self._client.batch_get_accom_availability(
+                AccomAvailabilityRequest(
+                    accom_list=[AccomEndTime(accom_id=int(stay.stay_id), checkin_end_time=until)]
+                )
+            )
+        return bool(answer.is_available is YesNo.YES)
+
+    async def extend_stay(
+        self, stay: Stay, until: datetime, amount: Decimal, reference: str
+    ) -> bool:
+        extension = StayExtension(accom_id=int(stay.stay_id), checkin_end_time=until, amount=amount)
+        with mapped(Reason.EXTEND_REFUSED):
+            return await self._send(
+                "extendCheckIn", ExtendCheckInRequest(extends=[extension]), reference
+            )
 
 
 def rooms_of_queued_check_ins(outbox: Outbox) -> set[str]:

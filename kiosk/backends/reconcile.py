@@ -68,6 +68,10 @@ class _Ask:
         self.shared[order_id] = (now, detail)
         return detail
 
+    def forget(self, order_id: int) -> None:
+        """A write about to change the order's folio is sent: earlier reads are stale."""
+        self.shared.pop(order_id, None)
+
 
 PmsCheck = Callable[[_Ask], Awaitable[Verdict]]
 
@@ -204,6 +208,26 @@ async def _door_pin(ask: _Ask) -> Verdict:
     return Verdict.LANDED if made else Verdict.NOT_LANDED
 
 
+async def _extend(ask: _Ask) -> Verdict:
+    """extendCheckIn (extend stay): landed when the stay ends where the write moves it; the
+    PMS's own check refuses a room booked on the new nights."""
+    (item,) = ask.request["extends"]  # the kiosk extends one stay a write
+    order_id = _order_of(ask.booking)
+    accom = _accom(await ask.detail(order_id), int(item["accom_id"]))
+    wanted = int(item["checkin_end_time"])
+    ends = int(accom.checkin_end_time.timestamp())
+    if accom.accom_status is not AccomStatus.CHECKED_IN:
+        raise Conflict(f"stay {accom.accom_id} was {accom.accom_status.name.lower()} meanwhile")
+    if ends == wanted:
+        return Verdict.LANDED
+    if ends > wanted:
+        raise Conflict(f"stay {accom.accom_id} was extended further meanwhile (at the desk?)")
+    # The extension adds its amount to what is due: the payment replayed after it must not
+    # be checked against a balance read before it.
+    ask.forget(order_id)
+    return Verdict.NOT_LANDED
+
+
 _PMS_CHECKS: dict[str, PmsCheck] = {
     "cashier": _cashier,
     "checkIn": _check_in,
@@ -212,6 +236,7 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
     "cancelAccomStatus": _undo_check_in,
     "sendOfflinePassword": _door_pin,
     "cancelBook": _release_walk_in,
+    "extendCheckIn": _extend,  # extend stay
 }
 
 

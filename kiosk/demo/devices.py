@@ -39,6 +39,8 @@ class SimCardPath:
         self._faults: deque[CardFault] = deque(card_faults)
         self._at_exit: SimCard | None = None  # the presented card's chip, out of the field
         self.reject_bin: list[SimCard] = []  # the chips of captured cards, as they dropped
+        self._offered: SimCard | None = None  # a guest's card pushed into the exit slot
+        self.handed_out: list[SimCard] = []  # the chips guests took from the exit, in order
 
     def fault_next_cards(self, *faults: CardFault) -> None:
         self._faults.extend(faults)
@@ -86,12 +88,36 @@ class SimCardPath:
 
     def wait_taken(self, timeout: float) -> bool:
         taken = self.inner.wait_taken(timeout)
-        if taken:
-            self._at_exit = None  # in the guest's hand
+        if taken and self._at_exit is not None:  # in the guest's hand
+            self.handed_out.append(self._at_exit)
+            self._at_exit = None
         return taken
+
+    def guest_inserts(self, card: SimCard) -> None:
+        """A guest pushes ``card`` (their room card) into the exit slot."""
+        self._offered = card
+        self.inner.insert_from_front()
+
+    def take_in(self, timeout: float) -> bool:
+        if not self.inner.take_in(timeout):
+            return False
+        self._encoder.insert(self._offered)
+        self._offered = None
+        return True
 
     def health(self) -> DeviceHealth:
         return self.inner.health()
+
+
+def guest_card(uid_hex: str, payload: bytes) -> SimCard:
+    """A room card as a guest holds it: ``uid_hex``, keyed by a kiosk encoder, holding
+    ``payload`` (a key written at check-in)."""
+    writer = SimEncoder()
+    card = writer.insert(SimCard(writer.card_type, bytes.fromhex(uid_hex)))
+    if payload:
+        writer.write_key(payload)
+    writer.remove()
+    return card
 
 
 def simulated_devices(

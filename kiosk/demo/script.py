@@ -29,7 +29,7 @@ from hardware.payment.config import ScenarioName
 from hardware.payment.simulator import Scenario, SimulatedTerminal
 from hardware.printer.protocol import PaperLevel
 from hardware.printer.simulator import SimPrinter
-from kiosk.demo.devices import CardFault, SimCardPath
+from kiosk.demo.devices import CardFault, SimCardPath, guest_card
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.lobby import Lobby
@@ -38,7 +38,7 @@ from kiosk.journeys.result import JourneyResult
 
 log = logging.getLogger("kiosk.script")
 
-GUEST_MOVES = ("scan", "tap", "type", "language", "pay", "cancel", "timeout")
+GUEST_MOVES = ("scan", "tap", "type", "language", "pay", "cancel", "timeout", "insert_card")
 DEVICE_MOVES = (
     "take_card",
     "card_fault",
@@ -75,6 +75,9 @@ class ScriptAction(BaseModel):
     choice: str | None = None  # with pay: the choice that starts it ("retry", "other_card")
     cancel: bool | None = None
     timeout: bool | None = None  # the screen's inactivity timer runs out
+    # The guest pushes their room card into the card slot: "UID[/key hex]" (the key the card
+    # holds) or "@name"; the journey moves on by itself once the slot takes it in.
+    insert_card: str | None = None
     take_card: bool | None = None  # whether the guest takes the next presented card
     card_fault: Literal["verify_mismatch", "removed", "reverts"] | None = None  # next card fed
     wait: float | None = Field(None, ge=0, le=60)  # seconds before the next move
@@ -273,8 +276,11 @@ def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The "@name" values of the demo manifest (``kiosk sim``): each case's QR payload as
     "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4"."""
     values: dict[str, str] = {}
-    for entry in [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]:
+    entries = [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]
+    for entry in [*entries, *manifest.get("in_house", ())]:
         values[entry["case"]] = entry["qr_payload"]
+        if "card" in entry:  # a guest in house: their room card ("@<case>.card")
+            values[f"{entry['case']}.card"] = entry["card"]
         for name, value in entry.get("second_factor", {}).items():
             values[f"{entry['case']}.{name}"] = str(value)
     return values
@@ -367,9 +373,11 @@ class _Player:
             if self._on_view is not None:
                 await self._on_view(view)
             if view.choices or view.input is not None:  # the view waits for the guest
-                await channel.actions.put(await self._answer(view, channel))
+                answer = await self._answer(view, channel)
+                if answer is not None:  # None: a move of the guest's hand, not on the screen
+                    await channel.actions.put(answer)
 
-    async def _answer(self, view: View, channel: Channel) -> Action:
+    async def _answer(self, view: View, channel: Channel) -> Action | None:
         while self._actions:
             action = self._actions.pop(0)
             if action.optional and action.on is not view.step:
@@ -378,6 +386,8 @@ class _Player:
                 await self._device_move(action)
                 continue
             move = self._guest_move(action, view)
+            if move is None:
+                return None
             self.effort.count(move)
             if move.kind is ActionKind.LANGUAGE and view.step is not Step.LANGUAGE:
                 # Elsewhere a language switch answers nothing: the screen still waits for
@@ -388,9 +398,17 @@ class _Player:
         self.transcript.append("(script ended: the guest walks away)")
         return Action(ActionKind.TIMEOUT)
 
-    def _guest_move(self, action: ScriptAction, view: View) -> Action:
+    def _guest_move(self, action: ScriptAction, view: View) -> Action | None:
         if action.on is not None and action.on is not view.step:
             raise ScriptError(f"expected the {action.on} screen, the journey shows {view.step}")
+        if action.insert_card is not None:
+            uid, _, key = self._value(action.insert_card).partition("/")
+            try:
+                card = guest_card(uid, bytes.fromhex(key))
+            except ValueError:
+                raise ScriptError("insert_card takes a UID and key in hex: UID/KEY") from None
+            self._card_path("insert_card").guest_inserts(card)
+            return None
         if action.scan is not None:
             return Action(ActionKind.QR, self._value(action.scan))
         if action.type is not None:

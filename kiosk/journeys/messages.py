@@ -44,6 +44,11 @@ class Step(StrEnum):
     # walk-in (walk_in.py)
     WALK_IN_NIGHTS = "walk_in_nights"  # how many nights, each with its check-out
     WALK_IN_ROOM = "walk_in_room"  # one room type: photo, nightly rate, total; book or next
+    # extend stay
+    EXTEND_START = "extend_start"  # insert the room card, or use the booking's code instead
+    EXTEND_CARD = "extend_card"  # found by the booking: insert the room card to update it
+    EXTEND_NIGHTS = "extend_nights"  # how many more nights, each choice priced
+    EXTEND_DONE = "extend_done"  # the new check-out time
 
 
 class ActionKind(StrEnum):

@@ -39,7 +39,13 @@ class Refusal(StrEnum):
     SLOT_TAKEN = "slot_taken"  # the slot went meanwhile: the guest picks again
     # walk-in
     NO_ROOMS = "no_rooms"  # nothing clean and free that the kiosk may sell
-    ROOM_TAKEN = "room_taken"  # sold meanwhile (another kiosk): the next one is offered
+    # extend stay
+    CARD_UNKNOWN = "card_unknown"  # the card is on no stay in house (or cannot be read)
+    NOTHING_TO_EXTEND = "nothing_to_extend"  # the booking has no stay in house to extend
+    # the room is booked on the next night (extend); sold meanwhile (walk-in: the next one
+    # is offered)
+    ROOM_TAKEN = "room_taken"
+    CARD_NOT_UPDATED = "card_not_updated"  # extended and paid, the card not re-encoded
 
     @property
     def key(self) -> str:

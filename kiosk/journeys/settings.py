@@ -68,6 +68,13 @@ class JourneySettings(BaseModel):
     payment_status_deadline_s: float = Field(
         120.0, gt=0, description="give up asking the terminal and send the guest to the desk"
     )
+    # extend stay
+    extend_stay: bool = Field(
+        True, description="offer 'extend my stay' to guests in house (where the back-end can)"
+    )
+    extend_nights_offered: int = Field(
+        7, ge=1, le=30, description="the most nights a guest may add at the kiosk (extend stay)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -40,6 +40,11 @@ from kiosk.state import JourneyMark, StateDb, current_journey
 log = logging.getLogger(__name__)
 
 
+# Writes that are themselves what a payment bought: once a journey put one in the outbox,
+# the money stays after a crash, as it does once a card was presented (extend stay).
+PAID_FOR_WRITES = ("extendCheckIn",)
+
+
 def bill_reference(payment_reference: str) -> str:
     """The folio entry's reference for a payment: the same after a crash, so never doubled."""
     return f"bill-{payment_reference}"
@@ -163,7 +168,8 @@ async def _resolve(
         log_.settle(record.reference, state)
     if state not in (Outcome.APPROVED.value, VOID_FAILED):
         return state
-    if log_.db.cards_presented(record.journey) > 0:
+    delivered = log_.db.cards_presented(record.journey) > 0
+    if delivered or log_.db.wrote(record.journey, PAID_FOR_WRITES):
         if record.kind is Kind.PREAUTH:
             log_.settle(record.reference, HELD)
             return HELD

@@ -88,11 +88,13 @@ def seed_demo(server: SimServer, *, seed: int, timezone: str = DEFAULT_TIMEZONE)
         today = ctx.now.astimezone(tz).date()
         arrivals = [_seed_arrival(conn, ctx, rooms, a, today, tz) for a in ARRIVALS]
         codes = seed_openability(conn, rng, ctx.now)
+        in_house = [_seed_in_house(conn, ctx, rooms, h, today, tz) for h in IN_HOUSE]
         demo = {
             "pms_id": PMS_ID,
             "timezone": timezone,
             "arrivals": arrivals,
             "booking_codes": codes,
+            "in_house": in_house,  # extend stay
         }
         conn.execute(
             "INSERT INTO sim_meta (key, value) VALUES (?, ?)", (META_KEY, json.dumps(demo))
@@ -222,6 +224,11 @@ def write_manifest(
         ref = BookingCodeRef(residence_id=c["residence_id"], booking_code=c["booking_code"])
         payload = encode_payload(ref, signing_key=signing_key)
         codes.append({**c, "qr_payload": payload, "qr_png": _qr_png(folder, c["case"], payload)})
+    in_house = []  # extend stay
+    for h in demo.get("in_house", ()):
+        ref = PmsOrderRef(order_id=h["order_id"], order_no=h["order_no"])
+        payload = encode_payload(ref, signing_key=signing_key if h["signed"] else None)
+        in_house.append({**h, "qr_payload": payload, "qr_png": _qr_png(folder, h["case"], payload)})
     manifest = {
         "base_url": server.url,
         "token": server.token,
@@ -229,6 +236,7 @@ def write_manifest(
         "timezone": demo["timezone"],
         "arrivals": arrivals,
         "booking_codes": codes,
+        "in_house": in_house,
     }
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest
@@ -238,3 +246,81 @@ def _qr_png(folder: Path, case: str, payload: str) -> str:
     name = f"qr-{case}.png"
     qrcode.make(payload, border=4).save(folder / name)
     return name
+
+
+# --- extend stay: guests in house since yesterday, each with a room card on record ----------
+
+
+@dataclass(frozen=True)
+class InHouse:
+    """One in-house demo case: checked in yesterday until tomorrow noon, in a room of its
+    own (added here, so the arrivals' rooms and their free rooms stay as they were)."""
+
+    case: str
+    room_type: str  # short name
+    room: str
+    floor: int
+    card_uid: str  # the card issued at check-in, on record (addAccomCard)
+    booked_after: bool = False  # another guest has the room from the stay's last day
+    signed: bool = True
+    expected: str = "extended"
+
+
+IN_HOUSE = (
+    InHouse("extend_card", "King", "206", 2, "E1C0FFEE"),
+    InHouse("extend_qr", "King", "207", 2, "E2C0FFEE", signed=False),
+    InHouse("extend_taken", "Suite", "504", 5, "E3C0FFEE", booked_after=True,
+            expected="refused:room_taken"),
+)  # fmt: skip
+
+
+def _seed_in_house(
+    conn: Any, ctx: SimContext, rooms: dict, guest: InHouse, today: date, tz: ZoneInfo
+) -> dict[str, Any]:
+    type_id = rooms[guest.room_type]["room_type_id"]
+    room_id = pms_property.add_room(conn, PMS_ID, type_id, guest.room, guest.floor)
+    price = Decimal(rooms[guest.room_type]["price"])
+    surname, given = ctx.rng.choice(SURNAMES), ctx.rng.choice(GIVEN)
+    phone = "139" + "".join(ctx.rng.choice("0123456789") for _ in range(8))
+
+    def booking(first_day: date, nights: int) -> int:
+        start = datetime.combine(first_day, time(14, 0), tz)
+        end = datetime.combine(first_day + timedelta(days=nights), time(12, 0), tz)
+        amount = f"{price * nights:.2f}"
+        tenant = {"name": f"{given} {surname}", "phone": phone, "id_type": int(IdType.PASSPORT),
+                  "id_number": "E" + phone[-8:]}  # fmt: skip
+        stay = {"accom_type": 10, "checkin_start_time": int(start.timestamp()),
+                "checkin_end_time": int(end.timestamp()), "amount": amount, "accom_status": 40,
+                "room_id": room_id, "tenant_list": [tenant]}  # fmt: skip
+        order = {"pms_id": PMS_ID, "name": tenant["name"], "phone": phone, "room_list": [stay],
+                 "reminder_list": []}  # fmt: skip
+        order_id = _call(conn, ctx, "/api/v1/pmsOrder/create", order)["order_id"]
+        bill = {"bill_type": 10, "name": "Online prepayment", "amount": amount, "remark": "demo"}
+        _call(conn, ctx, "/api/v1/pmsOrder/cashier", {"order_id": order_id, "bills": [bill]})
+        return int(order_id)
+
+    order_id = booking(today - timedelta(days=1), 2)
+    detail = _call(conn, ctx, "/api/v1/pmsOrder/getAccomDetail", {"order_id": order_id})
+    accom_id = detail["accom_list"][0]["accom_id"]
+    _call(
+        conn,
+        ctx,
+        "/api/v1/pmsOrder/checkIn",
+        {"order_id": order_id, "checkin_rooms": [{"accom_id": accom_id, "room_id": room_id}]},
+    )
+    _call(conn, ctx, "/api/v1/pmsOrder/addAccomCard",
+          {"accom_id": accom_id, "card_uid": guest.card_uid})  # fmt: skip
+    card = _call(conn, ctx, "/api/v1/pmsOrder/generateRoomCard", {"accom_id": accom_id})
+    if guest.booked_after:
+        booking(today + timedelta(days=1), 1)
+    return {
+        "case": guest.case,
+        "expected": guest.expected,
+        "order_id": order_id,
+        "order_no": detail.get("order_no"),
+        "accom_id": accom_id,
+        "signed": guest.signed,
+        "second_factor": {"surname": surname, "phone_last4": phone[-4:]},
+        # the guest's card: its UID and the key it holds ("@<case>.card" in a script)
+        "card": f"{guest.card_uid}/{card['ic_card_string']}",
+    }

@@ -1,0 +1,15 @@
+"""Extend stay: the new check-out time; the card in the guest's hand is updated."""
+
+from __future__ import annotations
+
+from kiosk.journeys.messages import Step
+from screens.base import StepScreen
+from screens.kv import load_kv
+
+
+class ExtendDoneScreen(StepScreen):
+    step = Step.EXTEND_DONE
+    hero_icon = "success"
+
+
+load_kv(__file__)
