@@ -182,9 +182,10 @@ class FleetHub:
         return rid
 
     def _reply(self, state: KioskState, reply: Reply) -> None:
-        pending = self._pending.pop(reply.request_id, None)
+        pending = self._pending.get(reply.request_id)
         if pending is None or pending.kiosk != state.kiosk or self.operator is None:
             return  # another operator's command, or a reply claiming another kiosk's
+        del self._pending[reply.request_id]
         authentic = self.operator.authentic(state.kiosk, reply)
         result = dict(reply.result)
         if authentic and reply.status == "ok":

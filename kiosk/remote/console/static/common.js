@@ -39,7 +39,11 @@ function showBroker(connected) {
 function live(url, handlers, resync) {
   const source = new EventSource(url);
   let lost = false;
-  source.onerror = () => { lost = true; };
+  source.onerror = () => {
+    lost = true;
+    // Refused (logged out, the session expired): the browser will not try again.
+    if (source.readyState === EventSource.CLOSED) window.location = "/login";
+  };
   source.onopen = () => { if (lost) { lost = false; resync(); } };
   source.addEventListener("resync", resync);
   source.addEventListener("logout", () => { source.close(); window.location = "/login"; });
