@@ -127,7 +127,7 @@ def browser() -> Iterator[object]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1280,900"):  # fmt: skip
+                 "--window-size=1280,1000"):  # fmt: skip
         options.add_argument(flag)
     # The explicit driver keeps selenium from looking for one on the network.
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))

@@ -1,5 +1,5 @@
-"""The console's HTTP surface without a browser or a broker (Starlette's test client; the
-hub is not connected): cookies, CSRF, login throttle, roles, the command endpoint's
+"""The console's HTTP surface without a browser or a broker (httpx over ASGI; the hub is
+not connected): cookies, CSRF, login throttle, roles, the command endpoint's
 checks, security headers."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from kiosk.config import ConsoleConfig, RemoteConfig
 from kiosk.remote.console import app as console_app
@@ -30,7 +30,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def make_client(folder: Path, **changes: object) -> TestClient:
+def make_client(folder: Path, **changes: object) -> httpx.AsyncClient:
     config = ConsoleConfig(
         accounts_file=folder / "accounts.json", audit_log=folder / "audit.jsonl",
         login_max_failures=3, **changes,  # type: ignore[arg-type]
@@ -39,36 +39,37 @@ def make_client(folder: Path, **changes: object) -> TestClient:
     hub.apply(Message("sim-0001", "status", Status(kiosk="sim-0001", state="online")))
     app = console_app.create_app(config, Accounts.load(config.accounts_file), hub)
     secure = config.secure_cookies
-    return TestClient(app, base_url="https://testserver" if secure else "http://testserver")
+    base = "https://testserver" if secure else "http://testserver"
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base)
 
 
-def login_token(client: TestClient) -> str:
-    page = client.get("/login")
+async def login_token(client: httpx.AsyncClient) -> str:
+    page = await client.get("/login")
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match
     return match.group(1)
 
 
-def log_in(client: TestClient, user: str, password: str | None = None) -> str:
+async def log_in(client: httpx.AsyncClient, user: str, password: str | None = None) -> str:
     """Log in; the session's CSRF token."""
-    token = login_token(client)
+    token = await login_token(client)
     form = {"csrf": token, "username": user, "password": password or PASSWORDS[user]}
-    done = client.post("/login", data=form, follow_redirects=False)
+    done = await client.post("/login", data=form, follow_redirects=False)
     assert done.status_code == 303, done.text
-    page = client.get("/")
+    page = await client.get("/")
     match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert match
     return match.group(1)
 
 
-def test_cookies_are_secure_httponly_and_strict(folder: Path) -> None:
+async def test_cookies_are_secure_httponly_and_strict(folder: Path) -> None:
     client = make_client(folder)  # secure_cookies defaults to on
-    page = client.get("/login")
+    page = await client.get("/login")
     assert re.search(r"console_login=\S+; HttpOnly; Max-Age=600; Path=/; SameSite=strict; Secure",
                      page.headers["set-cookie"])  # fmt: skip
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     form = {"csrf": token, "username": "olga", "password": PASSWORDS["olga"], "next": "/kiosk/x"}
-    done = client.post("/login", data=form, follow_redirects=False)
+    done = await client.post("/login", data=form, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/kiosk/x"
     cookie = [c for c in done.headers.get_list("set-cookie") if c.startswith("console_session=")]
     assert cookie and all(flag in cookie[0] for flag in ("HttpOnly", "SameSite=strict", "Secure"))
@@ -76,81 +77,89 @@ def test_cookies_are_secure_httponly_and_strict(folder: Path) -> None:
         assert page.headers[name.decode()] == value.decode()
 
 
-def test_login_needs_its_csrf_token_and_the_right_password(folder: Path) -> None:
+async def test_login_needs_its_csrf_token_and_the_right_password(folder: Path) -> None:
     client = make_client(folder, secure_cookies=False)
-    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
-    assert client.get("/api/fleet").status_code == 401
+    assert (await client.get("/", follow_redirects=False)).headers["location"] == "/login?next=/"
+    assert (await client.get("/api/fleet")).status_code == 401
     form = {"username": "olga", "password": PASSWORDS["olga"]}
-    assert client.post("/login", data=form).status_code == 403  # no token
+    assert (await client.post("/login", data=form)).status_code == 403  # no token
     form["csrf"] = "guessed"
-    login_token(client)
-    assert client.post("/login", data=form).status_code == 403  # not the cookie's
-    wrong = client.post("/login", data={**form, "csrf": login_token(client), "password": "x"})
+    await login_token(client)
+    assert (await client.post("/login", data=form)).status_code == 403  # not the cookie's
+    wrong = await client.post(
+        "/login", data={**form, "csrf": await login_token(client), "password": "x"}
+    )
     assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
-    log_in(client, "olga")
-    assert [r["kiosk"] for r in client.get("/api/fleet").json()["rows"]] == ["sim-0001"]
+    await log_in(client, "olga")
+    assert [r["kiosk"] for r in (await client.get("/api/fleet")).json()["rows"]] == ["sim-0001"]
     # An open redirect is not offered.
-    token = login_token(client)
-    done = client.post(
+    token = await login_token(client)
+    done = await client.post(
         "/login", data={**form, "csrf": token, "next": "//evil.example/"}, follow_redirects=False
     )
     assert done.headers["location"] == "/"
 
 
-def test_failed_logins_lock_the_name_out(folder: Path) -> None:
+async def test_failed_logins_lock_the_name_out(folder: Path) -> None:
     client = make_client(folder, secure_cookies=False)
     for _ in range(3):
-        form = {"csrf": login_token(client), "username": "olga", "password": "guess"}
-        assert client.post("/login", data=form).status_code == 401
-    form = {"csrf": login_token(client), "username": "olga", "password": PASSWORDS["olga"]}
-    locked = client.post("/login", data=form)
+        form = {"csrf": await login_token(client), "username": "olga", "password": "guess"}
+        assert (await client.post("/login", data=form)).status_code == 401
+    form = {"csrf": await login_token(client), "username": "olga", "password": PASSWORDS["olga"]}
+    locked = await client.post("/login", data=form)
     assert locked.status_code == 429 and "too many failed logins" in locked.text
     audit = [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
     assert [e["event"] for e in audit] == ["login_failed"] * 3
     # A mistyped name (perhaps a password) is not written down.
-    form = {"csrf": login_token(client), "username": "hunter2-oops", "password": "x"}
-    client.post("/login", data=form)
+    form = {"csrf": await login_token(client), "username": "hunter2-oops", "password": "x"}
+    await client.post("/login", data=form)
     assert "hunter2" not in (folder / "audit.jsonl").read_text()
 
 
-def test_the_command_endpoint_checks_before_sending(folder: Path) -> None:
+async def test_the_command_endpoint_checks_before_sending(folder: Path) -> None:
     client = make_client(folder, secure_cookies=False)
     url = "/kiosk/sim-0001/command"
     body = {"command": "maintenance", "args": {"on": True}}
-    assert client.post(url, json=body).status_code == 401
-    csrf = log_in(client, "olga")
-    assert client.post(url, json=body).status_code == 403  # no CSRF token
-    assert client.post(url, json=body, headers={"X-CSRF-Token": "x" + csrf}).status_code == 403
+    assert (await client.post(url, json=body)).status_code == 401
+    csrf = await log_in(client, "olga")
+    assert (await client.post(url, json=body)).status_code == 403  # no CSRF token
+    assert (
+        await client.post(url, json=body, headers={"X-CSRF-Token": "x" + csrf})
+    ).status_code == 403
     headers = {"X-CSRF-Token": csrf}
-    assert client.post("/kiosk/sim-9999/command", json=body, headers=headers).status_code == 404
+    assert (
+        await client.post("/kiosk/sim-9999/command", json=body, headers=headers)
+    ).status_code == 404
     for bad in ({"command": "format_disk"}, {"command": "maintenance", "args": {"on": "x"}}, {}):
-        assert client.post(url, json=bad, headers=headers).status_code == 400, bad
+        assert (await client.post(url, json=bad, headers=headers)).status_code == 400, bad
     # Checked and well-formed, but the hub has no broker: not sent, and said so.
-    refused = client.post(url, json=body, headers=headers)
+    refused = await client.post(url, json=body, headers=headers)
     assert refused.status_code == 503 and "no broker" in refused.json()["error"]
-    assert client.get("/kiosk/sim-0001").status_code == 200
-    assert client.get("/kiosk/sim-9999").status_code == 404
+    assert (await client.get("/kiosk/sim-0001")).status_code == 200
+    assert (await client.get("/kiosk/sim-9999")).status_code == 404
 
 
-def test_a_viewer_sees_but_cannot_command(folder: Path) -> None:
+async def test_a_viewer_sees_but_cannot_command(folder: Path) -> None:
     client = make_client(folder, secure_cookies=False)
-    csrf = log_in(client, "vic")
-    page = client.get("/kiosk/sim-0001")
+    csrf = await log_in(client, "vic")
+    page = await client.get("/kiosk/sim-0001")
     assert page.status_code == 200 and 'id="commands"' not in page.text
     assert 'class="command' not in page.text
     body = {"command": "screenshot", "args": {}}
-    refused = client.post("/kiosk/sim-0001/command", json=body, headers={"X-CSRF-Token": csrf})
+    refused = await client.post(
+        "/kiosk/sim-0001/command", json=body, headers={"X-CSRF-Token": csrf}
+    )
     assert refused.status_code == 403 and "viewer" in refused.json()["error"]
 
 
-def test_logout_needs_the_token_and_ends_the_session(folder: Path) -> None:
+async def test_logout_needs_the_token_and_ends_the_session(folder: Path) -> None:
     client = make_client(folder, secure_cookies=False)
-    csrf = log_in(client, "olga")
-    assert client.post("/logout", data={}).status_code == 403
-    assert client.get("/api/fleet").status_code == 200
-    done = client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    csrf = await log_in(client, "olga")
+    assert (await client.post("/logout", data={})).status_code == 403
+    assert (await client.get("/api/fleet")).status_code == 200
+    done = await client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
     assert done.status_code == 303
-    assert client.get("/api/fleet").status_code == 401
+    assert (await client.get("/api/fleet")).status_code == 401
 
 
 def test_every_command_has_a_button() -> None:
