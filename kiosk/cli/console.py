@@ -114,6 +114,8 @@ def run_console(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not brokers:
         return _fail("no broker: give --broker URL or [remote] brokers")
+    if not len(accounts):
+        log.warning("%s has no account: add one with kiosk console adduser", console.accounts_file)
     hub = FleetHub(config.remote, console, AuditLog(console.audit_log), brokers)
     app = create_app(console, accounts, hub)
     uvicorn.run(

@@ -53,6 +53,8 @@ def audit(stack: Stack) -> list[dict[str, Any]]:
 def test_a_wrong_password_is_refused(browser: Any, fleet_200: Stack) -> None:
     log_in(browser, fleet_200, OPERATOR[0], "not-the-password")
     assert text(browser, "login-error") == "wrong user name or password"
+    assert browser.find_element(By.ID, "username").get_attribute("value") == OPERATOR[0]
+    assert browser.find_element(By.ID, "password").get_attribute("value") == ""
     assert browser.current_url.endswith("/login")
     keep_screenshot(browser, "login-refused")
     assert {"event": "login_failed", "user": OPERATOR[0]}.items() <= audit(fleet_200)[-1].items()

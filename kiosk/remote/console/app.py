@@ -141,12 +141,15 @@ class Console:
     async def login_form(self, request: Request) -> Response:
         return self._login_page(request, "", 200)
 
-    def _login_page(self, request: Request, error: str, status: int) -> Response:
+    def _login_page(
+        self, request: Request, error: str, status: int, username: str = ""
+    ) -> Response:
         token = new_token()
         next_path = _local_path(request.query_params.get("next", "/"))
         response = self.templates.TemplateResponse(
             request, "login.html",
-            {"csrf": token, "error": error, "next": next_path}, status_code=status,
+            {"csrf": token, "error": error, "next": next_path, "username": username},
+            status_code=status,
         )  # fmt: skip
         self._cookie(response, LOGIN_COOKIE, token, 600)
         return response
@@ -161,7 +164,7 @@ class Console:
         wait = self.throttle.retry_after(keys)
         if wait > 0:
             msg = f"too many failed logins: try again in {int(wait) + 1} s"
-            return self._login_page(request, msg, 429)
+            return self._login_page(request, msg, 429, name)
         account = await asyncio.to_thread(self.accounts.check, name, password)
         if account is None:
             self.throttle.failed(keys)
@@ -169,7 +172,7 @@ class Console:
             who = name if name in self.accounts else "(not an account)"
             self.hub.audit.write("login_failed", user=who, address=client)
             await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-            return self._login_page(request, "wrong user name or password", 401)
+            return self._login_page(request, "wrong user name or password", 401, name)
         self.throttle.succeeded(keys)
         session = self.sessions.create(account.name, account.role)
         self.hub.audit.write("login", user=account.name, role=account.role, address=client)
