@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from kiosk.remote.console import auth
 from kiosk.remote.console.auth import LoginThrottle, Sessions, same_token
 
 
@@ -68,3 +71,22 @@ def test_old_failures_do_not_add_up() -> None:
         throttle.failed(["user:olga"])
         clock.now += 31  # two failures a minute: never three within the window
     assert throttle.retry_after(["user:olga"]) == 0
+
+
+def test_stale_entries_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "PRUNE_ABOVE", 10)
+    clock = Clock()
+    throttle = LoginThrottle(max_failures=2, lockout_s=60, clock=clock)
+    for n in range(10):
+        throttle.failed([f"user:made-up-{n}"])
+    clock.now += 61
+    throttle.failed(["user:olga"])
+    throttle.failed(["user:olga"])  # locked: kept
+    throttle.failed(["user:vic"])  # over the limit: the stale ones go
+    assert throttle.retry_after(["user:olga"]) == 60
+    assert set(throttle._failures) | set(throttle._locked_until) == {"user:olga", "user:vic"}
+    sessions = Sessions(idle_s=60, clock=clock)
+    old = sessions.create("olga", "operator")
+    clock.now += 61
+    sessions.create("vic", "viewer")
+    assert old.token not in sessions._sessions

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from kiosk.remote.console.accounts import Role
 
+PRUNE_ABOVE = 10_000  # throttle entries kept before the stale ones are forgotten
+
 
 def same_token(expected: str, presented: str | None) -> bool:
     """Constant-time comparison; a missing or empty token never matches."""
@@ -48,7 +50,11 @@ class Sessions:
     _sessions: dict[str, Session] = field(default_factory=dict)
 
     def create(self, user: str, role: Role) -> Session:
-        session = Session(new_token(), user, role, new_token(), self.clock())
+        now = self.clock()
+        # Sessions nobody came back to are dropped here, so they cannot pile up.
+        for token in [t for t, s in self._sessions.items() if now - s.last_used > self.idle_s]:
+            del self._sessions[token]
+        session = Session(new_token(), user, role, new_token(), now)
         self._sessions[session.token] = session
         return session
 
@@ -94,6 +100,8 @@ class LoginThrottle:
 
     def failed(self, keys: Iterable[str]) -> None:
         now = self.clock()
+        if len(self._failures) + len(self._locked_until) > PRUNE_ABOVE:
+            self._prune(now)
         for key in keys:
             recent = [t for t in self._failures.get(key, []) if now - t < self.lockout_s]
             recent.append(now)
@@ -101,6 +109,18 @@ class LoginThrottle:
             if len(recent) >= self.max_failures:
                 self._locked_until[key] = now + self.lockout_s
                 self._failures[key] = []
+
+    def _prune(self, now: float) -> None:
+        """Forget keys with no failure in the window and no lockout running (made-up user
+        names must not grow the console's memory without bound)."""
+        for key in [
+            k
+            for k, times in self._failures.items()
+            if not times or now - times[-1] >= self.lockout_s
+        ]:
+            del self._failures[key]
+        for key in [k for k, until in self._locked_until.items() if until <= now]:
+            del self._locked_until[key]
 
     def succeeded(self, keys: Iterable[str]) -> None:
         for key in keys:
