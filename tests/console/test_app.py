@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from kiosk.remote.console.audit import AuditLog
 from kiosk.remote.console.hub import FleetHub
 from kiosk.remote.operator import Message
 from kiosk.remote.schemas import COMMAND_ARGS, Status
+from tests.console.conftest import kiosk_cli
 
 PASSWORDS = {"olga": "operator-pass-1", "vic": "viewer-pass-22"}
 
@@ -165,3 +167,17 @@ async def test_logout_needs_the_token_and_ends_the_session(folder: Path) -> None
 def test_every_command_has_a_button() -> None:
     buttons = {b.command for b in console_app.BUTTONS} | {"set_config"}  # set_config: a form
     assert buttons == set(COMMAND_ARGS)
+
+
+def test_the_console_refuses_unsafe_starts(folder: Path) -> None:
+    config = folder / "console.toml"
+    config.write_text(
+        '[remote]\nbrokers = ["mqtt://127.0.0.1:1"]\n'
+        f'[console]\naccounts_file = "{folder / "accounts.json"}"\nsecure_cookies = false\n'
+    )
+    argv = kiosk_cli("console", "--config", str(config))
+    public = subprocess.run([*argv, "--host", "0.0.0.0"], capture_output=True, text=True)
+    assert public.returncode == 2 and "loopback only" in public.stderr
+    (folder / "accounts.json").chmod(0o644)
+    readable = subprocess.run(argv, capture_output=True, text=True)
+    assert readable.returncode == 2 and "must be 0600" in readable.stderr
