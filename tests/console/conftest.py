@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kiosk.remote.console.accounts import add_user
 from tests.remote.conftest import FLEET_KEY, MOSQUITTO, Mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +50,6 @@ def write_config(folder: Path, broker: Mosquitto, port: int, telemetry_s: float 
         "secure_cookies = false  # plain HTTP on loopback: tests only\n"
     )
     return config
-
-
-def add_user(config: Path, name: str, password: str, role: str) -> None:
-    done = subprocess.run(
-        kiosk_cli("console", "adduser", name, "--role", role, "--config", str(config)),
-        input=password + "\n", capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 @dataclass
@@ -101,8 +94,8 @@ def fleet_200(
     folder = tmp_path_factory.mktemp("console")
     port = free_port()
     config = write_config(folder, module_broker, port)
-    add_user(config, *OPERATOR, "operator")
-    add_user(config, *VIEWER, "viewer")
+    add_user(folder / "accounts.json", OPERATOR[0], "operator", OPERATOR[1])  # CLI: test_accounts
+    add_user(folder / "accounts.json", VIEWER[0], "viewer", VIEWER[1])
     fleet = start(
         kiosk_cli("fleet", "simulate", "--config", str(config), "--count", "200"),
         folder / "simulate.log",

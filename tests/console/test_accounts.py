@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from kiosk.cli import main
 from kiosk.remote.console.accounts import (
     Accounts,
     AccountsError,
@@ -15,7 +17,6 @@ from kiosk.remote.console.accounts import (
     hash_password,
     verify_password,
 )
-from tests.console.conftest import kiosk_cli
 
 
 def test_a_hash_verifies_its_password_only() -> None:
@@ -60,19 +61,20 @@ def test_unsafe_or_broken_files_are_refused(tmp_path: Path) -> None:
         add_user(tmp_path / "new.json", "olga", "operator", "short")
 
 
-def test_adduser_reads_the_password_from_stdin(tmp_path: Path) -> None:
+def test_adduser_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "console.toml"
     config.write_text(f'[console]\naccounts_file = "{tmp_path / "accounts.json"}"\n')
 
-    def adduser(name: str, password: str) -> subprocess.CompletedProcess[str]:
-        argv = kiosk_cli("console", "adduser", name, "--role", "operator", "--config", str(config))
-        return subprocess.run(argv, input=password + "\n", capture_output=True, text=True)
+    def adduser(name: str, password: str) -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+        return main(["console", "adduser", name, "--role", "operator", "--config", str(config)])
 
-    done = adduser("olga", "a-long-password")
-    assert done.returncode == 0, done.stderr
-    assert "added olga (operator)" in done.stdout
+    assert adduser("olga", "a-long-password") == 0
+    assert "added olga (operator)" in capsys.readouterr().out
     assert Accounts.load(tmp_path / "accounts.json").check("olga", "a-long-password")
-    bad = adduser("olga smith", "a-long-password")
-    assert bad.returncode == 2 and "not a user name" in bad.stderr
-    short = adduser("vic", "short")
-    assert short.returncode == 2 and "shorter than 10" in short.stderr
+    assert adduser("olga smith", "a-long-password") == 2
+    assert "not a user name" in capsys.readouterr().err
+    assert adduser("vic", "short") == 2
+    assert "shorter than 10" in capsys.readouterr().err

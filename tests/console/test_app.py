@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
+from kiosk.cli import main
 from kiosk.config import ConsoleConfig, RemoteConfig
 from kiosk.remote.console import app as console_app
 from kiosk.remote.console.accounts import Accounts, add_user
@@ -19,7 +19,6 @@ from kiosk.remote.console.audit import AuditLog
 from kiosk.remote.console.hub import FleetHub
 from kiosk.remote.operator import Message
 from kiosk.remote.schemas import COMMAND_ARGS, Status
-from tests.console.conftest import kiosk_cli
 
 PASSWORDS = {"olga": "operator-pass-1", "vic": "viewer-pass-22"}
 
@@ -169,15 +168,17 @@ def test_every_command_has_a_button() -> None:
     assert buttons == set(COMMAND_ARGS)
 
 
-def test_the_console_refuses_unsafe_starts(folder: Path) -> None:
+def test_the_console_refuses_unsafe_starts(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = folder / "console.toml"
     config.write_text(
         '[remote]\nbrokers = ["mqtt://127.0.0.1:1"]\n'
         f'[console]\naccounts_file = "{folder / "accounts.json"}"\nsecure_cookies = false\n'
     )
-    argv = kiosk_cli("console", "--config", str(config))
-    public = subprocess.run([*argv, "--host", "0.0.0.0"], capture_output=True, text=True)
-    assert public.returncode == 2 and "loopback only" in public.stderr
+    argv = ["console", "--config", str(config)]
+    assert main([*argv, "--host", "0.0.0.0"]) == 2
+    assert "loopback only" in capsys.readouterr().err
     (folder / "accounts.json").chmod(0o644)
-    readable = subprocess.run(argv, capture_output=True, text=True)
-    assert readable.returncode == 2 and "must be 0600" in readable.stderr
+    assert main(argv) == 2
+    assert "must be 0600" in capsys.readouterr().err

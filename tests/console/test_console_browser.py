@@ -50,9 +50,10 @@ def audit(stack: Stack) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stack.audit.read_text().splitlines()]
 
 
-def test_a_wrong_password_is_refused(browser: Any, fleet_200: Stack) -> None:
+def test_a_wrong_password_is_refused(fleet_200: Stack, browser: Any) -> None:
     log_in(browser, fleet_200, OPERATOR[0], "not-the-password")
-    assert text(browser, "login-error") == "wrong user name or password"
+    error = wait(browser, lambda d: d.find_elements(By.ID, "login-error"))[0]
+    assert error.text == "wrong user name or password"
     assert browser.find_element(By.ID, "username").get_attribute("value") == OPERATOR[0]
     assert browser.find_element(By.ID, "password").get_attribute("value") == ""
     assert browser.current_url.endswith("/login")
@@ -60,7 +61,7 @@ def test_a_wrong_password_is_refused(browser: Any, fleet_200: Stack) -> None:
     assert {"event": "login_failed", "user": OPERATOR[0]}.items() <= audit(fleet_200)[-1].items()
 
 
-def test_operator_takes_a_kiosk_out_of_service(browser: Any, fleet_200: Stack) -> None:
+def test_operator_takes_a_kiosk_out_of_service(fleet_200: Stack, browser: Any) -> None:
     log_in(browser, fleet_200, *OPERATOR)
     wait(browser, lambda d: text(d, "summary").startswith(f"{FLEET} kiosks · {FLEET} online"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")
@@ -142,7 +143,7 @@ def test_operator_takes_a_kiosk_out_of_service(browser: Any, fleet_200: Stack) -
     assert replies[sent[1]["request_id"]]["result"]["png_base64"].endswith("chars>")
 
 
-def test_a_viewer_cannot_command(browser: Any, fleet_200: Stack) -> None:
+def test_a_viewer_cannot_command(fleet_200: Stack, browser: Any) -> None:
     log_in(browser, fleet_200, *VIEWER)
     wait(browser, lambda d: text(d, "summary").startswith(f"{FLEET} kiosks"))
     browser.find_element(By.LINK_TEXT, "sim-0001").click()
