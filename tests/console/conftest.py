@@ -4,6 +4,7 @@ that one fleet and one console serve a module's tests), ``kiosk fleet simulate``
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -113,7 +114,10 @@ def fleet_200(
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("chromium and chromium-driver are not installed (.ci/bootstrap installs them)")
+        why = "chromium and chromium-driver are not installed (.ci/bootstrap installs them)"
+        if os.environ.get("CI"):  # CI installs them: missing there is a failure, not a skip
+            pytest.fail(why)
+        pytest.skip(why)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
