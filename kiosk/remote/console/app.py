@@ -133,7 +133,9 @@ class Console:
         offline = f"offline > {self.config.offline_alert_min:g} min"
         kinds = {**ALERT_KINDS, "offline": offline}
         return self.templates.TemplateResponse(
-            request, name, {"session": session, "alert_kinds": kinds, **context}
+            request,
+            name,
+            {"session": session, "alert_kinds": kinds, "connected": self.hub.connected, **context},
         )
 
     # --- login ---------------------------------------------------------------------------
@@ -199,7 +201,7 @@ class Console:
         if session is None:
             return _to_login(request)
         rows = self.hub.rows()
-        return self._page(request, "fleet.html", session, rows=rows, connected=self.hub.connected)
+        return self._page(request, "fleet.html", session, rows=rows)
 
     async def fleet_json(self, request: Request) -> Response:
         if self.session(request) is None:
