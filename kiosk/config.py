@@ -354,6 +354,51 @@ class WalkInConfig(BaseModel):
                 raise ValueError("a rate is an amount above zero with at most two decimals")
         return rates
 
+class ConsoleConfig(BaseModel):
+    """``[console]``: the operators' browser console, ``kiosk console`` (docs/fleet.md); it
+    reads the fleet through ``[remote]`` of the same file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="address the console listens on")
+    port: int = Field(8080, ge=1, le=65535, description="port the console listens on")
+    accounts_file: Path = Field(
+        Path("/etc/kiosk/console-accounts.json"),
+        description="operator accounts (scrypt hashes, mode 0600), written by "
+        "`kiosk console adduser NAME --role viewer|operator`",
+    )
+    audit_log: Path = Field(
+        Path("var/console/audit.jsonl"),
+        description="append-only JSON lines: every command sent, by whom, its reply; logins",
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="certificate (PEM) to serve HTTPS itself; unset: plain HTTP"
+    )
+    tls_key_file: Path | None = Field(None, description="the certificate's private key (PEM)")
+    secure_cookies: bool = Field(
+        True,
+        description="session cookies only over HTTPS; false only for plain HTTP on loopback "
+        "(tests), refused on any other address",
+    )
+    session_idle_min: float = Field(
+        60.0, gt=0, le=1440, description="a session unused this long is logged out"
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=100, description="failed logins (per user name or address) before a lockout"
+    )
+    login_lockout_s: float = Field(
+        300.0, gt=0, le=86400, description="how long logins stay refused after the failures"
+    )
+    offline_alert_min: float = Field(
+        10.0, gt=0, le=10080, description="a kiosk offline longer than this is an alert"
+    )
+    command_timeout_s: float = Field(
+        30.0, ge=1, le=600, description="a command with no reply after this is marked unanswered"
+    )
+    events_kept: int = Field(
+        50, ge=1, le=1000, description="recent events the console keeps per kiosk"
+    )
+
 
 class KioskConfig(BaseSettings):
     """The whole configuration; see ``load_config``."""
@@ -374,6 +419,7 @@ class KioskConfig(BaseSettings):
     remote: RemoteConfig = RemoteConfig()
     amenities: AmenitiesConfig = AmenitiesConfig()
     walk_in: WalkInConfig = WalkInConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "kiosk.cli.out_of_order",
     "kiosk.cli.config",
     "kiosk.cli.fleet",
+    "kiosk.cli.console",
 )
 
 

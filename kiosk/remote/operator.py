@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from kiosk.config import RemoteConfig
 from kiosk.remote.connection import Broker, make_client, tls_context
 from kiosk.remote.schemas import (
+    Command,
     Event,
     Kind,
     Reply,
@@ -61,6 +62,7 @@ class Message:
     kiosk: str
     kind: str
     payload: BaseModel
+    retained: bool = False  # the broker's stored copy, sent on subscribing (not news)
 
 
 @dataclass(frozen=True)
@@ -93,18 +95,20 @@ class FleetOperator:
         reader of the connection at a time)."""
         await self.subscribe(kinds)
         async for message in self.client.messages:
-            decoded = self.decode(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
+            raw = bytes(message.payload)  # type: ignore[arg-type]
+            decoded = self.decode(str(message.topic), raw, retained=bool(message.retain))
             if decoded is not None and decoded.kind in kinds:
                 yield decoded
 
-    def decode(self, name: str, payload: bytes) -> Message | None:
+    def decode(self, name: str, payload: bytes, *, retained: bool = False) -> Message | None:
         where = kiosk_of(self.prefix, name)
         if where is None or where[1] not in PAYLOADS:
             return None
         try:
-            return Message(where[0], where[1], PAYLOADS[where[1]].model_validate_json(payload))
+            body = PAYLOADS[where[1]].model_validate_json(payload)
         except ValidationError:
             return None
+        return Message(where[0], where[1], body, retained)
 
     async def statuses(self, quiet_s: float = 0.5, timeout_s: float = 30.0) -> dict[str, Status]:
         """The retained status of every kiosk: read until ``quiet_s`` passes without a
@@ -138,11 +142,8 @@ class FleetOperator:
         await self.client.subscribe(fleet_topic(self.prefix, "reply"), qos=1)
         sent: dict[str, str] = {}  # request id -> kiosk
         for kiosk in kiosks:
-            signed = sign_command(keys[kiosk], kiosk, command, args)
+            signed = await self.publish_command(kiosk, command, args)
             sent[signed.request_id] = kiosk
-            await self.client.publish(
-                topic(self.prefix, kiosk, "cmd"), signed.model_dump_json().encode(), qos=1
-            )
         answers: dict[str, Answer] = {}
         try:
             async with asyncio.timeout(timeout_s):
@@ -161,6 +162,21 @@ class FleetOperator:
         except TimeoutError:
             pass
         return [answers.get(rid) or Answer(kiosk, rid, None) for rid, kiosk in sent.items()]
+
+    async def publish_command(
+        self, kiosk: str, command: str, args: dict[str, Any] | None = None
+    ) -> Command:
+        """Sign ``command`` with the kiosk's secret and publish it, without waiting: its
+        reply comes on the kiosk's reply topic (subscribe to replies first)."""
+        signed = sign_command(secret_for(self.config, kiosk), kiosk, command, args)
+        await self.client.publish(
+            topic(self.prefix, kiosk, "cmd"), signed.model_dump_json().encode(), qos=1
+        )
+        return signed
+
+    def authentic(self, kiosk: str, reply: Reply) -> bool:
+        """Whether ``reply`` is signed by ``kiosk`` (its secret, as commands are signed)."""
+        return reply_is_authentic(secret_for(self.config, kiosk), reply)
 
 
 @asynccontextmanager

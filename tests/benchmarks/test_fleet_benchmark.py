@@ -12,8 +12,11 @@ Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k fleet -s``.
   delays, 100 ms added to every back-end request), each run with and without a fleet
   agent publishing on the same event loop, alternating, on a freshly seeded simulator
   each time. Target: with / without < 1.05.
-
-The console's fleet page (the issue's third figure) is not measured: there is no console.
+- ``test_console_fleet_page``: ``kiosk console``'s app (uvicorn in a thread of the test)
+  reading ``kiosk fleet simulate --count 1000``; in headless chromium, the time from
+  navigation to the fleet page's 1,000 rows rendered (its ``fleet-rendered`` mark), against
+  a static HTML page of the same 1,000 rows served by the same server (its DOM parsed),
+  alternating, 5 rounds each.
 """
 
 from __future__ import annotations
@@ -51,10 +54,12 @@ from tests.benchmarks.test_checkin_benchmark import (
     run_case,
 )
 from tests.conftest import SIM_TOKEN, SimClock
+from tests.console.conftest import browser  # noqa: F401 (the fixture, shared with tests/console)
 from tests.remote.conftest import (
     FLEET_KEY,
     Mosquitto,
     broker,  # noqa: F401 (the fixture, shared with tests/remote)
+    free_port,
 )
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(900)]
@@ -281,3 +286,155 @@ async def test_agent_cost(broker: Mosquitto, tmp_path: Path) -> None:  # noqa: F
 def _mean(values: Any) -> float:
     values = list(values)
     return sum(values) / len(values)
+
+
+# --- the console's fleet page with 1,000 kiosks ---------------------------------------------
+
+PAGE_ROUNDS = 5
+PAGE_BUDGET_S = 5.0  # the page must show 1,000 kiosks within this (a loose guard, not a target)
+
+# ms from navigation start: the rows in the DOM (the console's mark; the static page's DOM
+# parsed), the console's next frame after them, the load events, the server's response.
+PAGE_TIMES = """
+const nav = performance.getEntriesByType("navigation")[0];
+const mark = performance.getEntriesByName("fleet-rendered")[0];
+return {
+  rendered: mark ? mark.startTime : nav.domContentLoadedEventEnd,
+  painted: (performance.getEntriesByName("fleet-painted")[0] || {}).startTime || 0,
+  loaded: nav.loadEventEnd,
+  response: nav.responseEnd,
+  rows: document.querySelectorAll("#fleet tbody tr").length,
+  bytes: nav.transferSize,
+};
+"""
+
+
+class WithBaseline:
+    """The console's app, and at ``/baseline`` a static page of the same rows (the same
+    table and stylesheet, no script), so both come from one server."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.page = b""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.responses import HTMLResponse
+
+        if scope["type"] == "http" and scope["path"] == "/baseline":
+            await HTMLResponse(self.page)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _static_page(rows: list[dict[str, Any]]) -> bytes:
+    from html import escape
+
+    def cells(r: dict[str, Any]) -> str:
+        values = [
+            r["kiosk"], r["state"], r["site"], str(r["in_service"]), r["screen"] or "-",
+            "; ".join(r["alerts"]) or "-", r["last_seen"] or "-",
+        ]  # fmt: skip
+        return "".join(f"<td>{escape(v)}</td>" for v in values)
+
+    body = "\n".join(f'<tr data-kiosk="{escape(r["kiosk"])}">{cells(r)}</tr>' for r in rows)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<link rel="stylesheet" href="/static/console.css"></head><body><main>'
+        f'<table id="fleet" class="fleet"><tbody>\n{body}\n</tbody></table></main></body></html>'
+    ).encode()
+
+
+def _serve(app: Any, port: int) -> tuple[Any, threading.Thread]:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                       timeout_graceful_shutdown=2)
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the console did not start"
+    return server, thread
+
+
+def test_console_fleet_page(broker: Mosquitto, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kiosk.config import ConsoleConfig
+    from kiosk.remote.console.accounts import Accounts, add_user
+    from kiosk.remote.console.app import create_app
+    from kiosk.remote.console.audit import AuditLog
+    from kiosk.remote.console.hub import FleetHub
+
+    config = tmp_path / "operator.toml"
+    config.write_text(f'[remote]\nbrokers = ["{broker.url}"]\nfleet_key = "{FLEET_KEY}"\n')
+    add_user(tmp_path / "accounts.json", "bench", "viewer", "bench-password")
+    console = ConsoleConfig(
+        accounts_file=tmp_path / "accounts.json", audit_log=tmp_path / "audit.jsonl",
+        secure_cookies=False,
+    )  # fmt: skip
+    remote = RemoteConfig(brokers=[broker.url], fleet_key=FLEET_KEY)  # type: ignore[arg-type]
+    hub = FleetHub(remote, console, AuditLog(console.audit_log))
+    app = WithBaseline(create_app(console, Accounts.load(console.accounts_file), hub))
+    port = free_port()
+    server, thread = _serve(app, port)
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = open(tmp_path / "simulate.log", "wb")  # noqa: SIM115 (closed below)
+    fleet = subprocess.Popen(
+        _kiosk_cli("fleet", "simulate", "--count", str(FLEET_SIZE), "--config", str(config)),
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+    )  # fmt: skip
+    times: dict[str, list[dict[str, float]]] = {"console": [], "baseline": []}
+    try:
+        browser.get(url + "/login")
+        browser.find_element(By.ID, "username").send_keys("bench")
+        browser.find_element(By.ID, "password").send_keys("bench-password")
+        browser.find_element(By.ID, "login").click()
+        WebDriverWait(browser, LIST_WITHIN_S, poll_frequency=0.5).until(
+            lambda d: d.find_element(By.ID, "summary").text.startswith(
+                f"{FLEET_SIZE} kiosks · {FLEET_SIZE} online"
+            )
+        )
+        rows = browser.execute_async_script(
+            "fetch('/api/fleet').then((r) => r.json()).then((d) => arguments[0](d.rows));"
+        )
+        app.page = _static_page(rows)
+        for n in range(PAGE_ROUNDS):
+            order = ("console", "baseline") if n % 2 == 0 else ("baseline", "console")
+            for page in order:
+                started = time.monotonic()
+                browser.get(url + ("/" if page == "console" else "/baseline"))
+                measured = browser.execute_script(PAGE_TIMES)
+                measured["wall"] = (time.monotonic() - started) * 1000
+                assert measured["rows"] == FLEET_SIZE, (page, measured)
+                times[page].append(measured)
+        assert fleet.poll() is None, "the simulated fleet stopped"
+    finally:
+        fleet.terminate()
+        fleet.wait(60)
+        log.close()
+        server.should_exit = True
+        thread.join(10)
+
+    def median(page: str, key: str) -> float:
+        values = sorted(t[key] for t in times[page])
+        return values[len(values) // 2]
+
+    lines = [f"console fleet page, {FLEET_SIZE} kiosks, {PAGE_ROUNDS} rounds, medians in ms:"]
+    for key, what in (("response", "response end"), ("rendered", "rows rendered"),
+                      ("painted", "next frame"),
+                      ("loaded", "load event"), ("wall", "driver.get wall")):  # fmt: skip
+        c, b = median("console", key), median("baseline", key)
+        ratio = f"  ratio {c / b:5.2f}" if b else ""
+        lines.append(f"  {what:<16} console {c:7.0f}  static baseline {b:7.0f}{ratio}")
+    lines.append(
+        f"  page bytes       console {median('console', 'bytes'):7.0f}  "
+        f"static baseline {median('baseline', 'bytes'):7.0f}"
+    )
+    print("\n" + "\n".join(lines))
+    assert median("console", "rendered") < PAGE_BUDGET_S * 1000
