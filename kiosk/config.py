@@ -354,6 +354,7 @@ class WalkInConfig(BaseModel):
                 raise ValueError("a rate is an amount above zero with at most two decimals")
         return rates
 
+
 class ConsoleConfig(BaseModel):
     """``[console]``: the operators' browser console, ``kiosk console`` (docs/fleet.md); it
     reads the fleet through ``[remote]`` of the same file."""
