@@ -192,6 +192,7 @@ class _Run:
     booking: str = ""  # the reservation id, once found
     departure: datetime | None = None  # when the keys of this run stop opening doors
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
+    made_here: bool = False  # the kiosk booked it for the guest just now (walk-in)
 
     def __post_init__(self) -> None:
         settings, devices = self.journey.settings, self.journey.devices
@@ -258,6 +259,7 @@ class _Run:
     # -- the journey ------------------------------------------------------------------------
 
     async def _journey(self, pending_qr: str | None, known: PmsOrderRef | None) -> str:
+        self.made_here = known is not None
         if known is not None:
             await self.dialog.busy("busy.looking_up")
             reservation = await self._backend(self.backend.find_reservation(known))
@@ -373,12 +375,11 @@ class _Run:
                 "summary.title",
                 "summary.message",
                 params={
-                    "guest_name": reservation.holder_name,
+                    # a booking made here for the guest (walk-in) names no one yet
+                    "guest_name": "" if self.made_here else reservation.holder_name,
                     "arrival": arrival,
                     "departure": departure,
-                    "nights": (
-                        departure.astimezone(zone).date() - arrival.astimezone(zone).date()
-                    ).days,
+                    "nights": nights_of(arrival.astimezone(zone), departure.astimezone(zone)),
                     "rooms": ", ".join(s.room.name if s.room else s.room_type_name for s in stays),
                     "guests": sum(max(len(s.guests), 1) for s in stays),
                     "amount_due": reservation.amount_due,
@@ -782,6 +783,13 @@ class _Run:
             unerased_cards=tuple(self.issuer.unerased),
             receipt=self.receipt,
         )
+
+
+def nights_of(arrival: datetime, departure: datetime) -> int:
+    """Nights from ``arrival`` to ``departure`` (local times): a stay that starts after
+    midnight, before the check-out hour (a walk-in at 02:00), has last night as its first."""
+    early = arrival.time() < departure.time()
+    return (departure.date() - arrival.date()).days + early
 
 
 def _valid_name(text: str) -> bool:
