@@ -38,6 +38,7 @@ from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.key_desk import KeyDeskJourney
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
@@ -120,7 +121,9 @@ class Runtime:
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
         return [self.backend_health, *(part.health for part in parts),
-                self.journey.reject_bin_health]  # fmt: skip
+                self.journey.reject_bin_health,
+                *(j.operator_health for j in self.lobby.journeys  # lost keys
+                  if isinstance(j, KeyDeskJourney))]  # fmt: skip
 
     def backend_health(self) -> DeviceHealth:
         """ "online" or "offline", and what the outbox holds: "offline, 3 queued"."""
@@ -151,7 +154,11 @@ class Runtime:
 def other_journeys(config: KioskConfig, checkin: CheckinJourney) -> tuple[GuestJourney, ...]:
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
-    return ()
+    journeys: list[GuestJourney] = []
+    key_desk = KeyDeskJourney.beside(checkin)  # key: where the back-end keeps card records
+    if key_desk is not None:
+        journeys.append(key_desk)
+    return tuple(journeys)
 
 
 def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:

@@ -36,6 +36,11 @@ class Step(StrEnum):
     DONE = "done"  # room number, floor, directions, Wi-Fi, door PIN
     REFUSAL = "refusal"  # any refusal: the message key says which, choices say what next
     OUT_OF_SERVICE = "out_of_service"  # taken out of service by staff or by a fault
+    # the key journey (extra or lost key) and e-keys
+    KEY_MENU = "key_menu"  # an extra key, or a lost one
+    KEY_LOST = "key_lost"  # what a lost key changes, honestly (an RF card stays valid)
+    KEY_DONE = "key_done"  # the new card is out: room, door PIN, e-key
+    EKEY = "ekey"  # an e-key sent to the guest's phone (or why not)
 
 
 class ActionKind(StrEnum):

@@ -33,6 +33,9 @@ class Refusal(StrEnum):
     CARD_FAILED = "card_failed"
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
+    # the key journey
+    NOT_IN_HOUSE = "not_in_house"  # no stay of the booking is checked in now
+    CARD_LIMIT = "card_limit"  # the stay has as many cards as the property allows
 
     @property
     def key(self) -> str:
