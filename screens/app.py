@@ -31,8 +31,12 @@ from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
 from screens.done import DoneScreen
+from screens.ekey import EkeyScreen
 from screens.identity import IdentityScreen
 from screens.inactivity import InactivityTimer
+from screens.key_done import KeyDoneScreen
+from screens.key_lost import KeyLostScreen
+from screens.key_menu import KeyMenuScreen
 from screens.key_progress import KeyProgressScreen
 from screens.keys import KeysScreen
 from screens.language import LanguageScreen
@@ -69,6 +73,11 @@ SCREENS: tuple[type[StepScreen], ...] = (
     DoneScreen,
     RefusalScreen,
     OutOfServiceScreen,
+    # the key journey (extra or lost key) and e-keys
+    KeyMenuScreen,
+    KeyLostScreen,
+    KeyDoneScreen,
+    EkeyScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.
