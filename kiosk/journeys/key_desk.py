@@ -32,7 +32,6 @@ from kiosk.backends.base import (
     StayState,
     door_credentials,
 )
-from kiosk.i18n import Catalogue
 from kiosk.journeys import ekeys
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
@@ -79,7 +78,6 @@ class KeyDeskJourney:
     devices: Devices
     settings: JourneySettings
     payment_log: PaymentLog
-    catalogue: Catalogue
     now: Callable[[], datetime]
     signing_key: bytes | None = None
     qr_max_length: int = 512
@@ -104,7 +102,6 @@ class KeyDeskJourney:
             checkin.devices,
             checkin.settings,
             checkin.payment_log,
-            checkin.catalogue,
             now=lambda: checkin.now(),  # a script's clock move reaches this journey too
             signing_key=checkin.signing_key,
             qr_max_length=checkin.qr_max_length,
