@@ -27,7 +27,7 @@ from kiosk.journeys.key_desk import KeyDeskJourney
 from kiosk.journeys.messages import Step, View
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
-from kiosk.outbox import Mutation, Verdict
+from kiosk.outbox import DEAD, Mutation, Verdict
 from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
@@ -358,3 +358,47 @@ async def test_replays_of_the_key_journeys_writes_are_recognised(
     assert await reconcile(send, booking, True) is Verdict.NOT_LANDED
     await client.send_access_lock_key(sent)
     assert await reconcile(send, booking, True) is Verdict.LANDED
+
+
+async def test_a_lost_reply_mid_revocation_is_replayed_once_and_no_old_pin_shown(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, demo: dict, sim_server: SimServer,
+) -> None:  # fmt: skip
+    """The first deletion's reply is lost: the outbox holds it (and those after it), so the
+    old PIN may still stand and none is shown as new; the relay later finds the deletion
+    landed and sends the rest, each once."""
+    order_id = demo[CASE]["order_id"]
+    _, pins_before, keys_before = await credentials(client, order_id)
+    outbox = kit.durable_outbox(payment_log.db.path.parent, pms=client, db=payment_log.db)
+    checkin = kit.journey_over(
+        kit.pms_backend(client, outbox), devices, SETTINGS, payment_log,
+        signing_key=SIGNING_KEY, now=sim_clock,
+    )  # fmt: skip
+    key_desk = KeyDeskJourney.beside(checkin)
+    assert key_desk is not None
+
+    async def lose_the_next_reply(view: View) -> None:
+        if view.step is Step.KEY_LOST:
+            sim_server.faults.update({"lose_next": 1})
+
+    views: list[View] = []
+    script = GuestScript.model_validate({
+        "name": "lost reply", "max_seconds": 30, "expect": {"outcome": "key_replaced"},
+        "actions": [*start("lost"), {"on": "key_lost", "tap": "continue"},
+                    {"on": "key_done", "tap": "finish"}],
+    })  # fmt: skip
+
+    async def seen(view: View) -> None:
+        views.append(view)
+        await lose_the_next_reply(view)
+
+    report = await run_script(checkin, script, values, on_view=seen, lobby=checkin.lobby(key_desk))
+    assert report.passed, (report.failures, report.transcript)
+    (done,) = [v for v in views if v.step is Step.KEY_DONE]
+    assert done.params["door_pin"] == "" and done.params["ekey_phone"] == ""
+    assert await outbox.drain(deadline_s=20), outbox.counts()
+    assert outbox.counts().get(DEAD, 0) == 0
+    (row,) = audit(payment_log, "key lost")
+    assert row.endswith("(queued)")
+    _, pins, keys = await credentials(client, order_id)
+    assert not pins & pins_before and not keys & keys_before  # every old one gone, once
