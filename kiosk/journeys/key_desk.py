@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from hardware.health import DeviceHealth, HealthLevel
 from kiosk.backends.base import (
     DoorCredentials,
-    PropertyBackend,
     Reservation,
     Revoked,
     Stay,
@@ -34,15 +33,13 @@ from kiosk.backends.base import (
 )
 from kiosk.journeys import ekeys
 from kiosk.journeys.checkin import CheckinJourney
-from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
 from kiosk.journeys.messages import ActionKind, Choice, Step, View
-from kiosk.journeys.payment import PaymentLog, new_reference
+from kiosk.journeys.payment import new_reference
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
-from kiosk.journeys.settings import JourneySettings
 from kiosk.state import JourneyMark, current_journey, now_text
 
 log = logging.getLogger(__name__)
@@ -70,43 +67,25 @@ KEY_DESK_KEYS: tuple[str, ...] = (
 
 @dataclass
 class KeyDeskJourney:
-    """What stays between guests: the back-end, the devices, the property's settings, and
-    the lost cards that still open a door (for the operator; no guest data)."""
+    """What stays between guests: check-in's shared parts, the back-end's credential verbs,
+    and the lost cards that still open a door (for the operator; no guest data)."""
 
-    backend: PropertyBackend
+    checkin: CheckinJourney  # the back-end, devices, settings, payment log and clock it shares
     credentials: DoorCredentials
-    devices: Devices
-    settings: JourneySettings
-    payment_log: PaymentLog
-    now: Callable[[], datetime]
-    signing_key: bytes | None = None
-    qr_max_length: int = 512
     # (booking, valid until) of each card reported lost: it opens its door until then.
     lost_keys: list[tuple[str, datetime]] = field(default_factory=list)
-    # Cards in the reject bin still holding a key (UID, until): the check-in's list, shared.
-    unerased_keys: list[tuple[str, datetime]] = field(default_factory=list)
 
     name = "key"
     menu_choice = Choice("key", "menu.key")
 
     @classmethod
     def beside(cls, checkin: CheckinJourney) -> KeyDeskJourney | None:
-        """The key journey on check-in's back-end, devices and settings; None where the
-        property does not offer it or its back-end keeps no card records."""
+        """The key journey beside ``checkin``; None where the property does not offer it or
+        its back-end keeps no card records."""
         credentials = door_credentials(checkin.backend)
         if not checkin.settings.key_journey or credentials is None:
             return None
-        return cls(
-            checkin.backend,
-            credentials,
-            checkin.devices,
-            checkin.settings,
-            checkin.payment_log,
-            now=lambda: checkin.now(),  # a script's clock move reaches this journey too
-            signing_key=checkin.signing_key,
-            qr_max_length=checkin.qr_max_length,
-            unerased_keys=checkin.unerased_keys,  # one reject-bin notice for both journeys
-        )
+        return cls(checkin, credentials)
 
     async def run_guest(self, dialog: Dialog, qr: str | None = None) -> JourneyResult:
         """One guest from the attract screen's "key" button (``qr``: a code scanned there)."""
@@ -114,7 +93,7 @@ class KeyDeskJourney:
 
     def operator_health(self) -> DeviceHealth:
         """The operator's notice of lost room cards whose key still opens a door."""
-        now = self.now()
+        now = self.checkin.now()
         self.lost_keys[:] = [(b, until) for b, until in self.lost_keys if until > now]
         if not self.lost_keys:
             return DeviceHealth("lost_keys", HealthLevel.OK)
@@ -140,11 +119,12 @@ class _Run:
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
     def __post_init__(self) -> None:
-        self.settings = self.journey.settings
-        self.backend = self.journey.backend
+        self.checkin = self.journey.checkin
+        self.settings = self.checkin.settings
+        self.backend = self.checkin.backend
         self.issuer = CardIssuer(
-            self.journey.devices.dispenser,
-            self.journey.devices.encoder,
+            self.checkin.devices.dispenser,
+            self.checkin.devices.encoder,
             attempts=self.settings.card_attempts,
             take_timeout_s=self.settings.card_take_timeout_s,
             unerased=self._card_unerased,
@@ -227,14 +207,15 @@ class _Run:
 
     async def _identify(self, qr: str | None) -> Reservation:
         """The booking, proven by its code and the second factor (always: a room key)."""
+        checkin = self.checkin
         identify = Identification(
             self.dialog,
             self.backend,
             self.settings,
-            signing_key=self.journey.signing_key,
-            qr_max_length=self.journey.qr_max_length,
-            now=self.journey.now,
-            db=self.journey.payment_log.db,
+            signing_key=checkin.signing_key,
+            qr_max_length=checkin.qr_max_length,
+            now=checkin.now,
+            db=checkin.payment_log.db,
             always_second_factor=True,
         )
         reservation = await identify.reservation(qr)
@@ -244,14 +225,14 @@ class _Run:
         return reservation
 
     async def _which_stay(self, reservation: Reservation) -> Stay:
-        now = self.journey.now()
+        now = self.checkin.now()
         in_house = [
             s
             for s in reservation.stays
             if s.state is StayState.CHECKED_IN and s.room is not None and s.ends > now
         ]
         if not in_house:
-            raise Refused(Refusal.NOT_IN_HOUSE)
+            raise Refused(Refusal.NOT_CHECKED_IN)
         if len(in_house) == 1:
             return in_house[0]
         action = await self.dialog.ask(
@@ -391,7 +372,7 @@ class _Run:
 
     def _card_unerased(self, uid: str) -> None:
         if self.stay is not None:
-            self.journey.unerased_keys.append((uid, self.stay.ends))
+            self.checkin.unerased_keys.append((uid, self.stay.ends))  # one reject-bin notice
         self._audit(
             UNERASED_CARD,
             f"card {uid or '(UID unknown)'} of booking {self.booking} went to the reject bin "
@@ -399,7 +380,7 @@ class _Run:
         )
 
     def _audit(self, action: str, detail: str) -> None:
-        with self.journey.payment_log.db.transaction() as conn:
+        with self.checkin.payment_log.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, actor, action, detail) VALUES (?, 'kiosk', ?, ?)",
                 (now_text(), action, detail),

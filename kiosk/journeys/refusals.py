@@ -34,7 +34,7 @@ class Refusal(StrEnum):
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
     # the key journey
-    NOT_IN_HOUSE = "not_in_house"  # no stay of the booking is checked in now
+    NOT_CHECKED_IN = "not_checked_in"  # no stay of the booking is checked in now
     CARD_LIMIT = "card_limit"  # the stay has as many cards as the property allows
 
     @property
