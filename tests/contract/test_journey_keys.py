@@ -20,6 +20,8 @@ from kiosk.api.pms_types import (
     OrderRef,
     SendAccessKeyRequest,
 )
+from kiosk.backends.base import door_credentials
+from kiosk.backends.openability import OpenAbilityBackend
 from kiosk.backends.reconcile import pms_reconciler
 from kiosk.demo.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.checkin import CheckinJourney
@@ -317,6 +319,9 @@ def test_the_key_journey_is_offered_only_where_configured(
     off = SETTINGS.model_copy(update={"key_journey": False})
     checkin = kit.pms_journey(client, devices, off, payment_log, signing_key=None, now=sim_clock)
     assert KeyDeskJourney.beside(checkin) is None
+    # open-ability keeps no card records, PINs or e-keys: no key journey, no e-key offer
+    assert door_credentials(OpenAbilityBackend(None, None, currency="CNY")) is None  # type: ignore[arg-type]
+    assert door_credentials(checkin.backend) is checkin.backend
 
 
 async def test_replays_of_the_key_journeys_writes_are_recognised(
