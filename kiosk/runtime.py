@@ -43,6 +43,7 @@ from kiosk.journeys.amenity import AmenityJourney
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.extend import extend_journey
+from kiosk.journeys.key_desk import KeyDeskJourney
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.payment import PaymentLog
@@ -135,7 +136,9 @@ class Runtime:
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
         return [self.backend_health, *(part.health for part in parts),
-                self.journey.reject_bin_health]  # fmt: skip
+                self.journey.reject_bin_health,
+                *(j.operator_health for j in self.lobby.journeys  # lost keys
+                  if isinstance(j, KeyDeskJourney))]  # fmt: skip
 
     def backend_health(self) -> DeviceHealth:
         """ "online" or "offline", and what the outbox holds: "offline, 3 queued"."""
@@ -177,6 +180,9 @@ def other_journeys(
     extend = extend_journey(checkin) if config.journey.extend_stay else None
     if extend is not None:
         journeys.append(extend)
+    key_desk = KeyDeskJourney.beside(checkin)  # key: where the back-end keeps card records
+    if key_desk is not None:
+        journeys.append(key_desk)
     if amenity_desk is not None:
         amenities = config.amenities
         journeys.append(

@@ -35,12 +35,16 @@ from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
 from screens.done import DoneScreen
+from screens.ekey import EkeyScreen
 from screens.extend_card import ExtendCardScreen
 from screens.extend_done import ExtendDoneScreen
 from screens.extend_nights import ExtendNightsScreen
 from screens.extend_start import ExtendStartScreen
 from screens.identity import IdentityScreen
 from screens.inactivity import InactivityTimer
+from screens.key_done import KeyDoneScreen
+from screens.key_lost import KeyLostScreen
+from screens.key_menu import KeyMenuScreen
 from screens.key_progress import KeyProgressScreen
 from screens.keys import KeysScreen
 from screens.language import LanguageScreen
@@ -92,6 +96,11 @@ SCREENS: tuple[type[StepScreen], ...] = (
     ExtendCardScreen,
     ExtendNightsScreen,
     ExtendDoneScreen,
+    # the key journey (extra or lost key) and e-keys
+    KeyMenuScreen,
+    KeyLostScreen,
+    KeyDoneScreen,
+    EkeyScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.

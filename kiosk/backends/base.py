@@ -267,3 +267,40 @@ class StayExtensions(Protocol):
         """Move the stay's end to ``until``, charging ``amount`` on its folio. True when the
         back-end has it now, False when the outbox delivers it later."""
         ...
+# --- the key journey (extra or lost key, e-keys on request) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """What a lost key's revocation took back from a stay; ``pending``: some deletions wait
+    in the outbox (the back-end has not applied them yet)."""
+
+    ekeys: int = 0
+    pins: int = 0
+    pending: bool = False
+
+
+@runtime_checkable
+class DoorCredentials(Protocol):
+    """A back-end that keeps a stay's cards, door PINs and e-keys on record (the PMS)."""
+
+    async def recorded_cards(self, stay: Stay) -> list[str]:
+        """The UIDs of every card recorded for the stay (upper-case hex)."""
+        ...
+
+    async def revoke_credentials(self, stay: Stay, reference: str) -> Revoked:
+        """Delete the stay's e-keys and door PINs (a lost key); RF cards cannot be revoked."""
+        ...
+
+    async def send_ekey(self, stay: Stay, receiver_name: str, reference: str) -> bool:
+        """An e-key for the stay to its contact phone: True when sent now, False when the
+        phone holds one for the whole stay already; NOT_SUPPORTED when the room's lock
+        takes none."""
+        ...
+
+
+def door_credentials(backend: object) -> DoorCredentials | None:
+    """``backend``'s credential verbs, looking through a wrapper that exposes the back-end it
+    wraps as ``inner`` (the offline back-end: revoking and sending keys needs the real one)."""
+    inner = getattr(backend, "inner", backend)
+    return inner if isinstance(inner, DoorCredentials) else None

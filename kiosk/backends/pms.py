@@ -39,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from kiosk.api import ApiError, PmsError
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import (
+    AccessKey,
     Accom,
     AccomAvailabilityRequest,
     AccomDetail,
@@ -61,6 +62,8 @@ from kiosk.api.pms_types import (
     CheckInRoom,
     CreatedOrder,
     CreateOrderRequest,
+    DeleteAccessKeyRequest,
+    DeletePasswordRequest,
     ExtendCheckInRequest,
     IdType,
     LockType,
@@ -70,6 +73,7 @@ from kiosk.api.pms_types import (
     PhoneContact,
     RoomAvailabilityRequest,
     RoomStatusRequest,
+    SendAccessKeyRequest,
     SendOfflinePasswordRequest,
     StayExtension,
     Tenant,
@@ -89,6 +93,7 @@ from kiosk.backends.base import (
     Reason,
     Reservation,
     ReservationNotFound,
+    Revoked,
     Room,
     Stay,
     StayState,
@@ -583,6 +588,60 @@ class PmsBackend:
             return await self._send(
                 "extendCheckIn", ExtendCheckInRequest(extends=[extension]), reference
             )
+    # --- the key journey: cards on record, lost keys, e-keys -------------------------------
+
+    async def recorded_cards(self, stay: Stay) -> list[str]:
+        with mapped(Reason.KEY_REFUSED):
+            cards = await self._client.get_all_accom_card(AccomRef(accom_id=int(stay.stay_id)))
+        return [card.card_uid.upper() for card in cards]
+
+    async def revoke_credentials(self, stay: Stay, reference: str) -> Revoked:
+        """Every e-key (``deleteAccessKey``) and door PIN (``deleteOfflinePassword``) of the
+        stay, each deletion its own outbox write (``<reference>:ekey:<id>``, ``:pin:<id>``)."""
+        accom_id, order = int(stay.stay_id), OrderRef(order_id=int(stay.reservation_id))
+        with mapped(Reason.PIN_REFUSED):
+            keys, pins = await asyncio.gather(
+                self._client.get_accom_all_access_keys(order),
+                self._client.get_accom_all_lock_password(order),
+            )
+            key_ids = [k.key_id for e in keys if e.accom_id == accom_id for k in e.key_list]
+            pin_ids = [p.pwd_id for e in pins if e.accom_id == accom_id for p in e.password_list]
+            delivered = True
+            for key_id in key_ids:
+                request = DeleteAccessKeyRequest(accom_id=accom_id, key_id=key_id)
+                delivered &= await self._send(
+                    "deleteAccessKey", request, f"{reference}:ekey:{key_id}"
+                )
+            for pwd_id in pin_ids:
+                request = DeletePasswordRequest(accom_id=accom_id, pwd_id=pwd_id)
+                delivered &= await self._send(
+                    "deleteOfflinePassword", request, f"{reference}:pin:{pwd_id}"
+                )
+        return Revoked(ekeys=len(key_ids), pins=len(pin_ids), pending=not delivered)
+
+    async def send_ekey(self, stay: Stay, receiver_name: str, reference: str) -> bool:
+        if not stay.contact_phone or not stay.reservation_id:
+            raise BackendError(Reason.NOT_SUPPORTED, "the stay has no phone to send an e-key to")
+        accom_id = int(stay.stay_id)
+        with mapped(Reason.PIN_REFUSED):
+            entries = await self._client.get_accom_all_access_keys(
+                OrderRef(order_id=int(stay.reservation_id))
+            )
+            entry = next((e for e in entries if e.accom_id == accom_id), None)
+            if entry is None or entry.device_lock is None:
+                raise BackendError(Reason.NOT_SUPPORTED, "the room's lock takes no e-key")
+            if any(_ekey_covers(k, stay) for k in entry.key_list):
+                return False
+            request = SendAccessKeyRequest(
+                accom_id=accom_id,
+                start_time=stay.starts,
+                end_time=stay.ends,
+                receiver_name=receiver_name,
+                receiver_account=stay.contact_phone,
+                country_code=self._country_code,
+            )
+            await self._send("sendAccessLockKey", request, reference)
+        return True
 
 
 def rooms_of_queued_check_ins(outbox: Outbox) -> set[str]:
@@ -648,4 +707,13 @@ def _tenant_edit(guest: Guest) -> TenantEdit:
         phone=guest.phone or None,
         id_type=_ID_TYPES[guest.id_kind],
         id_number=guest.id_number,
+    )
+
+
+def _ekey_covers(key: AccessKey, stay: Stay) -> bool:
+    """An e-key to the stay's contact phone that opens the door for the whole stay."""
+    return (
+        key.receiver_account == stay.contact_phone
+        and key.start_date <= stay.starts
+        and key.end_date >= stay.ends
     )

@@ -226,6 +226,42 @@ async def _extend(ask: _Ask) -> Verdict:
     # be checked against a balance read before it.
     ask.forget(order_id)
     return Verdict.NOT_LANDED
+async def _delete_ekey(ask: _Ask) -> Verdict:
+    """A lost key's e-key deletion landed when the stay lists the key no more."""
+    if not ask.maybe_landed:  # the PMS itself refuses to delete what is not there
+        return Verdict.NOT_LANDED
+    order = OrderRef(order_id=_order_of(ask.booking))
+    entries = await ask.client.get_accom_all_access_keys(order)
+    accom_id = int(ask.request["accom_id"])
+    held = {k.key_id for e in entries if e.accom_id == accom_id for k in e.key_list}
+    return Verdict.NOT_LANDED if int(ask.request["id"]) in held else Verdict.LANDED
+
+
+async def _delete_pin(ask: _Ask) -> Verdict:
+    """A lost key's door PIN deletion landed when the stay lists the PIN no more."""
+    if not ask.maybe_landed:
+        return Verdict.NOT_LANDED
+    order = OrderRef(order_id=_order_of(ask.booking))
+    entries = await ask.client.get_accom_all_lock_password(order)
+    accom_id = int(ask.request["accom_id"])
+    held = {p.pwd_id for e in entries if e.accom_id == accom_id for p in e.password_list}
+    return Verdict.NOT_LANDED if int(ask.request["pwd_id"]) in held else Verdict.LANDED
+
+
+async def _send_ekey(ask: _Ask) -> Verdict:
+    if not ask.maybe_landed:
+        return Verdict.NOT_LANDED
+    entries = await ask.client.get_accom_all_access_keys(OrderRef(order_id=_order_of(ask.booking)))
+    accom_id, request = int(ask.request["accom_id"]), ask.request
+    sent = any(
+        k.receiver_account == request["receiver_account"]
+        and int(k.start_date.timestamp()) == int(request["start_time"])
+        and int(k.end_date.timestamp()) == int(request["end_time"])
+        for e in entries
+        if e.accom_id == accom_id
+        for k in e.key_list
+    )
+    return Verdict.LANDED if sent else Verdict.NOT_LANDED
 
 
 _PMS_CHECKS: dict[str, PmsCheck] = {
@@ -237,6 +273,10 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
     "sendOfflinePassword": _door_pin,
     "cancelBook": _release_walk_in,
     "extendCheckIn": _extend,  # extend stay
+    # the key journey
+    "deleteAccessKey": _delete_ekey,
+    "deleteOfflinePassword": _delete_pin,
+    "sendAccessLockKey": _send_ekey,
 }
 
 

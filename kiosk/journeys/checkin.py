@@ -41,8 +41,10 @@ from kiosk.backends.base import (
     Room,
     Stay,
     StayState,
+    door_credentials,
 )
 from kiosk.i18n import Catalogue
+from kiosk.journeys import ekeys
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
@@ -101,6 +103,7 @@ CHECKIN_KEYS: tuple[str, ...] = (
     "common.start_over",
     *(f"{r.key}.{part}" for r in Refusal for part in ("title", "message")),
     *RECEIPT_KEYS,
+    *ekeys.EKEY_KEYS,  # the done screen's e-key
 )  # fmt: skip
 
 _ID_CHOICES = (
@@ -724,21 +727,32 @@ class _Run:
             )
             room_params["door_pin"] = pin
             rooms.append(room_params)
-        await self.dialog.ask_final(
-            View(
-                Step.DONE,
-                "done.title",
-                "done.message",
-                params={
-                    "rooms": rooms,
-                    **{key: _joined(r[key] for r in rooms) for key in rooms[0]},
-                    "wifi_ssid": self.settings.wifi_ssid,
-                    "wifi_password": self.settings.wifi_password,
-                },
-                choices=(Choice("finish", "done.finish", primary=True),),
-                timeout_s=self.settings.done_timeout_s,
-            )
+        # Where the property uses e-keys, the guest may ask for one on their phone.
+        credentials = door_credentials(self.backend)
+        offer = ekeys.ekey_offered(self.settings, credentials, stays)
+        finish = Choice("finish", "done.finish", primary=True)
+        view = View(
+            Step.DONE,
+            "done.title",
+            "done.message",
+            params={
+                "rooms": rooms,
+                **{key: _joined(r[key] for r in rooms) for key in rooms[0]},
+                "wifi_ssid": self.settings.wifi_ssid,
+                "wifi_password": self.settings.wifi_password,
+            },
+            choices=(ekeys.offer_choice(), finish) if offer else (finish,),
+            timeout_s=self.settings.done_timeout_s,
         )
+        if not offer or credentials is None:
+            await self.dialog.ask_final(view)
+            return
+        try:
+            action = await self.dialog.ask(view, ActionKind.CHOOSE)
+        except GuestLeft:
+            return  # checked in: leaving the done screen changes nothing
+        if action.value == "ekey":
+            await ekeys.send_and_show(self.dialog, credentials, stays, self.settings)
 
     async def _as_checked_in(self, stays: list[Stay]) -> list[Stay]:
         try:

@@ -37,6 +37,8 @@ class Identification:
     qr_max_length: int
     now: Callable[[], datetime]
     db: StateDb
+    # The second factor even for a signed code (a key: a photo of the QR must not do).
+    always_second_factor: bool = False
     locks: Lockout = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,7 +60,7 @@ class Identification:
                 reservation = await backend_call(
                     self.backend.find_reservation(payload.ref), self.settings.backend_timeout_s
                 )
-                if payload.needs_second_factor:
+                if payload.needs_second_factor or self.always_second_factor:
                     await self._second_factor(reservation)
                 return reservation
             except Refused as refusal:

@@ -49,6 +49,11 @@ class Step(StrEnum):
     EXTEND_CARD = "extend_card"  # found by the booking: insert the room card to update it
     EXTEND_NIGHTS = "extend_nights"  # how many more nights, each choice priced
     EXTEND_DONE = "extend_done"  # the new check-out time
+    # the key journey (extra or lost key) and e-keys
+    KEY_MENU = "key_menu"  # an extra key, or a lost one
+    KEY_LOST = "key_lost"  # what a lost key changes, honestly (an RF card stays valid)
+    KEY_DONE = "key_done"  # the new card is out: room, door PIN, e-key
+    EKEY = "ekey"  # an e-key sent to the guest's phone (or why not)
 
 
 class ActionKind(StrEnum):

@@ -46,6 +46,9 @@ class Refusal(StrEnum):
     # is offered)
     ROOM_TAKEN = "room_taken"
     CARD_NOT_UPDATED = "card_not_updated"  # extended and paid, the card not re-encoded
+    # the key journey
+    NOT_CHECKED_IN = "not_checked_in"  # no stay of the booking is checked in now
+    CARD_LIMIT = "card_limit"  # the stay has as many cards as the property allows
 
     @property
     def key(self) -> str:

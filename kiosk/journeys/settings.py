@@ -75,6 +75,22 @@ class JourneySettings(BaseModel):
     extend_nights_offered: int = Field(
         7, ge=1, le=30, description="the most nights a guest may add at the kiosk (extend stay)"
     )
+    # the key journey (extra or lost key) and e-keys
+    key_journey: bool = Field(
+        True, description="offer an extra or lost key at the kiosk (a back-end with card records)"
+    )
+    card_limit: int = Field(
+        4,
+        ge=1,
+        le=20,
+        description="cards recorded for one stay (getAllAccomCard, lost ones included) past "
+        "which the kiosk issues none: the guest is sent to the front desk",
+    )
+    ekeys: bool = Field(
+        False,
+        description="the property's locks take e-keys: offer one to the guest's phone "
+        "(sendAccessLockKey) on the check-in's done screen and in the key journey",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -71,6 +71,16 @@ ARRIVALS = (
     Arrival("unsigned_qr", "Twin", ("304",), signed=False),
     # amenity booking: a guest staying now, in the room of open-ability residence 503
     Arrival("amenity_guest", "Suite", ("503",), then="check_in", expected="already_checked_in"),
+    # the key journey: in the house since yesterday, with a card, a door PIN and an e-key
+    Arrival(
+        "in_house_keys",
+        "Twin",
+        ("303",),
+        nights=2,
+        arrives_in_days=-1,
+        then="in_house",
+        expected="already_checked_in",
+    ),
 )
 
 
@@ -198,6 +208,8 @@ def _seed_arrival(
     elif arrival.then == "dirty":
         for s in stays:
             pms_property.set_dirty(conn, s["room_id"], True)
+    elif arrival.then == "in_house":
+        _seed_in_house(conn, ctx, order_id, stays, phone)
     return {
         "case": arrival.case,
         "expected": arrival.expected,
@@ -206,6 +218,52 @@ def _seed_arrival(
         "signed": arrival.signed,
         "second_factor": {"surname": surname, "phone_last4": phone[-4:]},
     }
+
+
+def _seed_in_house(
+    conn: Any, ctx: SimContext, order_id: int, stays: list[dict[str, Any]], phone: str
+) -> None:
+    """The key journey's stay: checked in, one card recorded, a door PIN and an e-key sent."""
+    _call(
+        conn,
+        ctx,
+        "/api/v1/pmsOrder/checkIn",
+        {
+            "order_id": order_id,
+            "checkin_rooms": [{"accom_id": s["accom_id"], "room_id": s["room_id"]} for s in stays],
+        },
+    )
+    for s in stays:
+        validity = {
+            "accom_id": s["accom_id"],
+            "start_time": s["checkin_start_time"],
+            "end_time": s["checkin_end_time"],
+        }
+        card = "".join(ctx.rng.choice("0123456789ABCDEF") for _ in range(8))
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/addAccomCard",
+            {"accom_id": s["accom_id"], "card_uid": card},
+        )
+        contact = {"country_code": "+86", "phone": phone}
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsDevice/sendOfflinePassword",
+            {**validity, "phone_list": [contact]},
+        )
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsDevice/sendAccessLockKey",
+            {
+                **validity,
+                "receiver_name": "Guest",
+                "receiver_account": phone,
+                "country_code": "+86",
+            },
+        )
 
 
 def write_manifest(

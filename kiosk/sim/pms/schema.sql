@@ -135,8 +135,10 @@ CREATE TABLE IF NOT EXISTS pms_log (
 );
 CREATE INDEX IF NOT EXISTS pms_log_order ON pms_log (order_id);
 
+-- AUTOINCREMENT: a deleted password's or e-key's id is never given again (as a PMS's own
+-- ids are not), so the outbox can tell a replayed deletion from a new row.
 CREATE TABLE IF NOT EXISTS pms_password (
-    pwd_id       INTEGER PRIMARY KEY,
+    pwd_id       INTEGER PRIMARY KEY AUTOINCREMENT,
     accom_id     INTEGER NOT NULL REFERENCES pms_accom (accom_id),
     keyboard_pwd TEXT NOT NULL,
     start_time   INTEGER NOT NULL,
@@ -145,7 +147,7 @@ CREATE TABLE IF NOT EXISTS pms_password (
 );
 
 CREATE TABLE IF NOT EXISTS pms_access_key (
-    key_id           INTEGER PRIMARY KEY,
+    key_id           INTEGER PRIMARY KEY AUTOINCREMENT,
     accom_id         INTEGER NOT NULL REFERENCES pms_accom (accom_id),
     receiver_name    TEXT NOT NULL,
     receiver_account TEXT NOT NULL,
