@@ -209,7 +209,7 @@ def _seed_arrival(
         for s in stays:
             pms_property.set_dirty(conn, s["room_id"], True)
     elif arrival.then == "in_house":
-        _seed_in_house(conn, ctx, order_id, stays, phone)
+        _seed_keys_guest(conn, ctx, order_id, stays, phone)
     return {
         "case": arrival.case,
         "expected": arrival.expected,
@@ -220,7 +220,7 @@ def _seed_arrival(
     }
 
 
-def _seed_in_house(
+def _seed_keys_guest(
     conn: Any, ctx: SimContext, order_id: int, stays: list[dict[str, Any]], phone: str
 ) -> None:
     """The key journey's stay: checked in, one card recorded, a door PIN and an e-key sent."""
