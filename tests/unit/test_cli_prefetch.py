@@ -16,6 +16,9 @@ from kiosk.sim.server import SimServer
 from tests.unit.test_cli_play import arrival, demo, kiosk, write_config
 
 __all__ = ["demo"]  # the fixture
+# The demo's bookings still to arrive from yesterday to tomorrow: six of its arrivals, and
+# the booking that follows the extend_taken guest's stay (kiosk/sim/demo.py).
+PREFETCHED = 7
 
 
 def test_prefetch_caches_todays_and_tomorrows_arrivals_sealed(
@@ -29,7 +32,7 @@ def test_prefetch_caches_todays_and_tomorrows_arrivals_sealed(
     assert report["rooms"] == 12
     # Booked stays with a room, arriving today or tomorrow (the demo's "tomorrow" too);
     # the cancelled, the already checked in and the unassigned one are not.
-    assert report["reservations"] == 6
+    assert report["reservations"] == PREFETCHED
 
     db, sealer = open_state(load_config(config))
     try:
@@ -39,7 +42,7 @@ def test_prefetch_caches_todays_and_tomorrows_arrivals_sealed(
         name, phone = found.holder_name, found.holder_phone
         assert cache.reservation(str(arrival(manifest, "cancelled")["order_id"])) is None
         later = datetime.now(UTC) + timedelta(days=4)  # every cached stay has ended by then
-        assert cache.purge(later) == 6 and cache.count() == 0
+        assert cache.purge(later) == PREFETCHED and cache.count() == 0
     finally:
         db.close()
     raw = b"".join(p.read_bytes() for p in (tmp_path / "state").glob("kiosk.sqlite*"))
@@ -58,4 +61,4 @@ def test_prefetch_with_the_backend_away_keeps_the_cache(
     server.start()
     assert failed.returncode == 1 and "prefetch failed" in failed.stdout
     with sqlite3.connect(tmp_path / "state" / "kiosk.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM arrivals").fetchone()[0] == 6
+        assert db.execute("SELECT COUNT(*) FROM arrivals").fetchone()[0] == PREFETCHED
