@@ -12,6 +12,7 @@ from typing import Any
 from kiosk.config import load_config
 from kiosk.offline import ArrivalsCache
 from kiosk.runtime import open_state
+from kiosk.sim.demo import IN_HOUSE
 from kiosk.sim.server import SimServer
 from tests.unit.test_cli_play import arrival, demo, kiosk, write_config
 
@@ -29,7 +30,7 @@ def test_prefetch_caches_todays_and_tomorrows_arrivals_sealed(
     done = kiosk("prefetch", "--config", str(config), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["rooms"] == 12
+    assert report["rooms"] == 12 + len(IN_HOUSE)  # the in-house guests' rooms are extra
     # Booked stays with a room, arriving today or tomorrow (the demo's "tomorrow" too);
     # the cancelled, the already checked in and the unassigned one are not.
     assert report["reservations"] == PREFETCHED
