@@ -79,6 +79,7 @@ def build_app(
         timing=UiTiming(warning_s=ui.warning_s),
         brand=ui.theme,
         low_reach=ui.low_reach,
+        card_slot=ui.card_slot,
     )
 
 

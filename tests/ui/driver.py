@@ -36,6 +36,8 @@ TIMING = {
     "preview_fps": 30.0,
     "attract_pulse_s": 0.0,
     "scan_guide_s": 0.0,
+    "card_cue_s": 0.0,
+    "success_s": 0.0,
 }
 
 
