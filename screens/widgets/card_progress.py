@@ -73,6 +73,7 @@ class CardScene(FloatLayout):
     card_pos = ListProperty([0.0, 0.0])
     card_size = ListProperty([0.0, 0.0])
     card_alpha = NumericProperty(1.0)
+    wave_centre = ListProperty([0.0, 0.0])
     wave_radii = ListProperty([0.0] * WAVES)
     wave_alphas = ListProperty([0.0] * WAVES)
     arrow_size = NumericProperty(0.0)
@@ -84,32 +85,31 @@ class CardScene(FloatLayout):
             self.bind(**{name: self._place})
 
     def _place(self, *_: object) -> None:
-        gap = dp(26)  # between two waves
-        width = min(dp(380), (self.width / 2 - WAVES * gap) / 0.62, self.height * 0.6 * CARD_ASPECT)
+        gap, nod = dp(26), dp(12)  # between two waves; how far the arrow nods
+        presenting = self.presenting = self.stage == PRESENT
+        dx, dy = SLOT_DIRECTIONS[self.slot]
+        # The arrow keeps the edge on the slot's side; the card has the rest of the scene.
+        arrow = self.arrow_size = min(theme.ICON_SIZE * 2.2, self.height * 0.3, self.width * 0.2)
+        zone = arrow + 2 * nod
+        area_w, area_h = self.width - abs(dx) * zone, self.height - abs(dy) * zone
+        cx, cy = self.center_x - dx * zone / 2, self.center_y - dy * zone / 2
+        width = min(dp(460), (area_w / 2 - WAVES * gap) / 0.62, area_h * 0.75 * CARD_ASPECT)
         width = max(width, 0.0)
         height = width / CARD_ASPECT
-        cx, cy = self.center
-        presenting = self.presenting = self.stage == PRESENT
         # A wave is born at the card's edge, runs out one gap per loop and fades away; the
         # loop closes on itself (the last wave leaves as a new one appears).
+        self.wave_centre = [cx, cy]
         self.wave_radii = [width * 0.62 + (i + self.phase) * gap for i in range(WAVES)]
         self.wave_alphas = [
             0.0 if presenting else min(p, 1.0) * (1 - p / WAVES)
             for p in (i + self.phase for i in range(WAVES))
         ]
-        dx, dy = SLOT_DIRECTIONS[self.slot]
-        arrow = self.arrow_size = min(theme.ICON_SIZE * 1.6, self.height * 0.3, self.width * 0.2)
         # The arrow nods towards the slot once a loop, never past the scene's edge.
-        nod = dp(12)
         bob = nod * (1 - math.cos(2 * math.pi * self.phase)) / 2 if presenting else 0.0
-        half_w, half_h = self.width / 2 - arrow / 2 - nod, self.height / 2 - arrow / 2 - nod
-        self.arrow_center = [cx + dx * (half_w + bob), cy + dy * (half_h + bob)]
-        # Presented: the card eases towards the arrow and fades as it reaches it.
-        room = max(
-            abs(dx) * (half_w - arrow / 2 - width / 2),
-            abs(dy) * (half_h - arrow / 2 - height / 2),
-            0,
-        )
+        reach = (self.width / 2 - arrow / 2 - nod + bob, self.height / 2 - arrow / 2 - nod + bob)
+        self.arrow_center = [self.center_x + dx * reach[0], self.center_y + dy * reach[1]]
+        # Presented: the card eases towards the arrow and fades as it gets there.
+        room = abs(dx) * (area_w - width) / 2 + abs(dy) * (area_h - height) / 2
         travel = room * (1 - (1 - self.phase) ** 3) if presenting else 0.0
         self.card_alpha = 1 - max(0.0, self.phase - 0.75) * 4 if presenting else 1.0
         self.card_size = [width, height]
