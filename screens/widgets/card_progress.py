@@ -18,6 +18,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kiosk.journeys.keys import Stage
 from screens import theme
 from screens.kv import load_kv
+from screens.widgets.header import stage_state
 
 CARD_STAGES = tuple(stage.value for stage in Stage)
 PRESENT = CARD_STAGES.index(Stage.PRESENT.value)
@@ -56,9 +57,7 @@ class CardStageMark(BoxLayout):
     phase = NumericProperty(0.0)
 
     def state(self, stage: int) -> str:
-        if stage > self.index:
-            return "done"
-        return "current" if stage == self.index else "todo"
+        return stage_state(self.index, stage)
 
 
 class CardScene(FloatLayout):

@@ -4,7 +4,10 @@ when the guest leaves it, and keep still when the timing says 0 (as every other 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +67,7 @@ async def test_take_your_card_points_at_the_slot(ui: UiDriver, slot: str) -> Non
     cx, cy = scene.center
     toward = {"below": cy - ay, "left": cx - ax, "right": ax - cx}[slot]
     assert toward > scene.card_size[0 if slot != "below" else 1] / 2  # beyond the card
+    assert scene.collide_widget(arrow) and inside(arrow, scene)
     # Still (the tests' timing), the card rests in the middle; half way round the loop it
     # has moved towards the arrow.
     rest = list(scene.card_pos)
@@ -71,10 +75,22 @@ async def test_take_your_card_points_at_the_slot(ui: UiDriver, slot: str) -> Non
     moved = {"below": rest[1] - scene.card_pos[1], "left": rest[0] - scene.card_pos[0],
              "right": scene.card_pos[0] - rest[0]}[slot]  # fmt: skip
     assert moved > 10
+    card = (*scene.card_pos, scene.card_pos[0] + scene.card_size[0],
+            scene.card_pos[1] + scene.card_size[1])  # fmt: skip
+    assert not overlap(card, (arrow.x, arrow.y, arrow.right, arrow.top))  # the arrow stays clear
     screen.phase = 0.0
     mark = screen.ids.track.children[0]  # the last stage, "take card"
     assert mark.state(screen.card_stage) == "current"
     assert not_blank(await ui.screenshot(f"present-{slot}")) and overflows(ui) == []
+
+
+def inside(widget: Any, box: Any) -> bool:
+    return (box.x <= widget.x and widget.right <= box.right
+            and box.y <= widget.y and widget.top <= box.top)  # fmt: skip
+
+
+def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 async def test_the_stages_of_the_track_follow_the_journey(ui: UiDriver) -> None:
@@ -122,3 +138,18 @@ async def test_without_animation_the_done_screen_is_drawn_at_once(ui: UiDriver) 
     assert screen.frame.hero.pop == 1
     assert all(card.opacity == 1 for card in screen.ids.details.children)
     assert not_blank(await ui.screenshot("done")) and overflows(ui) == []
+
+
+def test_the_slot_comes_from_the_configuration(kivy_display: str, tmp_path: Path) -> None:
+    from kiosk.config import OperatorConfig, UiConfig
+    from kiosk.i18n import Catalogue
+    from kiosk.journeys.messages import Channel
+    from kiosk.state import StateDb
+    from screens.launch import build_app
+    from tests.ui.driver import NoOperatorPort
+
+    with contextlib.closing(StateDb.in_dir(tmp_path)) as state:
+        app = build_app(Channel(), Catalogue.load(tz="Asia/Shanghai"), NoOperatorPort(),
+                        OperatorConfig(), UiConfig(card_slot="left"), state=state)  # fmt: skip
+        assert app.card_slot == "left"
+    assert UiConfig().card_slot == "below"
