@@ -25,6 +25,7 @@ PRESENT = CARD_STAGES.index(Stage.PRESENT.value)
 STAGE_ICONS = {"dispense": "card", "encode": "contactless", "verify": "verified"}
 CARD_ASPECT = 85.6 / 54  # an ISO/IEC 7810 ID-1 card
 WAVES = 3  # arcs each side of the card being written
+WAVE_GAP = dp(26)  # between two of them
 # Where a card goes for each [ui] card_slot: the direction from the screen's centre.
 SLOT_DIRECTIONS = {"below": (0, -1), "left": (-1, 0), "right": (1, 0)}
 
@@ -84,7 +85,7 @@ class CardScene(FloatLayout):
             self.bind(**{name: self._place})
 
     def _place(self, *_: object) -> None:
-        gap, nod = dp(26), dp(12)  # between two waves; how far the arrow nods
+        gap, nod = WAVE_GAP, dp(12)  # nod: how far the arrow moves towards the slot
         presenting = self.presenting = self.stage == PRESENT
         dx, dy = SLOT_DIRECTIONS[self.slot]
         # The arrow keeps the edge on the slot's side; the card has the rest of the scene.
