@@ -180,6 +180,11 @@ class UiConfig(BaseModel):
         "the lower two thirds of the screen (the header with its buttons moves to the bottom)",
     )
     theme: ThemeConfig = ThemeConfig()
+    card_slot: Literal["below", "left", "right"] = Field(
+        "below",
+        description="where the card dispenser's slot is, seen by a guest facing the screen: "
+        '"take your card" points there',
+    )
 
     @property
     def px_per_mm(self) -> float:

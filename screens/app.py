@@ -15,7 +15,13 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.scatterlayout import ScatterLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
@@ -124,6 +130,11 @@ class UiTiming:
     # The scan screen's "hold your code here" cue (the guide's pulse, the phone's approach),
     # one half-period; 0 keeps it still, for the same reason.
     scan_guide_s: float = 0.9
+    # The card screen's cue (the current stage's spinner, the waves around the card being
+    # written, the card gliding towards the slot), one loop; 0 keeps it still.
+    card_cue_s: float = 1.4
+    # The done screen's tick popping in; the room details follow one by one. 0: all at once.
+    success_s: float = 0.5
 
 
 class KioskRoot(FloatLayout):
@@ -148,6 +159,8 @@ class KioskApp(App):
     # [ui] low_reach: on a portrait panel the top third holds no control (wheelchair height)
     low_reach = BooleanProperty(False)
     staff_callable = BooleanProperty(True)  # the current screen offers "Call staff"
+    # [ui] card_slot: where "take your card" points (the dispenser's slot, seen by the guest)
+    card_slot = OptionProperty("below", options=("below", "left", "right"))
 
     def __init__(
         self,
@@ -161,10 +174,12 @@ class KioskApp(App):
         font: Path | None = None,
         brand: ThemeConfig | None = None,
         low_reach: bool = False,
+        card_slot: str = "below",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.low_reach = low_reach
+        self.card_slot = card_slot
         self.brand = theme.build_theme(brand)
         self.palette = self.brand.palette
         self.channel = channel

@@ -10,6 +10,7 @@ from screens.kv import load_kv
 class KeysScreen(StepScreen):
     step = Step.KEYS
     stage = 3
+    hero_icon = "card"
 
 
 load_kv(__file__)

@@ -7,6 +7,7 @@ anything imports it; everything Kivy is imported inside the functions below.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import tempfile
@@ -79,6 +80,7 @@ def build_app(
         timing=UiTiming(warning_s=ui.warning_s),
         brand=ui.theme,
         low_reach=ui.low_reach,
+        card_slot=ui.card_slot,
     )
 
 
@@ -157,6 +159,9 @@ class KivyDemoScreen:
             state=runtime.payment_log.db,
             preview=self._camera.frame,
         )
+        # One screenshot a few frames after each view: the done screen as it ends, not the
+        # first frames of its entrance (the looping cues are fine at any frame).
+        self._app.timing = dataclasses.replace(self._app.timing, success_s=0.0)
         self._running = asyncio.ensure_future(self._app.async_run(async_lib="asyncio"))
         await app_ready(self._app)
 

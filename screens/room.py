@@ -13,6 +13,7 @@ from screens.kv import load_kv
 class RoomScreen(StepScreen):
     step = Step.ROOM
     stage = 1
+    hero_icon = "room"
 
     def choice_label(self, key: str, params: Mapping[str, Any]) -> str:
         # A room the back-end knows no floor of reads "Room 205", not "Room 205, floor".

@@ -88,7 +88,12 @@ ICONS = {
     "payment": "\ue870",
     "contactless": "\uea71",
     "key": "\ue0da",
-    "take_card": "\ue5db",  # arrow_downward: the dispenser's slot is below the screen
+    "card": "\ue870",  # credit_card: a room card taken from the stacker
+    "verified": "\uef76",
+    # keyboard_double_arrow_*: "take your card" points at the dispenser's slot ([ui] card_slot)
+    "slot_below": "\uead0",
+    "slot_left": "\ueac3",
+    "slot_right": "\ueac9",
     "floor": "\uf1a0",
     "directions": "\ue536",
     "pin": "\ue0bc",

@@ -6,6 +6,7 @@ from screens.kv import load_kv
 from screens.widgets import (  # noqa: F401  (each import registers classes the kv rules name)
     big_button,
     camera_preview,
+    card_progress,
     cards,
     contrast_toggle,
     header,

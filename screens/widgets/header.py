@@ -30,6 +30,11 @@ class StageMark(BoxLayout):
     key = StringProperty("")
 
     def state(self, current: int) -> str:
-        if current > self.index:
-            return "done"
-        return "current" if current == self.index else "todo"
+        return stage_state(self.index, current)
+
+
+def stage_state(index: int, current: int) -> str:
+    """A stage's look while stage ``current`` is under way: "done", "current" or "todo"."""
+    if current > index:
+        return "done"
+    return "current" if current == index else "todo"

@@ -19,4 +19,10 @@ class IconLabel(Label):
 
 
 class HeroIcon(IconLabel):
-    """The one large pictogram of a screen, above its title (nothing when ``icon`` is empty)."""
+    """The one large pictogram of a screen, above its title (nothing when ``icon`` is empty).
+
+    A screen may animate it: ``pop`` scales it about its centre (1: as laid out) and
+    ``ripple`` (0 none, 0 .. 1) sends a fading ring out from it."""
+
+    pop = NumericProperty(1.0)
+    ripple = NumericProperty(0.0)

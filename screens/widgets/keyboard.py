@@ -16,6 +16,7 @@ from screens.widgets.big_button import BigButton
 LETTER_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM-")
 DIGIT_ROWS = ("123", "456", "789")
 DELETE, SUBMIT, SPACE = "\b", "\n", " "
+SPECIAL_LABELS = {DELETE: "keyboard.delete", SUBMIT: "keyboard.ok", SPACE: "keyboard.space"}
 
 
 class OnScreenKeyboard(BoxLayout):
@@ -27,13 +28,14 @@ class OnScreenKeyboard(BoxLayout):
     placeholder = StringProperty("")  # already translated
     text = StringProperty("")
     shown = StringProperty("")  # what the display line shows
+    key_height = NumericProperty(0)  # every key row's (kv)
 
     __events__ = ("on_submit",)
 
     def on_kv_post(self, _base_widget: object) -> None:
         # The key rows live in the kv rule's ids, which exist only from here on.
         self.bind(mode=self._build_keys, text=self._show, secret=self._show)
-        App.get_running_app().bind(lang=self._build_keys)  # key labels follow the language
+        App.get_running_app().bind(lang=self._label_specials)  # they follow the language
         self._build_keys()
 
     def configure(self, mode: str, max_length: int, secret: bool, placeholder: str) -> None:
@@ -74,19 +76,22 @@ class OnScreenKeyboard(BoxLayout):
         for row in rows:
             for char in row.ljust(columns):
                 keys.add_widget(self._key(char, char) if char != " " else BoxLayout())
-        specials = [(DELETE, "keyboard.delete"), (SUBMIT, "keyboard.ok")]
-        if self.mode == "text":
-            specials.insert(0, (SPACE, "keyboard.space"))
+        specials = [DELETE, SUBMIT] if self.mode == "digits" else [SPACE, DELETE, SUBMIT]
         bottom: BoxLayout = self.ids.bottom_row
         bottom.clear_widgets()
-        for key, label in specials:
-            button = self._key(key, app.tr(label, app.lang))
+        for key in specials:
+            button = self._key(key, app.tr(SPECIAL_LABELS[key], app.lang))
             button.primary = key == SUBMIT
             bottom.add_widget(button)
         if self.mode == "digits":
             bottom.add_widget(self._key("0", "0"), index=1)
 
+    def _label_specials(self, app: App, lang: str) -> None:
+        for button in self.ids.bottom_row.children:
+            if button.choice_id in SPECIAL_LABELS:
+                button.text = app.tr(SPECIAL_LABELS[button.choice_id], lang)
+
     def _key(self, key: str, label: str) -> BigButton:
-        button = BigButton(text=label, choice_id=key)
+        button = BigButton(text=label, choice_id=key, size_hint_y=1)  # the row's height
         button.bind(on_release=lambda b: self.press(b.choice_id))
         return button

@@ -36,6 +36,8 @@ TIMING = {
     "preview_fps": 30.0,
     "attract_pulse_s": 0.0,
     "scan_guide_s": 0.0,
+    "card_cue_s": 0.0,
+    "success_s": 0.0,
 }
 
 
@@ -204,6 +206,22 @@ class UiDriver:
         await self.frames(3)
         saved = Window.screenshot(name=str(self.tmp_path / f"{name}.png"))
         return Image.open(saved).convert("RGB")
+
+    async def grab(self, path: Path, frames: int = 2) -> Image.Image:
+        """The window as an image once ``frames`` more are drawn, kept as a PNG at ``path``
+        (fast compression: a test may take a hundred)."""
+        from kivy.core.window import Window
+        from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+
+        await self.frames(frames)
+        width, height = Window.size
+        pixels = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
+        image = Image.frombytes("RGB", (width, height), pixels).transpose(
+            Image.Transpose.FLIP_TOP_BOTTOM  # GL's rows start at the bottom
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path, compress_level=1)
+        return image
 
     @staticmethod
     def crop(image: Image.Image, widget: Any) -> Image.Image:

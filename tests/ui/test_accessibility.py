@@ -13,24 +13,13 @@ from typing import Any
 import pytest
 
 from kiosk.config import UiConfig
-from kiosk.journeys.messages import Choice, Step, View
+from kiosk.journeys.messages import Step
 from tests.ui.driver import UiDriver
-from tests.ui.test_layout import SIZES, VIEWS, not_blank, overflows
+from tests.ui.layout_checks import SIZES, VIEWS, every_view, not_blank, overflows, shown
 
 pytestmark = pytest.mark.timeout(240)
 
 MIN_TARGET_MM = 9.0
-TITLES = {Step.REFUSAL: "refusal.cancelled.title"}
-
-
-def every_view() -> Iterator[tuple[str, View]]:
-    """One view per step: test_layout's where it has one, else a plain one."""
-    rich = {view.step: view for view in VIEWS.values()}
-    for step in Step:
-        title = TITLES.get(step, f"{step.value}.title")
-        choices = (Choice("x", "common.back", primary=True), Choice("y", "common.cancel"))
-        plain = View(step, title, choices=choices, timeout_s=None)
-        yield step.value, rich.get(step, plain)
 
 
 def buttons(ui: UiDriver) -> Iterator[tuple[Any, float, float, float, float]]:
@@ -38,10 +27,8 @@ def buttons(ui: UiDriver) -> Iterator[tuple[Any, float, float, float, float]]:
     (left, bottom, right, top)."""
     from kivy.uix.behaviors import ButtonBehavior
 
-    from tests.ui.test_layout import _shown
-
     for widget in ui.app.manager.current_screen.walk(restrict=True):
-        if isinstance(widget, ButtonBehavior) and _shown(widget):
+        if isinstance(widget, ButtonBehavior) and shown(widget):
             left, bottom = widget.to_window(widget.x, widget.y)
             right, top = widget.to_window(widget.right, widget.top)
             if right - left > 0 and top - bottom > 0:
