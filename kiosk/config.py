@@ -24,6 +24,7 @@ from hardware.config import DevicesConfig
 from kiosk.config_schema import ENV_DELIMITER, ENV_PREFIX, walk
 from kiosk.journeys.settings import JourneySettings
 from kiosk.offline.backend import OfflinePolicy
+from kiosk.sound.settings import SoundSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 
@@ -314,6 +315,7 @@ class KioskConfig(BaseSettings):
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
     remote: RemoteConfig = RemoteConfig()
+    sound: SoundSettings = SoundSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -44,6 +44,7 @@ from kiosk.journeys.settlement import resolve_unsettled
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
 from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
+from kiosk.sound.guide import SoundGuide, open_sound
 from kiosk.state import StateDb
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     config_path: Path | None = None  # the file the config came from (remote set_config)
     remote: RemoteKiosk | None = None  # the fleet agent, when [remote] names a broker
+    sound: SoundGuide | None = None  # cues and speech; follows the guest service's channel
 
     @property
     def payment_log(self) -> PaymentLog:
@@ -97,6 +99,9 @@ class Runtime:
                 self.outbox.run_relay(self.config.state.relay_idle_s), name="outbox-relay"
             )
         )
+        if self.sound is not None:  # speech is rendered while the first guest is served
+            self._tasks.append(asyncio.create_task(self.sound.run(), name="sound"))
+            self._tasks.append(asyncio.create_task(self.sound.prerender(), name="speech"))
         backend = self.journey.backend
         if self.cache is not None and isinstance(backend, OfflineBackend):
             prefetching = run_prefetch(
@@ -114,8 +119,11 @@ class Runtime:
         parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
-        return [self.backend_health, *(part.health for part in parts),
-                self.journey.reject_bin_health]  # fmt: skip
+        sources = [self.backend_health, *(part.health for part in parts),
+                   self.journey.reject_bin_health]  # fmt: skip
+        if self.sound is not None:
+            sources.append(self.sound.health)
+        return sources
 
     def backend_health(self) -> DeviceHealth:
         """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
@@ -243,5 +251,13 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.devices.camera.max_payload_bytes,
     )
+    sound = open_sound(
+        config.sound,
+        config.devices.audio,
+        journey.catalogue,
+        config.state.dir / "speech",
+        config.journey.zone,
+    )
+    closers.append(sound.player.close)
     parts = (config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
-    return Runtime(*parts, config_path=config_path)
+    return Runtime(*parts, config_path=config_path, sound=sound)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from hardware.audio.simulator import SimPlayer
 from kiosk.config import KioskConfig
 from kiosk.demo.script import (
     GuestScript,
@@ -27,7 +28,7 @@ from kiosk.demo.script import (
     run_script,
     values_from_manifest,
 )
-from kiosk.journeys.messages import Step, View
+from kiosk.journeys.messages import Channel, Step, View, watched_channel
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import write_manifest
 
@@ -66,6 +67,7 @@ class JourneyRecord:
     keys: int = 0
     taps_to_card: int | None = None  # None: no card came out
     keys_to_card: int | None = None
+    sounds: list[str] = field(default_factory=list)  # clips played: "cue:error", "speech:en:…"
 
 
 def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
@@ -77,6 +79,7 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
                 update={"sim_journal": None, "sim_delay_factor": 0.05}
             ),
             "printer": base.devices.printer.model_copy(update={"sim_folder": out / "receipts"}),
+            "audio": base.devices.audio.model_copy(update={"driver": "sim"}),
         }
     )
     return base.model_copy(
@@ -86,6 +89,10 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
             "sim": base.sim.model_copy(update={"db": None, "port": 0}),
             "qr": base.qr.model_copy(update={"signing_key": SecretStr(DEMO_QR_KEY)}),
             "devices": devices,
+            # The demo speaks, at any hour: its transcript shows what a guest would hear.
+            "sound": base.sound.model_copy(
+                update={"speech": True, "night_start": "00:00", "night_end": "00:00"}
+            ),
             "journey": base.journey.model_copy(
                 update={
                     "timezone": DEMO_TIMEZONE,
@@ -141,8 +148,12 @@ async def run_demo(
             if screen is not None:
                 held = _held_codes(script, values)
                 on_view = _capture(screen, path.stem, out / "screens", shots, held)
+            channel = watched_channel()
+            heard = _follow_sound(runtime, channel)
             try:
-                report = await run_script(runtime.journey, script, values, on_view=on_view)
+                report = await run_script(
+                    runtime.journey, script, values, on_view=on_view, channel=channel
+                )
             except ScriptError as exc:  # the guest met a screen the script did not expect
                 records.append(
                     JourneyRecord(
@@ -167,6 +178,7 @@ async def run_demo(
                     failures=list(report.failures),
                     screenshots=shots,
                     **asdict(report.effort),
+                    sounds=await heard(),
                 )
             )
             log.info(
@@ -182,6 +194,26 @@ async def run_demo(
     transcript = {"journeys": [asdict(r) for r in records], "totals": effort_totals(records)}
     (out / "transcript.json").write_text(json.dumps(transcript, indent=2) + "\n")
     return records
+
+
+def _follow_sound(runtime: Runtime, channel: Channel) -> Callable[[], Awaitable[list[str]]]:
+    """Let the kiosk's sound follow ``channel``; the returned call waits for the sound to
+    finish and gives the clips played since (the demo's player is the simulated one)."""
+    sound = runtime.sound
+    if sound is None or not isinstance(sound.player, SimPlayer):
+        return _nothing_heard
+    sound.follow(channel)
+    played, start = sound.player.played, len(sound.player.played)
+
+    async def heard() -> list[str]:
+        await sound.idle()
+        return [clip.label for clip in played[start:]]
+
+    return heard
+
+
+async def _nothing_heard() -> list[str]:
+    return []
 
 
 def _held_codes(script: GuestScript, values: dict[str, str]) -> dict[Step, str]:
