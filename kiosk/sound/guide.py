@@ -162,7 +162,11 @@ class SoundGuide:
         """Every spoken text into the cache, off the loop (start-up's background task)."""
         if self.speech is None or not self.speech_on:
             return
-        done = await asyncio.to_thread(self.speech.prerender)
+        try:
+            done = await asyncio.to_thread(self.speech.prerender)
+        except asyncio.CancelledError:  # the thread goes on unless told to stop
+            self.speech.stop()
+            raise
         log.info(
             "speech: %d clips ready in %.1f s (%d rendered, the others cached)",
             done.clips,

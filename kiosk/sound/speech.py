@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class Speech:
         self._rate = rate
         self._program = shutil.which(program)
         self.renders = 0  # espeak-ng runs since start-up
+        self._stop = threading.Event()  # the kiosk is stopping: prerender ends early
         if self._program is None:
             log.warning("speech off: %s is not installed (cues still play)", program)
 
@@ -144,6 +146,10 @@ class Speech:
         finally:
             Path(scratch).unlink(missing_ok=True)
 
+    def stop(self) -> None:
+        """End a ``prerender`` running in another thread after its current text."""
+        self._stop.set()
+
     def prerender(self, keys: Iterable[str] = SPOKEN_KEYS) -> Prerendered:
         """Every text of ``keys`` in every language that has a voice, into the cache, and
         every other clip out of it. Blocking (a worker thread); a text that fails is logged
@@ -156,13 +162,16 @@ class Speech:
         ]
         ready = set()
         for utterance in utterances:
+            if self._stop.is_set():
+                break
             try:
                 ready.add(self.path(utterance))
             except SpeechError as exc:
                 log.warning("speech: %s", exc)
-        # Clips of texts the catalogues no longer hold (an update, another voice) go.
-        for stale in set(self._folder.glob("*.wav")) - ready:
-            stale.unlink(missing_ok=True)
+        else:
+            # Clips of texts the catalogues no longer hold (an update, another voice) go.
+            for stale in set(self._folder.glob("*.wav")) - ready:
+                stale.unlink(missing_ok=True)
         return Prerendered(
             len(utterances), self.renders - renders, round(time.monotonic() - started, 3)
         )

@@ -70,6 +70,8 @@ driver = "pcsc"
 reader = "no such reader"
 [devices.printer]
 driver = "escpos"
+[devices.audio]
+driver = "aplay"
 """
 
 
@@ -101,6 +103,7 @@ def test_the_hook_sees_a_simulator_import() -> None:
         "hardware.dispenser.simulator",
         "hardware.camera.sim",
         "hardware.payment.sim_journal",
+        "hardware.audio.simulator",
     ):
         assert re.match(SIMULATORS, name), name
     for name in ("kiosk.service", "kiosk.journeys.keys", "hardware.dispenser.crt591"):
