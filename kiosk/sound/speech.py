@@ -109,16 +109,18 @@ class Speech:
         """The utterance's WAV bytes, rendered now unless cached. Blocking (a worker thread)."""
         return self.path(utterance).read_bytes()
 
-    def path(self, utterance: Utterance) -> Path:
+    def path(self, utterance: Utterance, *, background: bool = False) -> Path:
+        """The utterance's cached clip, rendered first if need be; ``background``: at a
+        low CPU priority (start-up's pre-rendering must not hold up the first screen)."""
         digest = hashlib.sha256(
             f"{utterance.voice}\n{self._rate}\n{utterance.text}".encode()
         ).hexdigest()[:24]
         target = self._folder / f"{utterance.voice}-{digest}.wav"
         if not target.exists():
-            self._render(utterance, target)
+            self._render(utterance, target, background)
         return target
 
-    def _render(self, utterance: Utterance, target: Path) -> None:
+    def _render(self, utterance: Utterance, target: Path, background: bool) -> None:
         if self._program is None:
             raise SpeechError(f"{PROGRAM} is not installed")
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -128,6 +130,8 @@ class Speech:
         os.close(fd)
         command = [self._program, "-v", utterance.voice, "-s", str(self._rate), "-b", "1",
                    "-w", scratch, "--stdin"]  # fmt: skip
+        if background and (nice := shutil.which("nice")):
+            command = [nice, "-n", "15", *command]
         try:
             done = subprocess.run(
                 command,
@@ -165,7 +169,7 @@ class Speech:
             if self._stop.is_set():
                 break
             try:
-                ready.add(self.path(utterance))
+                ready.add(self.path(utterance, background=True))
             except SpeechError as exc:
                 log.warning("speech: %s", exc)
         else:
