@@ -119,11 +119,10 @@ class Runtime:
         parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
-        sources = [self.backend_health, *(part.health for part in parts),
-                   self.journey.reject_bin_health]  # fmt: skip
-        if self.sound is not None:
-            sources.append(self.sound.health)
-        return sources
+        if self.sound is not None:  # the loudspeaker, and speech that cannot be made
+            parts.append(self.sound)
+        return [self.backend_health, *(part.health for part in parts),
+                self.journey.reject_bin_health]  # fmt: skip
 
     def backend_health(self) -> DeviceHealth:
         """"online" or "offline", and what the outbox holds: "offline, 3 queued"."""
