@@ -7,9 +7,12 @@ is a terminate. SDL (Kivy's audio) is the UI's and stays out of ``hardware/``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import subprocess
 import threading
+import wave
 
 from hardware.audio.config import AudioConfig
 from hardware.audio.protocol import AudioError
@@ -17,6 +20,19 @@ from hardware.health import DeviceHealth, HealthLevel
 
 log = logging.getLogger("hardware.audio")
 DEVICE = "audio"
+
+
+def _silence(seconds: float = 0.02, rate: int = 22_050) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(rate)
+        clip.writeframes(b"\0\0" * int(seconds * rate))
+    return out.getvalue()
+
+
+_SILENCE = _silence()  # what ``check`` plays: the device opens, nobody hears it
 
 
 class AplayPlayer:
@@ -62,6 +78,10 @@ class AplayPlayer:
             log.warning("audio: %s", detail)
         self._fault = detail
         raise AudioError(detail)
+
+    def check(self) -> None:
+        with contextlib.suppress(AudioError):
+            self.play(_SILENCE, "check")
 
     def stop(self) -> None:
         with self._lock:

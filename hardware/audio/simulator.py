@@ -41,6 +41,9 @@ class SimPlayer:
         with self._lock:
             self.played.append(Played(label, round(seconds, 3), peak))
 
+    def check(self) -> None:
+        """Always there."""
+
     def stop(self) -> None:
         """Nothing to cut short: a simulated clip is over as soon as it is recorded."""
 

@@ -23,7 +23,7 @@ import numpy as np
 from hardware.audio import AudioConfig, AudioError, AudioPlayer, open_player
 from hardware.health import DeviceHealth, HealthLevel
 from kiosk.i18n import Catalogue
-from kiosk.journeys.messages import Action, ActionKind, Channel, View, WatchedQueue
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View, WatchedQueue
 from kiosk.sound.cues import Cue, cue_for_action, cue_for_view, synthesise
 from kiosk.sound.settings import SoundSettings
 from kiosk.sound.speech import Speech, SpeechError, Utterance
@@ -31,6 +31,7 @@ from kiosk.sound.wav import RATE, ClipError, decode, encode, scaled
 
 log = logging.getLogger("kiosk.sound")
 
+_UNATTENDED = frozenset({Step.ATTRACT, Step.OUT_OF_SERVICE})
 REPEAT_GAP_S = 1.5  # a code read again within this is one cue (a code held to the camera)
 
 
@@ -57,6 +58,8 @@ class SoundGuide:
         self.settings = settings
         self.player = player
         self.speech = speech if speech is not None and speech.available else None
+        if settings.speech and self.speech is None:
+            log.warning("speech off: espeak-ng is not installed (cues still play)")
         # Spoken guidance now: the setting, until a guest's accessibility switch changes it.
         self.speech_on = settings.speech
         self._zone = zone
@@ -68,7 +71,7 @@ class SoundGuide:
         self._idle.set()
         self._generation = 0
         self._speaking = False
-        self._screen: tuple[str, str] = ("", "")  # the current view's title and message keys
+        self._screen: tuple[str, ...] = ()  # the current view's title and message keys
         self._last_cue: tuple[Cue | None, float] = (None, 0.0)
 
     # --- following the channel (on the loop: never blocks, never raises) ---------------
@@ -82,9 +85,11 @@ class SoundGuide:
         actions.watchers.append(self.action_taken)
 
     def view_shown(self, view: View) -> None:
-        # A title the guest has just heard (the stages of one card) is not said again.
-        said = (view.message,) if view.title == self._screen[0] else (view.title, view.message)
-        self._screen = (view.title, view.message)
+        # A title the guest has just heard (the stages of one card) is not said again, and
+        # the idle screens speak to nobody (after every guest, to an empty lobby).
+        screen = () if view.step in _UNATTENDED else (view.title, view.message)
+        said = screen[1:] if screen[:1] == self._screen[:1] else screen
+        self._screen = screen
         self._queue(cue_for_view(view), said, view.language)
 
     def action_taken(self, action: Action) -> None:
@@ -121,7 +126,9 @@ class SoundGuide:
         return self.settings.night_volume if self.settings.in_night(local) else self.settings.volume
 
     async def run(self) -> None:
-        """Play what the screens ask for, until cancelled."""
+        """Play what the screens ask for, until cancelled. The player is tried first, so a
+        missing sound card shows in the health before the first guest."""
+        await asyncio.to_thread(self.player.check)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -176,7 +183,7 @@ class SoundGuide:
 
     def health(self) -> DeviceHealth:
         """The player's health; a warning when speech is asked for and cannot be made."""
-        if self.settings.speech and self.speech is None:
+        if self.speech_on and self.speech is None:
             return DeviceHealth("audio", HealthLevel.WARNING, "speech off: espeak-ng missing")
         return self.player.health()
 
@@ -189,8 +196,6 @@ def open_sound(
     zone: tzinfo,
 ) -> SoundGuide:
     """The kiosk's sound from ``[sound]`` and ``[devices.audio]``; speech clips cached in
-    ``cache_dir``. espeak-ng is looked for only when speech is on."""
-    speech = None
-    if settings.speech:
-        speech = Speech(catalogue, cache_dir, settings.voices, settings.speech_rate)
+    ``cache_dir`` (rendered only when speech is on)."""
+    speech = Speech(catalogue, cache_dir, settings.voices, settings.speech_rate)
     return SoundGuide(settings, open_player(audio), speech, zone)

@@ -85,8 +85,6 @@ class Speech:
         self._program = shutil.which(program)
         self.renders = 0  # espeak-ng runs since start-up
         self._stop = threading.Event()  # the kiosk is stopping: prerender ends early
-        if self._program is None:
-            log.warning("speech off: %s is not installed (cues still play)", program)
 
     @property
     def available(self) -> bool:

@@ -144,7 +144,7 @@ async def test_speech_says_the_screen_in_the_guests_language(sounding) -> None:
 @needs_espeak
 async def test_a_new_screen_replaces_words_not_yet_spoken(sounding) -> None:
     s = sounding(speech=True)
-    s.channel.views.put_nowait(View(Step.ATTRACT, "attract.title", "attract.message"))
+    s.channel.views.put_nowait(View(Step.SUMMARY, "summary.title", "summary.message"))
     s.channel.views.put_nowait(SCAN)
     s.channel.views.put_nowait(REFUSED)
     assert await s.heard() == [
@@ -152,6 +152,15 @@ async def test_a_new_screen_replaces_words_not_yet_spoken(sounding) -> None:
         "speech:en:refusal.unknown_code.title",
         "speech:en:refusal.unknown_code.message",
     ]
+
+
+@needs_espeak
+async def test_the_idle_screens_speak_to_nobody(sounding) -> None:
+    s = sounding(speech=True)
+    s.channel.views.put_nowait(View(Step.ATTRACT, "attract.title", "attract.message"))
+    s.channel.views.put_nowait(View(Step.OUT_OF_SERVICE, "out_of_service.title"))
+    s.channel.actions.put_nowait(Action(ActionKind.LANGUAGE, "zh_Hant"))
+    assert await s.heard() == []
 
 
 @needs_espeak
@@ -202,10 +211,16 @@ async def test_no_guest_data_in_speech_cache_names_or_logs(
     assert "388" not in logged and "388" not in labels  # nor a value that is not personal
 
 
-async def test_missing_espeak_leaves_the_cues_and_warns_in_health(tmp_path: Path) -> None:
+async def test_missing_espeak_leaves_the_cues_and_warns_in_health(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = SoundSettings(speech=True)
     speech = Speech(CATALOGUE, tmp_path, DEFAULT_VOICES, 150, program="no-such-espeak-ng")
-    guide = SoundGuide(settings, SimPlayer(), speech, ZONE, lambda: DAY)
+    with caplog.at_level(logging.WARNING, logger="kiosk.sound"):
+        guide = SoundGuide(settings, SimPlayer(), speech, ZONE, lambda: DAY)
+    assert [r.getMessage() for r in caplog.records] == [
+        "speech off: espeak-ng is not installed (cues still play)"
+    ]
     task = asyncio.create_task(guide.run())
     try:
         s = Sounding(guide)

@@ -47,6 +47,15 @@ def test_a_missing_alsa_device_is_a_warning_logged_once(caplog: pytest.LogCaptur
 
 
 @needs_aplay
+def test_the_start_up_check_finds_a_missing_device_without_raising() -> None:
+    missing, there = aplay("nosuchdevice"), aplay("null")
+    missing.check()
+    there.check()
+    assert missing.health().level is HealthLevel.WARNING
+    assert there.health().level is HealthLevel.OK
+
+
+@needs_aplay
 def test_a_clip_on_a_working_device_clears_the_warning() -> None:
     player = aplay("null")  # ALSA's null PCM: accepts the clip, sounds nowhere
     player._fault = "cannot play on null: earlier"  # a fault from before the card came back

@@ -4,7 +4,6 @@ each language's voice, WAV files read back, the cache, and what is never spoken.
 from __future__ import annotations
 
 import io
-import logging
 import shutil
 import wave
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from kiosk.i18n import Catalogue
 from kiosk.sound.settings import DEFAULT_VOICES
-from kiosk.sound.speech import SPOKEN_KEYS, Speech
+from kiosk.sound.speech import SPOKEN_KEYS, Speech, SpeechError
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (.ci/bootstrap does)"
@@ -105,12 +104,10 @@ def test_a_stopped_prerender_renders_no_more_and_prunes_nothing(tmp_path: Path) 
     assert kept.exists()
 
 
-def test_missing_espeak_turns_speech_off_with_one_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.WARNING, logger="kiosk.sound"):
-        s = Speech(CATALOGUE, tmp_path, DEFAULT_VOICES, rate=150, program="no-such-espeak-ng")
+def test_without_espeak_speech_is_unavailable_and_renders_nothing(tmp_path: Path) -> None:
+    s = Speech(CATALOGUE, tmp_path, DEFAULT_VOICES, rate=150, program="no-such-espeak-ng")
     assert not s.available
-    assert [r.getMessage() for r in caplog.records] == [
-        "speech off: no-such-espeak-ng is not installed (cues still play)"
-    ]
+    [words] = s.utterances(["scan.title"], "en")
+    with pytest.raises(SpeechError, match="not installed"):
+        s.clip(words)
+    assert list(tmp_path.iterdir()) == []
