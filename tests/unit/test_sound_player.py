@@ -147,3 +147,15 @@ def test_the_simulated_player_records_label_length_and_loudness() -> None:
 def test_open_player_follows_the_driver() -> None:
     assert isinstance(open_player(AudioConfig()), SimPlayer)
     assert isinstance(open_player(AudioConfig(driver="aplay", device="plughw:1,0")), AplayPlayer)
+
+
+@needs_aplay
+def test_doctor_and_hw_list_try_the_sound_card() -> None:
+    """`kiosk doctor` / `kiosk hw list` play a moment of silence on the configured device."""
+    from hardware.config import DevicesConfig
+    from kiosk.cli._devices import probe_all
+
+    devices = DevicesConfig(audio=AudioConfig(driver="aplay", device="nosuchdevice"))
+    [audio] = [r for r in probe_all(devices, timeout_s=10) if r.name == "audio"]
+    assert audio.driver == "aplay" and audio.health.level is HealthLevel.WARNING
+    assert "cannot play on nosuchdevice" in audio.health.detail
