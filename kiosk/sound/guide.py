@@ -99,6 +99,12 @@ class SoundGuide:
             self._queue(cue_for_action(action), (), "")
 
     def _queue(self, cue: Cue | None, keys: tuple[str, ...], lang: str) -> None:
+        try:
+            self._enqueue(cue, keys, lang)
+        except Exception as exc:  # a sound must never stop a view or an action on its way
+            log.error("sound: nothing played for this screen (%s)", type(exc).__name__)
+
+    def _enqueue(self, cue: Cue | None, keys: tuple[str, ...], lang: str) -> None:
         now = asyncio.get_running_loop().time()
         last_cue, last_at = self._last_cue
         repeated = cue is Cue.CODE_READ and last_cue is cue and now - last_at < REPEAT_GAP_S
@@ -183,9 +189,10 @@ class SoundGuide:
 
     def health(self) -> DeviceHealth:
         """The player's health; a warning when speech is asked for and cannot be made."""
-        if self.speech_on and self.speech is None:
-            return DeviceHealth("audio", HealthLevel.WARNING, "speech off: espeak-ng missing")
-        return self.player.health()
+        health = self.player.health()
+        if health.level is HealthLevel.OK and self.speech_on and self.speech is None:
+            return DeviceHealth(health.device, HealthLevel.WARNING, "speech off: espeak-ng missing")
+        return health
 
 
 def open_sound(

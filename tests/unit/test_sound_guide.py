@@ -183,8 +183,6 @@ async def test_no_guest_data_in_speech_cache_names_or_logs(
     sounding, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     s = sounding(speech=True)
-    await s.guide.prerender()
-    cached = sorted(p.name for p in (tmp_path / "speech").iterdir())
     guest = {"guest_name": "Zhang Wei", "phone": "13800138000", "id_number": "E12345678"}
     views = [
         View(Step.SUMMARY, "summary.title", "summary.guest_name", params=guest, language="en"),
@@ -202,8 +200,15 @@ async def test_no_guest_data_in_speech_cache_names_or_logs(
             s.channel.views.put_nowait(view)
             await s.heard()
     assert s.player.played[-1].label == "speech:en:refusal.wrong_day.title"
-    # Only catalogue texts were spoken: nothing new was rendered, no file has guest data.
-    assert sorted(p.name for p in (tmp_path / "speech").iterdir()) == cached
+    # Only catalogue texts were spoken: the cache holds their clips and nothing else.
+    spoken = [c.label.split(":")[1:] for c in s.player.played if c.label.startswith("speech:")]
+    assert spoken == [["en", "summary.title"], ["zh_Hans", "payment.title"],
+                      ["en", "refusal.wrong_day.title"]]  # fmt: skip
+    speech = s.guide.speech
+    assert speech is not None
+    expected = {speech.path(u).name for lang, key in spoken for u in speech.utterances([key], lang)}
+    cached = sorted(p.name for p in (tmp_path / "speech").iterdir())
+    assert set(cached) == expected
     logged = " ".join(record.getMessage() for record in caplog.records)
     labels = " ".join(clip.label for clip in s.player.played)
     for value in guest.values():
@@ -232,3 +237,16 @@ async def test_missing_espeak_leaves_the_cues_and_warns_in_health(
     health = guide.health()
     assert health.level is HealthLevel.WARNING and "espeak-ng" in health.detail
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sound_that_fails_never_stops_the_view(caplog: pytest.LogCaptureFixture) -> None:
+    """Outside a running loop nothing can be queued: the view goes on, one error is logged."""
+    guide = SoundGuide(SoundSettings(), SimPlayer(), None, ZONE)
+    channel = watched_channel()
+    guide.follow(channel)
+    with caplog.at_level(logging.ERROR, logger="kiosk.sound"):
+        channel.views.put_nowait(REFUSED)
+    assert channel.views.get_nowait() is REFUSED
+    assert [r.getMessage() for r in caplog.records] == [
+        "sound: nothing played for this screen (RuntimeError)"
+    ]

@@ -71,15 +71,26 @@ def test_a_language_without_a_voice_is_not_spoken(tmp_path: Path) -> None:
     assert s.utterances(["scan.title"], "zh_Hans") == []
 
 
+def test_every_screen_text_is_spoken_in_three_languages() -> None:
+    s = speech(Path("/nonexistent"))  # nothing rendered: only what would be said
+    for lang in ("en", "zh_Hans", "zh_Hant"):
+        said = {u.key for u in s.utterances(SPOKEN_KEYS, lang)}
+        assert {"scan.title", "done.title", "refusal.card_failed.message"} <= said
+        assert len(said) > 60
+
+
+KEYS = ("attract.title", "scan.title", "scan.message", "done.title", "done.message")
+
+
 def test_prerender_fills_the_cache_once(tmp_path: Path) -> None:
     first = speech(tmp_path)
-    done = first.prerender()
+    done = first.prerender(KEYS)
     clips = sorted(tmp_path.glob("*.wav"))
-    assert done.clips == done.rendered == len(clips) > 100  # three languages
+    assert done.clips == done.rendered == len(clips) == 3 * len(KEYS)  # three languages
     stamps = {p: p.stat().st_mtime_ns for p in clips}
     # The next start-up (a new process, the same state directory) renders nothing again.
     again = speech(tmp_path)
-    assert again.prerender().rendered == 0 and again.renders == 0
+    assert again.prerender(KEYS).rendered == 0 and again.renders == 0
     [hit] = again.utterances(["scan.title"], "zh_Hant")
     again.clip(hit)
     assert again.renders == 0
