@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import wave
 from array import array
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from hardware.audio.protocol import AudioError
 from hardware.health import DeviceHealth, HealthLevel
 
+log = logging.getLogger("hardware.audio")
 DEVICE = "audio"
 
 
@@ -40,6 +42,7 @@ class SimPlayer:
         peak = max(map(abs, samples), default=0)
         with self._lock:
             self.played.append(Played(label, round(seconds, 3), peak))
+        log.info("audio (sim): %s, %.2f s", label, seconds)  # what a kiosk would have sounded
 
     def check(self) -> None:
         """Always there."""
