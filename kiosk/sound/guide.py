@@ -61,7 +61,7 @@ class SoundGuide:
         if settings.speech and self.speech is None:
             log.warning("speech off: espeak-ng is not installed (cues still play)")
         # Spoken guidance now: the setting, until a guest's accessibility switch changes it.
-        self.speech_on = settings.speech
+        self.speech_on = settings.speech and self.speech is not None
         self._zone = zone
         self._clock = clock
         self._tones = {cue: synthesise(cue) for cue in Cue}
@@ -87,6 +87,8 @@ class SoundGuide:
     def view_shown(self, view: View) -> None:
         # A title the guest has just heard (the stages of one card) is not said again, and
         # the idle screens speak to nobody (after every guest, to an empty lobby).
+        if view.step is Step.ATTRACT:  # the next guest starts from the setting
+            self.speech_on = self.speech is not None and self.settings.speech
         screen = () if view.step in _UNATTENDED else (view.title, view.message)
         said = screen[1:] if screen[:1] == self._screen[:1] else screen
         self._screen = screen
@@ -112,15 +114,34 @@ class SoundGuide:
             self._last_cue = (cue, now)
             self._pending.append(_Clip(cue=cue))
         if keys and self.speech is not None and self.speech_on:
-            self._generation += 1
-            self._pending = deque(clip for clip in self._pending if clip.words is None)
-            if self._speaking:
-                self.player.stop()  # quick: ends the clip, the playing thread returns
+            self._hush()
             for words in self.speech.utterances(keys, lang):
                 self._pending.append(_Clip(words=words, generation=self._generation))
         if self._pending:
             self._idle.clear()
             self._wake.set()
+
+    def _hush(self) -> None:
+        """Forget the words not yet spoken and cut those being spoken; cues stay."""
+        self._generation += 1
+        self._pending = deque(clip for clip in self._pending if clip.words is None)
+        if self._speaking:
+            self.player.stop()  # quick: ends the clip, the playing thread returns
+
+    # --- a guest's accessibility switch (the UI's port) -------------------------------
+
+    @property
+    def speech_available(self) -> bool:
+        return self.speech is not None
+
+    def set_speech(self, on: bool, lang: str) -> None:
+        """Speech on for this guest (the screen is said at once, in ``lang``) or off (the
+        words stop). The attract screen puts it back to ``[sound] speech``."""
+        self.speech_on = on and self.speech is not None
+        if self.speech_on:
+            self._queue(None, self._screen, lang)
+        else:
+            self._hush()
 
     # --- playing ------------------------------------------------------------------------
 
@@ -190,7 +211,7 @@ class SoundGuide:
     def health(self) -> DeviceHealth:
         """The player's health; a warning when speech is asked for and cannot be made."""
         health = self.player.health()
-        if health.level is HealthLevel.OK and self.speech_on and self.speech is None:
+        if health.level is HealthLevel.OK and self.settings.speech and self.speech is None:
             return DeviceHealth(health.device, HealthLevel.WARNING, "speech off: espeak-ng missing")
         return health
 

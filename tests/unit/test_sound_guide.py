@@ -56,7 +56,7 @@ async def sounding(tmp_path: Path) -> Callable[..., Sounding]:
     def make(clock: datetime = DAY, speech: bool = False, **settings: object) -> Sounding:
         chosen = SoundSettings(speech=speech, **settings)  # type: ignore[arg-type]
         voice = Speech(CATALOGUE, tmp_path / "speech", chosen.voices, chosen.speech_rate)
-        guide = SoundGuide(chosen, SimPlayer(), voice if speech else None, ZONE, lambda: clock)
+        guide = SoundGuide(chosen, SimPlayer(), voice, ZONE, lambda: clock)
         tasks.append(asyncio.create_task(guide.run()))
         return Sounding(guide)
 
@@ -250,3 +250,33 @@ def test_a_sound_that_fails_never_stops_the_view(caplog: pytest.LogCaptureFixtur
     assert [r.getMessage() for r in caplog.records] == [
         "sound: nothing played for this screen (RuntimeError)"
     ]
+
+
+@needs_espeak
+async def test_a_guest_turns_speech_on_for_their_journey_only(sounding) -> None:
+    s = sounding(speech=False)  # the property's setting: cues only
+    assert s.guide.speech_available and not s.guide.speech_on
+    s.channel.views.put_nowait(SCAN)
+    assert await s.heard() == []
+    s.guide.set_speech(True, "zh_Hans")  # the guest's switch: the screen is said at once
+    assert await s.heard() == ["speech:zh_Hans:scan.title", "speech:zh_Hans:scan.message"]
+    s.channel.views.put_nowait(View(Step.SUMMARY, "summary.title", "summary.message"))
+    assert (await s.heard())[2:] == ["speech:en:summary.title", "speech:en:summary.message"]
+    s.guide.set_speech(False, "en")
+    s.channel.views.put_nowait(REFUSED)
+    assert (await s.heard())[4:] == ["cue:error"]
+    # The next guest starts from the setting again.
+    s.guide.set_speech(True, "en")
+    s.channel.views.put_nowait(View(Step.ATTRACT, "attract.title", "attract.message"))
+    s.channel.views.put_nowait(SCAN)
+    await s.heard()
+    assert not s.guide.speech_on
+    assert [c.label for c in s.player.played][-1] != "speech:en:scan.message"
+
+
+async def test_without_espeak_the_switch_stays_off(tmp_path: Path) -> None:
+    speech = Speech(CATALOGUE, tmp_path, DEFAULT_VOICES, 150, program="no-such-espeak-ng")
+    guide = SoundGuide(SoundSettings(), SimPlayer(), speech, ZONE, lambda: DAY)
+    guide.set_speech(True, "en")
+    assert not guide.speech_available and not guide.speech_on
+    assert guide.health().level is HealthLevel.OK  # speech was not asked for by the property
