@@ -19,6 +19,7 @@ from kiosk.config import OperatorConfig, UiConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.messages import Channel, View
 from kiosk.operator_access import OperatorAccess, OperatorPort, hash_pin
+from kiosk.sound.switch import SpeechSwitch
 from kiosk.state import StateDb
 
 PreviewSource = Callable[[], Any]
@@ -67,6 +68,7 @@ def build_app(
     preview: PreviewSource | None = None,
     *,
     state: StateDb,
+    speech: SpeechSwitch | None = None,
 ) -> Any:
     from screens.app import KioskApp, UiTiming
 
@@ -79,6 +81,7 @@ def build_app(
         timing=UiTiming(warning_s=ui.warning_s),
         brand=ui.theme,
         low_reach=ui.low_reach,
+        speech=speech,
     )
 
 
@@ -156,6 +159,7 @@ class KivyDemoScreen:
             self._ui,
             state=runtime.payment_log.db,
             preview=self._camera.frame,
+            speech=runtime.sound,
         )
         self._running = asyncio.ensure_future(self._app.async_run(async_lib="asyncio"))
         await app_ready(self._app)

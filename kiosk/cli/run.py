@@ -81,6 +81,7 @@ async def serve_kiosk(
             ui,
             scanner.preview,
             state=runtime.payment_log.db,
+            speech=runtime.sound,
         )
     except BaseException:
         await runtime.aclose()
