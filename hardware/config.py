@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from hardware.audio.config import AudioConfig
 from hardware.camera.config import CameraConfig
 from hardware.card_encoder.config import EncoderConfig
 from hardware.dispenser.config import DispenserConfig
@@ -25,3 +26,4 @@ class DevicesConfig(BaseModel):
     dispenser: DispenserConfig = DispenserConfig()
     printer: PrinterConfig = PrinterConfig()
     encoder: EncoderConfig = EncoderConfig()
+    audio: AudioConfig = AudioConfig()

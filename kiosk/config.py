@@ -26,6 +26,7 @@ from hardware.config import DevicesConfig
 from kiosk.config_schema import ENV_DELIMITER, ENV_PREFIX, walk
 from kiosk.journeys.settings import JourneySettings
 from kiosk.offline.backend import OfflinePolicy
+from kiosk.sound.settings import SoundSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 
@@ -426,6 +427,7 @@ class KioskConfig(BaseSettings):
     amenities: AmenitiesConfig = AmenitiesConfig()
     walk_in: WalkInConfig = WalkInConfig()
     console: ConsoleConfig = ConsoleConfig()
+    sound: SoundSettings = SoundSettings()
 
     @classmethod
     def settings_customise_sources(

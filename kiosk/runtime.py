@@ -52,6 +52,7 @@ from kiosk.journeys.walk_in import WalkInJourney
 from kiosk.offline import ArrivalsCache, OfflineBackend, run_prefetch
 from kiosk.outbox import DEAD, Backoff, DurableOutbox
 from kiosk.sealing import Sealer
+from kiosk.sound.guide import SoundGuide, open_sound
 from kiosk.state import StateDb
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class Runtime:
         )
         self.lobby = self.journey.lobby(*others)
 
+    sound: SoundGuide | None = None  # cues and speech; follows the guest service's channel
+
     @property
     def payment_log(self) -> PaymentLog:
         return self.journey.payment_log
@@ -118,6 +121,9 @@ class Runtime:
                 self.outbox.run_relay(self.config.state.relay_idle_s), name="outbox-relay"
             )
         )
+        if self.sound is not None:  # speech is rendered while the first guest is served
+            self._tasks.append(asyncio.create_task(self.sound.run(), name="sound"))
+            self._tasks.append(asyncio.create_task(self.sound.prerender(), name="speech"))
         backend = self.journey.backend
         if self.cache is not None and isinstance(backend, OfflineBackend):
             prefetching = run_prefetch(
@@ -135,6 +141,8 @@ class Runtime:
         parts = [self.devices.terminal, self.devices.dispenser, self.devices.encoder]
         if self.devices.printer is not None:
             parts.append(self.devices.printer)
+        if self.sound is not None:  # the loudspeaker, and speech that cannot be made
+            parts.append(self.sound)
         return [self.backend_health, *(part.health for part in parts),
                 self.journey.reject_bin_health,
                 *(j.operator_health for j in self.lobby.journeys  # lost keys
@@ -344,6 +352,14 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         signing_key=signing_key.get_secret_value().encode() if signing_key else None,
         qr_max_length=config.devices.camera.max_payload_bytes,
     )
+    sound = open_sound(
+        config.sound,
+        config.devices.audio,
+        journey.catalogue,
+        config.state.dir / "speech",
+        config.journey.zone,
+    )
+    closers.append(sound.player.close)
     parts = (config, journey, devices, opener, client, outbox, sim, demo, cache, closers)
     desk = None
     if amenities is not None:
@@ -352,7 +368,9 @@ async def start_runtime(config: KioskConfig, config_path: Path | None = None) ->
         )
     # Walk-in sells on the PMS itself: the offline wrapper has no rooms to sell.
     walk_in = adapter if isinstance(adapter, PmsBackend) else None
-    runtime = Runtime(*parts, config_path=config_path, amenity_desk=desk, walk_in_desk=walk_in)
+    runtime = Runtime(
+        *parts, config_path=config_path, amenity_desk=desk, walk_in_desk=walk_in, sound=sound
+    )
     if amenities is not None and amenities is not client:
         runtime.other_clients.append(amenities)
     return runtime

@@ -31,6 +31,7 @@ from kiosk.config import ThemeConfig
 from kiosk.i18n import DEFAULT_LANG, Catalogue
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
 from kiosk.operator_access import OperatorAccess, OperatorPort
+from kiosk.sound.switch import SpeechSwitch
 from screens import theme
 from screens import widgets as _widgets  # noqa: F401  (registers widgets, loads their kv)
 from screens.amenity_booked import AmenityBookedScreen
@@ -161,6 +162,8 @@ class KioskApp(App):
     staff_callable = BooleanProperty(True)  # the current screen offers "Call staff"
     # [ui] card_slot: where "take your card" points (the dispenser's slot, seen by the guest)
     card_slot = OptionProperty("below", options=("below", "left", "right"))
+    speech_available = BooleanProperty(False)  # the kiosk can speak: "Read aloud" is shown
+    speech = BooleanProperty(False)  # this guest hears the screens read aloud
 
     def __init__(
         self,
@@ -175,9 +178,12 @@ class KioskApp(App):
         brand: ThemeConfig | None = None,
         low_reach: bool = False,
         card_slot: str = "below",
+        speech: SpeechSwitch | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._speech = speech
+        self.speech_available = speech is not None and speech.speech_available
         self.low_reach = low_reach
         self.card_slot = card_slot
         self.brand = theme.build_theme(brand)
@@ -292,6 +298,8 @@ class KioskApp(App):
         if screen.stage is not None:
             self.stage = screen.stage
         self.staff_callable = screen.call_staff
+        if self._speech is not None:  # the attract screen puts it back to the setting
+            self.speech = self._speech.speech_on
         self.manager.current = screen.name
         if self.operator_menu.parent is None:
             self.timer.start(view.timeout_s)
@@ -336,6 +344,12 @@ class KioskApp(App):
 
     def on_lang(self, _app: Any, _lang: str) -> None:
         self.manager.current_screen.refresh()
+
+    def set_speech(self, on: bool) -> None:
+        """The guest's "Read aloud": the current screen is said at once, in their language."""
+        if self._speech is not None:
+            self._speech.set_speech(on, self.lang)
+            self.speech = self._speech.speech_on
 
     def on_high_contrast(self, _app: Any, on: bool) -> None:
         self.palette = theme.HIGH_CONTRAST if on else self.brand.palette

@@ -20,6 +20,7 @@ from kiosk.config import OperatorConfig, UiConfig
 from kiosk.i18n import Catalogue
 from kiosk.journeys.messages import Channel, View
 from kiosk.operator_access import OperatorAccess, OperatorPort, hash_pin
+from kiosk.sound.switch import SpeechSwitch
 from kiosk.state import StateDb
 
 PreviewSource = Callable[[], Any]
@@ -68,6 +69,7 @@ def build_app(
     preview: PreviewSource | None = None,
     *,
     state: StateDb,
+    speech: SpeechSwitch | None = None,
 ) -> Any:
     from screens.app import KioskApp, UiTiming
 
@@ -81,6 +83,7 @@ def build_app(
         brand=ui.theme,
         low_reach=ui.low_reach,
         card_slot=ui.card_slot,
+        speech=speech,
     )
 
 
@@ -158,6 +161,7 @@ class KivyDemoScreen:
             self._ui,
             state=runtime.payment_log.db,
             preview=self._camera.frame,
+            speech=runtime.sound,
         )
         # One screenshot a few frames after each view: the done screen as it ends, not the
         # first frames of its entrance (the looping cues are fine at any frame).

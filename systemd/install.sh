@@ -25,11 +25,12 @@ RUNTIME_PACKAGES=(
   python3 python3-venv pcscd systemd-timesyncd
   libgles2 libegl1 libgl1 libgbm1 libdrm2 libmtdev1 libzbar0 libpcsclite1 fonts-wqy-microhei
   fonts-noto-core fonts-noto-cjk fonts-material-design-icons-iconfont
+  espeak-ng alsa-utils
 )
 # Building the packages that have no aarch64 wheel on PyPI: pyscard (swig, PC/SC headers) and
 # zxing-cpp (a CMake build that may fetch pybind11 with git). tests/appliance checks the list.
 BUILD_PACKAGES=(build-essential python3-dev swig libpcsclite-dev cmake git)
-KIOSK_GROUPS=(video render input dialout plugdev lp)
+KIOSK_GROUPS=(video render input dialout plugdev lp audio)
 # Root-only secret files, handed to the service by LoadCredential=, each named after its
 # setting (the secrets `kiosk config template` marks) plus the outbox key (kiosk/sealing.py)
 CREDENTIALS=(backend.token qr.signing_key devices.encoder.transport_key

@@ -38,6 +38,7 @@ FAMILIES = (
     DeviceFamily("dispenser", "hardware.dispenser", "open_dispenser"),
     DeviceFamily("printer", "hardware.printer", "open_printer"),
     DeviceFamily("payment", "hardware.payment", "open_payment_terminal"),
+    DeviceFamily("audio", "hardware.audio", "open_player"),
 )
 
 
@@ -112,9 +113,9 @@ def _probe(family: DeviceFamily, devices: DevicesConfig) -> DeviceHealth:
         device = open_device(family, devices)
     except Exception as exc:  # any driver failure is the report, not a crash of the command
         return DeviceHealth(family.name, HealthLevel.FAULT, f"cannot open: {_describe(exc)}")
-    health_of: Callable[[Any], DeviceHealth] = (
-        _camera_health if family.name == "camera" else _reported_health
-    )
+    health_of: Callable[[Any], DeviceHealth] = {
+        "camera": _camera_health, "audio": _audio_health
+    }.get(family.name, _reported_health)  # fmt: skip
     try:
         return health_of(device)
     except Exception as exc:
@@ -129,6 +130,12 @@ def _probe(family: DeviceFamily, devices: DevicesConfig) -> DeviceHealth:
 
 def _reported_health(device: Any) -> DeviceHealth:
     return device.health()
+
+
+def _audio_health(player: Any) -> DeviceHealth:
+    """A player knows its sound card only once it has played: a moment of silence first."""
+    player.check()
+    return player.health()
 
 
 def _camera_health(source: Any) -> DeviceHealth:

@@ -61,14 +61,16 @@ async def serve_kiosk(
     before the camera starts (the demo holds codes to its simulated camera).
 
     Call ``screens.launch.prepare_kivy`` first (before anything imports Kivy)."""
-    from kiosk.journeys.messages import Channel
+    from kiosk.journeys.messages import watched_channel
     from kiosk.service import GuestService, Scanner
     from screens.launch import build_app, run_app
 
     try:
         await runtime.start_background()
         remote = runtime.remote
-        channel = Channel() if remote is None else remote.channel()
+        channel = watched_channel() if remote is None else remote.channel()
+        if runtime.sound is not None:
+            runtime.sound.follow(channel)
         service = GuestService(
             runtime.journey,
             channel,
@@ -85,6 +87,7 @@ async def serve_kiosk(
             ui,
             scanner.preview,
             state=runtime.payment_log.db,
+            speech=runtime.sound,
         )
     except BaseException:
         await runtime.aclose()

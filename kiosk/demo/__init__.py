@@ -20,6 +20,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from hardware.audio.simulator import SimPlayer
 from kiosk.config import KioskConfig, WalkInConfig
 from kiosk.demo.script import (
     GuestScript,
@@ -27,7 +28,7 @@ from kiosk.demo.script import (
     run_script,
     values_from_manifest,
 )
-from kiosk.journeys.messages import Step, View
+from kiosk.journeys.messages import Channel, Step, View, watched_channel
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.demo import write_manifest
 
@@ -74,6 +75,7 @@ class JourneyRecord:
     keys: int = 0
     taps_to_card: int | None = None  # None: no card came out
     keys_to_card: int | None = None
+    sounds: list[str] = field(default_factory=list)  # clips played: "cue:error", "speech:en:…"
 
 
 def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
@@ -85,6 +87,7 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
                 update={"sim_journal": None, "sim_delay_factor": 0.05}
             ),
             "printer": base.devices.printer.model_copy(update={"sim_folder": out / "receipts"}),
+            "audio": base.devices.audio.model_copy(update={"driver": "sim"}),
         }
     )
     return base.model_copy(
@@ -96,6 +99,10 @@ def demo_config(out: Path, base: KioskConfig | None = None) -> KioskConfig:
             "devices": devices,
             "amenities": base.amenities.model_copy(update={"enabled": True}),
             "walk_in": WalkInConfig(**DEMO_WALK_IN),
+            # The demo speaks, at any hour: its transcript shows what a guest would hear.
+            "sound": base.sound.model_copy(
+                update={"speech": True, "night_start": "00:00", "night_end": "00:00"}
+            ),
             "journey": base.journey.model_copy(
                 update={
                     "timezone": DEMO_TIMEZONE,
@@ -151,9 +158,16 @@ async def run_demo(
             if screen is not None:
                 held = _held_codes(script, values)
                 on_view = _capture(screen, path.stem, out / "screens", shots, held)
+            channel = watched_channel()
+            heard = _follow_sound(runtime, channel)
             try:
                 report = await run_script(
-                    runtime.journey, script, values, on_view=on_view, lobby=runtime.lobby
+                    runtime.journey,
+                    script,
+                    values,
+                    on_view=on_view,
+                    lobby=runtime.lobby,
+                    channel=channel,
                 )
             except ScriptError as exc:  # the guest met a screen the script did not expect
                 records.append(
@@ -179,6 +193,7 @@ async def run_demo(
                     failures=list(report.failures),
                     screenshots=shots,
                     **asdict(report.effort),
+                    sounds=await heard(),
                 )
             )
             log.info(
@@ -194,6 +209,26 @@ async def run_demo(
     transcript = {"journeys": [asdict(r) for r in records], "totals": effort_totals(records)}
     (out / "transcript.json").write_text(json.dumps(transcript, indent=2) + "\n")
     return records
+
+
+def _follow_sound(runtime: Runtime, channel: Channel) -> Callable[[], Awaitable[list[str]]]:
+    """Let the kiosk's sound follow ``channel``; the returned call waits for the sound to
+    finish and gives the clips played since (the demo's player is the simulated one)."""
+    sound = runtime.sound
+    if sound is None or not isinstance(sound.player, SimPlayer):
+        return _nothing_heard
+    sound.follow(channel)
+    played, start = sound.player.played, len(sound.player.played)
+
+    async def heard() -> list[str]:
+        await sound.idle()
+        return [clip.label for clip in played[start:]]
+
+    return heard
+
+
+async def _nothing_heard() -> list[str]:
+    return []
 
 
 def _held_codes(script: GuestScript, values: dict[str, str]) -> dict[Step, str]:

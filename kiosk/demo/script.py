@@ -294,6 +294,7 @@ async def run_script(
     on_view: Callable[[View], Awaitable[None]] | None = None,
     backend: ScriptBackend | None = None,
     lobby: Lobby | None = None,
+    channel: Channel | None = None,
 ) -> ScriptReport:
     """Play ``script`` against one run of ``lobby`` (check-in alone when None: ``journey``'s);
     ``values`` resolve "@name" strings.
@@ -301,6 +302,7 @@ async def run_script(
     ``on_view`` sees every view before the guest answers it (the demo shows it in the UI
     and takes a screenshot). ``backend`` turns the property simulator's knobs for the
     moves that need it (``backend_down``, ``backend_outage``, ``lose_replies``, ``clock``).
+    ``channel``: the one to run on (a watched one, for the sound); None: a fresh one.
     A script with a ``clock`` move runs the journey on a clock of its own, and both the
     journey's and the simulator's clocks are set back when the run ends.
     """
@@ -309,7 +311,7 @@ async def run_script(
     player = _Player(journey, script, dict(values or {}), on_view, backend, clock)
     if clock is not None:
         journey.now = clock
-    channel = Channel()
+    channel = channel if channel is not None else Channel()
     run = asyncio.create_task((lobby or journey).run(channel))
     try:
         async with asyncio.timeout(script.max_seconds):

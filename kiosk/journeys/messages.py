@@ -11,10 +11,12 @@ datetimes, strings), never widgets.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Step(StrEnum):
@@ -114,3 +116,23 @@ class Channel:
 
     views: asyncio.Queue[View] = field(default_factory=asyncio.Queue)
     actions: asyncio.Queue[Action] = field(default_factory=asyncio.Queue)
+
+
+class WatchedQueue(asyncio.Queue[T]):
+    """A queue that shows each item put on it to its ``watchers`` first (``put`` goes
+    through ``put_nowait``), so followers of a channel (the fleet agent, the sound) see
+    it without changing either end. A watcher runs on the loop and must not block."""
+
+    def __init__(self, *watchers: Callable[[T], None]) -> None:
+        super().__init__()
+        self.watchers = list(watchers)
+
+    def put_nowait(self, item: T) -> None:
+        for seen in self.watchers:
+            seen(item)
+        super().put_nowait(item)
+
+
+def watched_channel() -> Channel:
+    """A channel whose queues followers can watch (``views.watchers.append(...)``)."""
+    return Channel(views=WatchedQueue(), actions=WatchedQueue())

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from hardware.health import DeviceHealth, HealthLevel
 from kiosk.journeys.checkin import CARD_NOT_TAKEN, CHECKED_IN
-from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View
+from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View, WatchedQueue
 from kiosk.journeys.result import JourneyResult
 from kiosk.offline import OfflineBackend
 from kiosk.outbox import DEAD
@@ -42,22 +42,8 @@ if TYPE_CHECKING:
     from kiosk.service import GuestService
 
 log = logging.getLogger("kiosk.remote")
-T = TypeVar("T")
 
 IDLE_STEPS = frozenset({Step.ATTRACT, Step.OUT_OF_SERVICE})  # no guest at the kiosk
-
-
-class _TappedQueue(asyncio.Queue[T]):
-    """A queue that shows each item put on it to ``seen`` (``put`` goes through
-    ``put_nowait``), so the agent follows the channel without changing either end."""
-
-    def __init__(self, seen: Callable[[T], None]) -> None:
-        super().__init__()
-        self._seen = seen
-
-    def put_nowait(self, item: T) -> None:
-        self._seen(item)
-        super().put_nowait(item)
 
 
 class JourneyTally:
@@ -122,7 +108,7 @@ class RemoteKiosk:
 
     def channel(self) -> Channel:
         """The guest service's channel, followed: the screen shown, a guest asking for staff."""
-        return Channel(views=_TappedQueue(self._view), actions=_TappedQueue(self._action))
+        return Channel(views=WatchedQueue(self._view), actions=WatchedQueue(self._action))
 
     def attach(
         self,

@@ -16,6 +16,7 @@ from screens.widgets import (  # noqa: F401  (each import registers classes the 
     operator_menu,
     pin_pad,
     progress_bar,
+    speech_toggle,
     staff_button,
     step_frame,
     text,

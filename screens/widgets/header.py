@@ -3,6 +3,7 @@ indicator: find booking -> details -> pay -> key."""
 
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -12,6 +13,12 @@ STAGES = ("stage.find", "stage.details", "stage.pay", "stage.key")
 class Header(BoxLayout):
     """One row on a landscape panel; on a portrait one the language bar gets a row of its
     own, so that at any width from 540 px each language button keeps a finger's size."""
+
+    def on_kv_post(self, _base_widget: object) -> None:
+        # "Read aloud" only where the kiosk can speak: elsewhere no button at all.
+        speech = self.ids.speech
+        if not App.get_running_app().speech_available and speech.parent is not None:
+            speech.parent.remove_widget(speech)
 
 
 class StageIndicator(BoxLayout):

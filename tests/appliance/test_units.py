@@ -122,9 +122,9 @@ def test_the_kiosk_unit_is_an_appliance() -> None:
     assert one["DevicePolicy"] == "closed" and "PrivateDevices" not in unit
     allowed = {v.split()[0] for v in unit["DeviceAllow"]}
     assert {"char-drm", "char-input", "char-video4linux", "char-ttyUSB", "char-ttyACM",
-            "char-ttyAMA", "char-usb_device"} <= allowed  # fmt: skip
+            "char-ttyAMA", "char-usb_device", "char-alsa"} <= allowed  # fmt: skip
     assert set(one["SupplementaryGroups"].split()) == {
-        "video", "render", "input", "dialout", "plugdev", "lp"
+        "video", "render", "input", "dialout", "plugdev", "lp", "audio"
     }  # fmt: skip
     assert one["NoNewPrivileges"] == "yes" and one["ProtectSystem"] == "strict"
     assert one["ProtectHome"] == "yes"

@@ -108,8 +108,9 @@ async def test_telemetry_reports_the_kiosk(kiosk: Kiosk, operator: FleetOperator
     assert telemetry.site == "hotel-a" and telemetry.screen == "scan"
     assert telemetry.in_service is True and telemetry.uptime_s > 0 and telemetry.version
     devices = {d.device: d for d in telemetry.devices}
-    assert set(devices) == {"payment (sim)", "dispenser", "encoder", "printer", "reject_bin",
-                            "lost_keys"}  # fmt: skip
+    assert set(devices) == {
+        "payment (sim)", "dispenser", "encoder", "printer", "audio", "reject_bin", "lost_keys"
+    }  # fmt: skip
     assert devices["dispenser"].metrics["stock"] == "ok"
     assert devices["dispenser"].metrics["reject_bin_full"] is False
     assert devices["dispenser"].metrics["cards_left"] == 100

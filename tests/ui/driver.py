@@ -21,7 +21,7 @@ from PIL import Image
 
 from hardware.health import DeviceHealth
 from kiosk.i18n import Catalogue
-from kiosk.journeys.messages import Action, Channel, View
+from kiosk.journeys.messages import Action, Channel, View, watched_channel
 from kiosk.operator_access import OperatorAccess, OperatorPort, hash_pin
 from kiosk.state import StateDb
 
@@ -238,11 +238,13 @@ async def start_app(
     operator: Callable[[Channel], OperatorPort] | None = None,
     state: StateDb | None = None,
     brand: Any = None,
+    speech: Any = None,
 ) -> AsyncIterator[UiDriver]:
     """Run a fresh KioskApp on the running loop with its own Kivy Clock, Factory and Builder
     (as Kivy's own test fixture does), and stop it afterwards. ``operator`` makes the
     operator port on the app's channel; ``state`` keeps the PIN lockout (else tmp_path's);
-    ``brand`` is the ``[ui.theme]`` (else the default)."""
+    ``brand`` is the ``[ui.theme]`` (else the default); ``speech`` the sound's speech switch
+    (else none: no "Read aloud")."""
     from kivy.base import stopTouchApp
     from kivy.clock import ClockBase
     from kivy.context import Context
@@ -262,7 +264,7 @@ async def start_app(
     Window.initialized = True
     Window.canvas.clear()
 
-    channel = Channel()
+    channel = watched_channel()  # the sound, where a test gives one, follows it
     port = operator(channel) if operator is not None else NoOperatorPort()
     feed = PreviewFeed()
     own_state = None
@@ -277,6 +279,7 @@ async def start_app(
         preview=feed,
         timing=UiTiming(**TIMING),
         brand=brand,
+        speech=speech,
     )
     # kv's ``app`` is a proxy that keeps the first app it saw until that app dispatches
     # on_stop, which stopTouchApp() does not: point it at this test's app.

@@ -59,11 +59,11 @@ async def test_staff_take_the_kiosk_out_of_service_and_back(runtime: Runtime) ->
         service.set_out_of_service(False)
         await next_view(channel, Step.ATTRACT)
         assert service.results == ["cancelled_by_guest"]  # the idle run that staff ended
-        # The back-end (and its outbox), then the terminal, dispenser, encoder and printer,
-        # the reject bin (no live card in it) and the lost keys (none reported): all
+        # The back-end (and its outbox), then the terminal, dispenser, encoder, printer and
+        # audio, the reject bin (no live card in it) and the lost keys (none reported): all
         # simulated, all well.
         health = service.health()
-        assert len(health) == 7 and all(h.level is HealthLevel.OK for h in health), health
+        assert len(health) == 8 and all(h.level is HealthLevel.OK for h in health), health
         assert [h.device for h in health[-2:]] == ["reject_bin", "lost_keys"]
         assert (health[0].device, health[0].detail) == ("backend", "online, 0 queued")
     finally:

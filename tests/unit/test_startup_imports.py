@@ -70,6 +70,8 @@ driver = "escpos"
 driver = "zvt"
 zvt_host = "127.0.0.1"
 zvt_port = 9
+[devices.audio]
+driver = "aplay"
 """
 
 
@@ -102,6 +104,7 @@ def test_the_hook_sees_a_simulator_import() -> None:
         "hardware.dispenser.simulator",
         "hardware.camera.sim",
         "hardware.payment.sim_journal",
+        "hardware.audio.simulator",
     ):
         assert re.match(SIMULATORS, name), name
     for name in ("kiosk.service", "kiosk.journeys.keys", "hardware.dispenser.crt591"):
