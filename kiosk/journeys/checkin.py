@@ -151,9 +151,12 @@ class CheckinJourney:
         """One guest from the attract screen's "check in" (or a code scanned there: ``qr``)."""
         return await _Run(self, dialog).run(qr)
 
-    def identification(self, dialog: Dialog) -> Identification:
+    def identification(
+        self, dialog: Dialog, *, always_second_factor: bool = False
+    ) -> Identification:
         """A run's search for the guest's booking: scan or type it, then the second factor
-        where the code is not signed (every journey that starts from a booking)."""
+        where the code is not signed, or always (a room key: a photo of a code is not
+        enough). Every journey that starts from a booking uses it."""
         return Identification(
             dialog,
             self.backend,
@@ -162,6 +165,7 @@ class CheckinJourney:
             qr_max_length=self.qr_max_length,
             now=self.now,
             db=self.payment_log.db,
+            always_second_factor=always_second_factor,
         )
 
     async def run_booking(self, dialog: Dialog, booking: PmsOrderRef) -> JourneyResult:

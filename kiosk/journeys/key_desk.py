@@ -34,7 +34,6 @@ from kiosk.backends.base import (
 from kiosk.journeys import ekeys
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
-from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
 from kiosk.journeys.messages import ActionKind, Choice, Step, View
 from kiosk.journeys.payment import new_reference
@@ -207,17 +206,7 @@ class _Run:
 
     async def _identify(self, qr: str | None) -> Reservation:
         """The booking, proven by its code and the second factor (always: a room key)."""
-        checkin = self.checkin
-        identify = Identification(
-            self.dialog,
-            self.backend,
-            self.settings,
-            signing_key=checkin.signing_key,
-            qr_max_length=checkin.qr_max_length,
-            now=checkin.now,
-            db=checkin.payment_log.db,
-            always_second_factor=True,
-        )
+        identify = self.checkin.identification(self.dialog, always_second_factor=True)
         reservation = await identify.reservation(qr)
         self.booking = reservation.reservation_id
         self.mark = JourneyMark(self.mark.id, self.booking)

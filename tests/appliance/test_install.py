@@ -81,7 +81,7 @@ def test_install_writes_the_appliance(install: Installer, target: Path) -> None:
     assert {"pcscd", "systemd-timesyncd", "swig", "libpcsclite-dev", "python3-dev"} <= set(apt)
     assert re.search(r"useradd .*--system.* kiosk$", "\n".join(commands), re.M)
     usermod = next(c for c in commands if c.startswith("usermod"))
-    assert usermod.replace("\\", "").endswith("video,render,input,dialout,plugdev,lp kiosk")
+    assert usermod.replace("\\", "").endswith("video,render,input,dialout,plugdev,lp,audio kiosk")
     assert "systemctl enable pcscd.socket kiosk.service" in commands
     assert "systemctl enable --now systemd-timesyncd.service" in commands
     masked = next(c for c in commands if c.startswith("systemctl mask"))

@@ -1,5 +1,6 @@
-"""Check-in time (issue 4): scripted guests with zero think time against the simulator with
-100 ms added latency and the simulated devices at their realistic delays (factor 1).
+"""Journey time: scripted guests with zero think time against the simulator with 100 ms
+added latency and the simulated devices at their realistic delays (factor 1): three
+check-ins, an extension of a stay by card and a walk-in (each through the lobby's menu).
 
 Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k checkin -s``.
 
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,15 @@ from hardware.dispenser.protocol import CardDispenser
 from hardware.payment.protocol import PaymentTerminal
 from hardware.printer.protocol import ReceiptPrinter
 from kiosk.api.pms import PmsClient
+from kiosk.backends.pms import PmsBackend
 from kiosk.demo.devices import simulated_devices
-from kiosk.demo.script import GuestScript, run_script
+from kiosk.demo.script import GuestScript, run_script, values_from_manifest
 from kiosk.journeys.devices import Devices
+from kiosk.journeys.extend import extend_journey
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
-from kiosk.qr_payload import PmsOrderRef, encode_payload
-from kiosk.sim.demo import seed_demo
+from kiosk.journeys.walk_in import WalkInJourney
+from kiosk.sim.demo import seed_demo, write_manifest
 from kiosk.sim.server import Faults, SimServer
 from screens.virtual_display import virtual_display
 from tests.conftest import SIM_TOKEN, SimClock
@@ -195,7 +199,17 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
     "two_rooms": [*_start("two_rooms"), *_register("Wei Wang", "E1111111"),
                   *_register("Anna Smith", "E2222222"), {"on": "keys", "tap": "1"},
                   {"on": "keys", "tap": "1"}, *_END],
+    "extend_card": [{"on": "attract", "tap": "extend"},
+                    {"on": "extend_start", "insert_card": "@extend_card.card"},
+                    {"on": "extend_nights", "tap": "1"}, {"on": "payment", "pay": "approve"},
+                    {"on": "extend_done", "tap": "finish"}],
+    "walk_in": [{"on": "attract", "tap": "walk_in"}, {"on": "walk_in_nights", "tap": "n1"},
+                {"on": "walk_in_room", "tap": "book"}, {"on": "summary", "tap": "continue"},
+                *_register("Lucas Garcia", "P7654321"), {"on": "payment", "pay": "approve"},
+                {"on": "keys", "tap": "1"}, *_END],
 }  # fmt: skip
+OUTCOMES = {"extend_card": "extended"}  # the others check in
+WALK_IN_RATES = {"1": Decimal("388.00"), "2": Decimal("428.00"), "3": Decimal("888.00")}
 
 
 @pytest.fixture
@@ -233,11 +247,16 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
             journey = pms_journey(
                 client, devices, SETTINGS, payment_log, signing_key=SIGNING_KEY, now=SimClock()
             )
+            outcome = OUTCOMES.get(case, "checked_in")
             script = GuestScript.model_validate(
-                {"name": case, "actions": SCRIPTS[case], "expect": {"outcome": "checked_in"}}
+                {"name": case, "actions": SCRIPTS[case], "expect": {"outcome": outcome}}
             )
+            extend = extend_journey(journey)
+            assert extend is not None and isinstance(journey.backend, PmsBackend)
+            walk_in = WalkInJourney(journey, journey.backend, WALK_IN_RATES, currency="CNY")
+            lobby = journey.lobby(extend, walk_in)
             started = time.perf_counter()
-            report = await run_script(journey, script, values)
+            report = await run_script(journey, script, values, lobby=lobby)
             total = time.perf_counter() - started
     finally:
         payment_log.db.close()
@@ -313,11 +332,10 @@ async def test_checkin_benchmark(
     sim_pair: tuple[SimServer, SimServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     journey_sim, baseline_sim = sim_pair
-    arrivals = {a["case"]: a for a in seed_demo(journey_sim, seed=1)["arrivals"]}
-    values = {
-        case: encode_payload(PmsOrderRef(a["order_id"], a["order_no"]), signing_key=SIGNING_KEY)
-        for case, a in arrivals.items()
-    }
+    demo = seed_demo(journey_sim, seed=1)
+    values = values_from_manifest(
+        write_manifest(tmp_path / "manifest.json", journey_sim, demo, SIGNING_KEY)
+    )
     rows = []
     for case in SCRIPTS:
         measured = await run_case(case, journey_sim, values, tmp_path / case)

@@ -66,15 +66,21 @@ async def test_every_button_is_at_least_9_mm(ui: UiDriver, panel: tuple[int, int
     assert seen >= 3 * len(Step)  # each screen's choices, language bar and header controls
 
 
-@pytest.mark.parametrize("size", ["portrait", "landscape", "desktop"])
-async def test_large_text_fits_on_every_screen(ui: UiDriver, size: str) -> None:
+@pytest.mark.parametrize(
+    ("size", "lang"),
+    [("portrait", "en"), ("landscape", "en"), ("desktop", "en"),
+     # CJK lines are taller than Latin ones at the same size
+     ("portrait", "zh_Hans"), ("portrait", "zh_Hant"), ("landscape", "zh_Hant")],
+)  # fmt: skip
+async def test_large_text_fits_on_every_screen(ui: UiDriver, size: str, lang: str) -> None:
     ui.app.high_contrast = True  # the large-text / high-contrast mode
+    ui.app.lang = lang
     assert ui.app.font_scale > 1
     async with ui.window(*SIZES[size]):
         for name, view in every_view():
             await ui.show(view)
-            assert not_blank(await ui.screenshot(f"large-{size}-{name}")), name
-            assert overflows(ui) == [], f"large text {size} {name}"
+            assert not_blank(await ui.screenshot(f"large-{size}-{lang}-{name}")), name
+            assert overflows(ui) == [], f"large text {size} {lang} {name}"
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large-text"])

@@ -31,10 +31,8 @@ async def test_a_staying_guest_books_the_gym_by_touch(ui: Any, tmp_path: Path) -
         guest = Guest(ui)
         run = asyncio.ensure_future(runtime.lobby.run(ui.channel))
         attract = await guest.on(Step.ATTRACT)
-        assert [b.text for b in attract.frame.choices.children[::-1]] == [
-            "Check in",
-            "Book an amenity",
-        ]
+        menu = [b.text for b in attract.frame.choices.children[::-1]]
+        assert menu[0] == "Check in" and "Book an amenity" in menu
         await guest.choose("amenity")
         await guest.on(Step.SCAN)
         guest.scan(values["amenity_guest"])

@@ -20,7 +20,8 @@ from kiosk.sound.guide import SoundGuide
 from kiosk.sound.settings import SoundSettings
 from kiosk.sound.speech import Speech
 from tests.ui.driver import UiDriver, start_app
-from tests.ui.test_layout import SIZES, VIEWS, _shown, overflows
+from tests.ui.layout_checks import SIZES, VIEWS, overflows
+from tests.ui.layout_checks import shown as _shown
 
 pytestmark = [
     pytest.mark.timeout(120),
