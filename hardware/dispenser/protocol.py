@@ -3,6 +3,8 @@
 The journey's card step is: ``move_to_rf`` (a card leaves the stacker and stops on the
 antenna) -> the encoder writes and verifies it -> ``present`` (to the exit slot) ->
 ``wait_taken``; on any failure, or when the guest walks away, ``capture`` to the reject bin.
+A card the guest hands back (check-out) comes in through the exit slot: ``take_in`` brings
+it to the RF position, where the encoder reads and erases it, and ``capture`` keeps it.
 All calls block (run them with ``asyncio.to_thread``) and end within bounded time.
 """
 
@@ -99,6 +101,10 @@ class CardDispenser(Protocol):
 
     def wait_taken(self, timeout: float) -> bool:
         """True when the guest took the presented card within ``timeout`` s, False if not."""
+
+    def take_in(self, timeout: float) -> bool:
+        """Open the exit slot for a card the guest inserts and bring it to the RF position;
+        False when none came within ``timeout`` s. The slot is closed again either way."""
 
     def health(self) -> DeviceHealth: ...
 

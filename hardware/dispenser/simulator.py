@@ -67,6 +67,7 @@ class SimDispenser:
         self._card: str | None = None  # None, "rf" or "exit"
         self._jammed = False
         self._taken_at: float | None = None  # when the guest will take the presented card
+        self._inserted = threading.Event()  # a guest holds a card to the exit slot
         self.issued = 0  # cards the guests took
 
     def open(self) -> None:
@@ -82,6 +83,10 @@ class SimDispenser:
     def script_guest(self, *takes: bool) -> None:
         with self._lock:
             self._guest_takes.extend(takes)
+
+    def insert_from_front(self) -> None:
+        """A guest pushes a card into the exit slot: the next ``take_in`` takes it."""
+        self._inserted.set()
 
     def refill(self, stock: int) -> None:
         """The stacker holds ``stock`` cards from now on (an operator refilled or emptied it)."""
@@ -155,6 +160,20 @@ class SimDispenser:
 
     def wait_taken(self, timeout: float) -> bool:
         return poll_until_taken(self.status, timeout, self._poll_interval)
+
+    def take_in(self, timeout: float) -> bool:
+        with self._lock:
+            self._refuse_when_jammed()
+            self._let_guest_take()
+            if self._card is not None:
+                raise DispenserError("a card is in the channel: capture or present it first")
+        if not self._inserted.wait(timeout):
+            return False
+        self._delay(FEED_S)
+        with self._lock:
+            self._inserted.clear()
+            self._card = "rf"
+        return True
 
     def health(self) -> DeviceHealth:
         health = dispenser_health(self.name, self.status())

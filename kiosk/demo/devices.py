@@ -38,6 +38,7 @@ class SimCardPath:
         self._encoder = encoder
         self._faults: deque[CardFault] = deque(card_faults)
         self._at_exit: SimCard | None = None  # the presented card's chip, out of the field
+        self._offered: deque[SimCard] = deque()  # cards guests push into the exit slot
         self.reject_bin: list[SimCard] = []  # the chips of captured cards, as they dropped
 
     def fault_next_cards(self, *faults: CardFault) -> None:
@@ -89,6 +90,29 @@ class SimCardPath:
         if taken:
             self._at_exit = None  # in the guest's hand
         return taken
+
+    def guest_inserts(self, uid: bytes, payload: bytes | None = None) -> SimCard:
+        """A guest returns a card: its chip (holding ``payload`` as a key, when given) goes
+        into the exit slot, for the next ``take_in``."""
+        card = SimCard(self._encoder.card_type, uid)
+        if payload is not None:  # written as the kiosk wrote it at check-in
+            held = self._encoder.remove()
+            self._encoder.insert(card)
+            try:
+                self._encoder.write_key(payload)
+            finally:
+                self._encoder.remove()
+                if held is not None:
+                    self._encoder.insert(held)
+        self._offered.append(card)
+        self.inner.insert_from_front()
+        return card
+
+    def take_in(self, timeout: float) -> bool:
+        if not self.inner.take_in(timeout):
+            return False
+        self._encoder.insert(self._offered.popleft())
+        return True
 
     def health(self) -> DeviceHealth:
         return self.inner.health()
