@@ -29,7 +29,7 @@ from hardware.payment import open_payment_terminal
 from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
-from kiosk.backends.base import ArrivalsSource
+from kiosk.backends.base import ArrivalsSource, CheckoutBackend, checkout_verbs
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.pms import rooms_of_queued_check_ins
 from kiosk.config import KioskConfig
@@ -37,6 +37,7 @@ from kiosk.device_opener import DeviceOpener
 from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.checkout import CheckoutJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.keys import capture_stray_card
 from kiosk.journeys.lobby import GuestJourney, Lobby
@@ -151,7 +152,25 @@ class Runtime:
 def other_journeys(config: KioskConfig, checkin: CheckinJourney) -> tuple[GuestJourney, ...]:
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
-    return ()
+    journeys: list[GuestJourney] = []
+    checkout = checkout_verbs(checkin.backend)  # check-out: where the back-end has its verbs
+    if config.journey.checkout and checkout is not None:
+        journeys.append(checkout_journey(checkin, checkout))
+    return tuple(journeys)
+
+
+def checkout_journey(checkin: CheckinJourney, backend: CheckoutBackend) -> CheckoutJourney:
+    """Check-out on check-in's parts; its clock is check-in's (a script's clock move)."""
+    return CheckoutJourney(
+        backend,
+        checkin.devices,
+        checkin.settings,
+        checkin.payment_log,
+        checkin.catalogue,
+        signing_key=checkin.signing_key,
+        now=lambda: checkin.now(),
+        qr_max_length=checkin.qr_max_length,
+    )
 
 
 def start_simulator(config: KioskConfig) -> tuple[Any, dict[str, Any]]:

@@ -36,6 +36,12 @@ class Step(StrEnum):
     DONE = "done"  # room number, floor, directions, Wi-Fi, door PIN
     REFUSAL = "refusal"  # any refusal: the message key says which, choices say what next
     OUT_OF_SERVICE = "out_of_service"  # taken out of service by staff or by a fault
+    # the check-out journey
+    CHECKOUT_START = "checkout_start"  # insert the room card, or scan the booking
+    CHECKOUT_ROOMS = "checkout_rooms"  # which of the booking's rooms leave
+    CHECKOUT_FOLIO = "checkout_folio"  # nights, extras, payments; due or overpaid
+    CHECKOUT_CARDS = "checkout_cards"  # return the other room cards into the slot
+    CHECKOUT_DONE = "checkout_done"  # checked out (the other rooms stay, when some do)
 
 
 class ActionKind(StrEnum):

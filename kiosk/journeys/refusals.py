@@ -33,6 +33,11 @@ class Refusal(StrEnum):
     CARD_FAILED = "card_failed"
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
+    # the check-out journey
+    CARD_NOT_RECOGNISED = "card_not_recognised"  # no stay in the house holds this card
+    NOT_IN_HOUSE = "not_in_house"  # the booking has no room checked in
+    BALANCE_AT_DESK = "balance_at_desk"  # 446: the rooms are out, a balance is left
+    REFUND_AT_DESK = "refund_at_desk"  # 447, or no refund at the terminal: the desk refunds
 
     @property
     def key(self) -> str:

@@ -68,6 +68,12 @@ class JourneySettings(BaseModel):
     payment_status_deadline_s: float = Field(
         120.0, gt=0, description="give up asking the terminal and send the guest to the desk"
     )
+    # the check-out journey
+    checkout: bool = Field(
+        True,
+        description="offer check-out on the attract screen (where the back-end has the "
+        "check-out verbs: the PMS)",
+    )
 
     @field_validator("timezone")
     @classmethod
