@@ -4,14 +4,16 @@ joined into one card path, and a full set of simulated devices."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hardware.card_encoder.simulator import SimCard, SimEncoder
 from hardware.dispenser.protocol import DispenserStatus
 from hardware.dispenser.simulator import SimDispenser
 from hardware.health import DeviceHealth
+from hardware.payment.protocol import PaymentTerminal
 from hardware.payment.simulator import SimulatedTerminal
 from hardware.printer.simulator import SimPrinter
 from kiosk.journeys.devices import Devices
@@ -39,6 +41,7 @@ class SimCardPath:
         self._faults: deque[CardFault] = deque(card_faults)
         self._at_exit: SimCard | None = None  # the presented card's chip, out of the field
         self._offered: deque[SimCard] = deque()  # cards guests push into the exit slot
+        self.pocket: dict[bytes, SimCard] = {}  # cards guests took, by UID
         self.reject_bin: list[SimCard] = []  # the chips of captured cards, as they dropped
 
     def fault_next_cards(self, *faults: CardFault) -> None:
@@ -88,22 +91,29 @@ class SimCardPath:
     def wait_taken(self, timeout: float) -> bool:
         taken = self.inner.wait_taken(timeout)
         if taken:
+            if self._at_exit is not None:
+                self.pocket[self._at_exit.uid] = self._at_exit
             self._at_exit = None  # in the guest's hand
         return taken
 
-    def guest_inserts(self, uid: bytes, payload: bytes | None = None) -> SimCard:
-        """A guest returns a card: its chip (holding ``payload`` as a key, when given) goes
-        into the exit slot, for the next ``take_in``."""
+    def pocket_card(self, uid: bytes, payload: bytes) -> SimCard:
+        """A card a guest carries, holding ``payload`` as the kiosk writes a key."""
         card = SimCard(self._encoder.card_type, uid)
-        if payload is not None:  # written as the kiosk wrote it at check-in
-            held = self._encoder.remove()
-            self._encoder.insert(card)
-            try:
-                self._encoder.write_key(payload)
-            finally:
-                self._encoder.remove()
-                if held is not None:
-                    self._encoder.insert(held)
+        held = self._encoder.remove()
+        self._encoder.insert(card)
+        try:
+            self._encoder.write_key(payload)
+        finally:
+            self._encoder.remove()
+            if held is not None:
+                self._encoder.insert(held)
+        self.pocket[uid] = card
+        return card
+
+    def guest_inserts(self, uid: bytes) -> SimCard:
+        """A guest returns a card: the one of that UID they carry (``pocket``: taken here
+        or made by ``pocket_card``), else a blank one, goes into the slot for ``take_in``."""
+        card = self.pocket.pop(uid, None) or SimCard(self._encoder.card_type, uid)
         self._offered.append(card)
         self.inner.insert_from_front()
         return card
@@ -142,3 +152,15 @@ def simulated_devices(
         response_timeout_s=terminal_response_timeout_s,
     )
     return Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
+
+
+def replay_kiosk_sales(
+    terminal: PaymentTerminal, manifest: Mapping[str, Any], currency: str
+) -> int:
+    """The sales the demo property says this kiosk made on earlier days (the check-out refund
+    case's: the refund goes back to that sale's card), made on the simulated terminal; a
+    reference it knows is not charged again. Returns how many the manifest names."""
+    sales = [g["kiosk_sale"] for g in manifest.get("in_house", []) if g.get("kiosk_sale")]
+    for sale in sales:
+        terminal.sale(sale["reference"], Decimal(sale["amount"]), currency)
+    return len(sales)

@@ -38,7 +38,7 @@ from kiosk.journeys.result import JourneyResult
 
 log = logging.getLogger("kiosk.script")
 
-GUEST_MOVES = ("scan", "tap", "type", "language", "pay", "cancel", "timeout")
+GUEST_MOVES = ("scan", "tap", "type", "language", "pay", "cancel", "timeout", "insert_card")
 DEVICE_MOVES = (
     "take_card",
     "card_fault",
@@ -75,6 +75,9 @@ class ScriptAction(BaseModel):
     choice: str | None = None  # with pay: the choice that starts it ("retry", "other_card")
     cancel: bool | None = None
     timeout: bool | None = None  # the screen's inactivity timer runs out
+    # The guest pushes a room card (its UID in hex, or "@name") into the slot: the journey
+    # takes it in instead of an answer to the screen (check-out).
+    insert_card: str | None = Field(None, pattern=r"^(@[\w.]+|[0-9A-Fa-f]{8,20})$")
     take_card: bool | None = None  # whether the guest takes the next presented card
     card_fault: Literal["verify_mismatch", "removed", "reverts"] | None = None  # next card fed
     wait: float | None = Field(None, ge=0, le=60)  # seconds before the next move
@@ -113,6 +116,7 @@ class Expectation(BaseModel):
     rejected_cards: int | None = None
     receipt: Literal["printed", "on_screen", "none"] | None = None
     steps_include: list[Step] = Field(default_factory=list)
+    cards_returned: int | None = None  # check-out: cards taken back through the slot
 
 
 class GuestScript(BaseModel):
@@ -271,12 +275,16 @@ class _ScriptClock:
 
 def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The "@name" values of the demo manifest (``kiosk sim``): each case's QR payload as
-    "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4"."""
+    "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4", an
+    in-house guest's room card UID as "@<case>.card"."""
     values: dict[str, str] = {}
-    for entry in [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]:
+    guests = [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]
+    for entry in [*guests, *manifest.get("in_house", ())]:
         values[entry["case"]] = entry["qr_payload"]
         for name, value in entry.get("second_factor", {}).items():
             values[f"{entry['case']}.{name}"] = str(value)
+        if "card_uid" in entry:  # an in-house guest's room card: "@<case>.card"
+            values[f"{entry['case']}.card"] = entry["card_uid"]
     return values
 
 
@@ -367,9 +375,11 @@ class _Player:
             if self._on_view is not None:
                 await self._on_view(view)
             if view.choices or view.input is not None:  # the view waits for the guest
-                await channel.actions.put(await self._answer(view, channel))
+                answer = await self._answer(view, channel)
+                if answer is not None:  # None: a card went into the slot instead
+                    await channel.actions.put(answer)
 
-    async def _answer(self, view: View, channel: Channel) -> Action:
+    async def _answer(self, view: View, channel: Channel) -> Action | None:
         while self._actions:
             action = self._actions.pop(0)
             if action.optional and action.on is not view.step:
@@ -377,6 +387,9 @@ class _Player:
             if not action.is_guest_move:
                 await self._device_move(action)
                 continue
+            if action.insert_card is not None:
+                self._insert_card(action, view)
+                return None
             move = self._guest_move(action, view)
             self.effort.count(move)
             if move.kind is ActionKind.LANGUAGE and view.step is not Step.LANGUAGE:
@@ -419,6 +432,12 @@ class _Player:
             offered = [c.id for c in view.choices]
             raise ScriptError(f"no choice {choice!r} on the {view.step} screen (has {offered})")
         return Action(ActionKind.CHOOSE, choice)
+
+    def _insert_card(self, action: ScriptAction, view: View) -> None:
+        if action.on is not None and action.on is not view.step:
+            raise ScriptError(f"expected the {action.on} screen, the journey shows {view.step}")
+        assert action.insert_card is not None
+        self._card_path("insert_card").guest_inserts(bytes.fromhex(self._value(action.insert_card)))
 
     async def _device_move(self, action: ScriptAction) -> None:
         if action.wait is not None:
@@ -507,6 +526,7 @@ def _unmet(expect: Expectation, result: JourneyResult) -> list[str]:
         "voided": len(result.voided),
         "rejected_cards": result.rejected_cards,
         "receipt": result.receipt,
+        "cards_returned": len(result.cards_returned),
     }
     for name, actual in checks.items():
         wanted = getattr(expect, name)
