@@ -1,7 +1,8 @@
 """The seeded demo property (issue 2, item 4) and its manifest of QR codes.
 
-pms_id 1 with three room types and twelve rooms; today's arrivals cover the cases a
-kiosk meets; open-ability residences with orders, amenities and unclaimed booking
+pms_id 1 with four room types and eighteen rooms; today's arrivals cover the cases a
+kiosk meets, guests in the house since yesterday (on the fourth type's floor) the cases
+of check-out; open-ability residences with orders, amenities and unclaimed booking
 codes. Deterministic for a given seed and day. Seeding goes through the simulator's
 own handlers (the same rules as over HTTP), except for the rooms, which no API creates.
 A database that is already seeded is left alone: the demo survives restarts.
@@ -37,6 +38,8 @@ ROOM_TYPES = (
     ("Standard King 标准大床房", "King", "388.00", 2, ("201", "202", "203", "204", "205")),
     ("Twin 双床房", "Twin", "428.00", 3, ("301", "302", "303", "304")),
     ("Deluxe Suite 豪华套房", "Suite", "888.00", 5, ("501", "502", "503")),
+    # the in-house guests' rooms (the check-out journey: IN_HOUSE), apart from the arrivals'
+    ("Family Room 家庭房", "Family", "528.00", 6, ("601", "602", "603", "604", "605", "606")),
 )
 
 SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Smith", "Garcia", "Tanaka", "Müller", "Kim")
@@ -224,9 +227,9 @@ class InHouse:
 
 
 IN_HOUSE = (
-    InHouse("checkout_balance_due", ("205",), extras=((1, "30.00", 2),)),
-    InHouse("checkout_refund", ("501",), overpaid="100.00"),
-    InHouse("checkout_two_rooms", ("303", "503"), signed=False),
+    InHouse("checkout_balance_due", ("601",), extras=((1, "30.00", 2),)),
+    InHouse("checkout_refund", ("602",), overpaid="100.00"),
+    InHouse("checkout_two_rooms", ("603", "604"), signed=False),
 )
 CARD_UID_BASE = 0xC0DE0000  # the in-house rooms' cards: C0DE0001, C0DE0002, ...
 

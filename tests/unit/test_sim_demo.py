@@ -18,7 +18,7 @@ from PIL import Image
 from kiosk.api import pms_types as t
 from kiosk.api.pms import PmsClient
 from kiosk.qr_payload import parse_payload
-from kiosk.sim.demo import ARRIVALS, seed_demo, write_manifest
+from kiosk.sim.demo import ARRIVALS, IN_HOUSE, seed_demo, write_manifest
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_NOW, SIM_TOKEN, SimClock
 
@@ -76,7 +76,7 @@ def test_seeding_is_deterministic_and_happens_once(tmp_path: Path) -> None:
         server.db.transaction() as conn,
     ):
         orders = conn.execute("SELECT COUNT(*) FROM pms_order").fetchone()[0]
-    assert orders == len(ARRIVALS)
+    assert orders == len(ARRIVALS) + len(IN_HOUSE)
 
 
 def test_manifest_lists_every_case_and_each_png_decodes_to_its_payload(
