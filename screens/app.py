@@ -30,6 +30,11 @@ from screens import widgets as _widgets  # noqa: F401  (registers widgets, loads
 from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
+from screens.checkout_cards import CheckoutCardsScreen
+from screens.checkout_done import CheckoutDoneScreen
+from screens.checkout_folio import CheckoutFolioScreen
+from screens.checkout_rooms import CheckoutRoomsScreen
+from screens.checkout_start import CheckoutStartScreen
 from screens.done import DoneScreen
 from screens.identity import IdentityScreen
 from screens.inactivity import InactivityTimer
@@ -69,6 +74,12 @@ SCREENS: tuple[type[StepScreen], ...] = (
     DoneScreen,
     RefusalScreen,
     OutOfServiceScreen,
+    # the check-out journey
+    CheckoutStartScreen,
+    CheckoutRoomsScreen,
+    CheckoutFolioScreen,
+    CheckoutCardsScreen,
+    CheckoutDoneScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.
