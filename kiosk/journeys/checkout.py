@@ -67,7 +67,7 @@ T = TypeVar("T")
 
 CHECKED_OUT = "checked_out"
 FAILED = "failed"  # a bug: the guest was sent to the front desk
-TAKE_IN_SLICE_S = 1.0  # the slot is open this long at a time while a screen waits
+TAKE_IN_SLICE_S = 0.5  # the slot is open this long at a time while a screen waits
 CARD_READ_S = 2.0  # a card taken in is on the antenna: the encoder reads it within this
 UNERASED_CARD = "card unerased"  # the audit action of a returned card that kept its key
 
