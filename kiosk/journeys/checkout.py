@@ -460,7 +460,7 @@ class _Run:
                 "checkout_cards.returned" if self.returned else "checkout_cards.message",
                 params={"returned": len(self.returned)},
                 choices=(Choice("no_more", "checkout_cards.no_more", primary=True),),
-                timeout_s=self.settings.card_take_timeout_s,
+                timeout_s=self.settings.view_timeout_s,
             )
             try:
                 if await self._card_or(view, ActionKind.CHOOSE) is not None:
