@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -98,6 +99,8 @@ REFUND_NAME = "Kiosk refund"
 NO_FEE = Decimal("0.00")
 # How long before now a stay still in the house may have begun (``find_by_card``).
 IN_HOUSE_LOOKBACK = timedelta(days=30)
+CARD_SEARCH_CONCURRENCY = 8  # PMS reads in flight at once while a card's stay is searched
+T = TypeVar("T")
 REFERENCE_TAG = "kiosk-ref:"  # marks the kiosk's reference inside a cashier bill's remark
 BILL_PAGE_SIZE = 100
 MAX_BILL_PAGES = 50
@@ -467,10 +470,10 @@ class PmsBackend:
                     if stay.order_id and stay.accom_status is AccomStatus.CHECKED_IN
                 }
             )
-            in_house = await asyncio.gather(*(self._in_house(order_id) for order_id in orders))
+            in_house = await _bounded(self._in_house(order_id) for order_id in orders)
             stays = [(order_id, accom_id) for order_id, ids in in_house for accom_id in ids]
-            cards = await asyncio.gather(
-                *(self._client.get_all_accom_card(AccomRef(accom_id=a)) for _, a in stays)
+            cards = await _bounded(
+                self._client.get_all_accom_card(AccomRef(accom_id=a)) for _, a in stays
             )
         for (order_id, accom_id), held in zip(stays, cards, strict=True):
             if any(card.card_uid.upper() == uid for card in held):
@@ -625,6 +628,19 @@ def _room(accom: Accom) -> Room | None:
         floor=location.floor_id if location else None,
         building=str(location.building_id) if location and location.building_id else None,
     )
+
+
+async def _bounded(
+    calls: Iterable[Awaitable[T]], at_once: int = CARD_SEARCH_CONCURRENCY
+) -> list[T]:
+    """The calls' results in order, at most ``at_once`` in flight (a full house is many)."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
 
 
 def _departures(stays: Iterable[Stay]) -> list[RoomCheckoutFee]:

@@ -140,6 +140,7 @@ class _Run:
     dialog: Dialog
     booking: str = ""
     card_in: bool = False  # the guest's card is on the antenna, not checked out yet
+    card_uid: str = ""  # the card the guest identified with (not guest data)
     checked_out: bool = False
     receipt: str = "none"
     returned: list[str] = field(default_factory=list)  # UIDs of cards captured
@@ -258,6 +259,7 @@ class _Run:
         except CardEncoderError as exc:
             log.warning("returned card unreadable: %s", type(exc).__name__)
             raise Refused(Refusal.CARD_NOT_RECOGNISED) from None
+        self.card_uid = card.uid_hex
         try:
             return await self._backend(self.backend.find_by_card(card.uid_hex, self.journey.now()))
         except Refused as refused:
@@ -489,13 +491,14 @@ class _Run:
         self.returned.append(uid)
 
     def _audit_unerased(self, uid: str) -> None:
+        """Staff's notice (the audit table): a card in the reject bin may open a door."""
         self.unerased.append(uid)
         with self.journey.payment_log.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, actor, action, detail) VALUES (?, 'kiosk', ?, ?)",
                 (now_text(), UNERASED_CARD,
-                 f"a card returned at check-out of booking {self.booking} went to the reject "
-                 "bin holding a key: take it out and destroy it"),
+                 f"card {uid or '(UID unknown)'} of booking {self.booking or '(none)'} went to "
+                 "the reject bin at check-out holding a key: take it out and destroy it"),
             )  # fmt: skip
 
     async def _release_card(self) -> None:
@@ -512,8 +515,9 @@ class _Run:
             taken = await asyncio.to_thread(
                 self.dispenser.wait_taken, self.settings.card_take_timeout_s
             )
-            if not taken:
+            if not taken:  # left in the slot: kept, and still a key of a stay in the house
                 await asyncio.to_thread(self.dispenser.capture)
+                self._audit_unerased(self.card_uid)
         except DispenserError as exc:
             log.error("the guest's card not given back: %s", type(exc).__name__)
 

@@ -549,3 +549,35 @@ async def test_444_445_leave_the_rooms_out_and_the_folio_open(
     found = await states(client, guest["order_id"])
     assert found[first][0] is AccomStatus.CHECKED_OUT and not settled(found)
     assert found[second][0] is (AccomStatus.BOOKED if code == 444 else AccomStatus.CHECKED_IN)
+
+
+async def test_a_card_left_in_the_slot_is_kept_for_staff_to_destroy(
+    checkin: CheckinJourney,
+    checkout: CheckoutJourney,
+    values: dict,
+    demo: dict,
+    client: PmsClient,
+    devices: Any,
+    payment_log: PaymentLog,
+    sim_server: SimServer,
+) -> None:
+    guest = demo["checkout_balance_due"]
+    report = await play(
+        checkin,
+        checkout,
+        values,
+        [
+            *by_card("checkout_balance_due"),
+            {"take_card": False},  # the guest cancels and walks away from their card
+            {"on": "checkout_folio", "tap": "cancel"},
+        ],
+        sim_server,
+        outcome="cancelled_by_guest",
+    )
+    assert report.result.unerased_cards == (guest["card_uid"],)
+    assert [c.uid.hex().upper() for c in card_path(devices).reject_bin] == [guest["card_uid"]]
+    audit = payment_log.db.query("SELECT action, detail FROM audit")
+    assert [row["action"] for row in audit] == ["card unerased"]
+    assert guest["card_uid"] in audit[0]["detail"]
+    found = await states(client, guest["order_id"])
+    assert [s for s, _ in found.values()] == [AccomStatus.CHECKED_IN]  # nothing changed
