@@ -2,6 +2,7 @@
 100 ms added latency and the simulated devices at their realistic delays (factor 1).
 
 Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k checkin -s``.
+The ``checkout`` row is a check-out by room card with the extras paid (docs/journeys.md).
 
 For each journey it reports the total time, the time spent inside device calls, the
 back-end round trips (all, and those on the critical path: concurrent ones count once,
@@ -40,6 +41,7 @@ from kiosk.journeys.devices import Devices
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
 from kiosk.qr_payload import PmsOrderRef, encode_payload
+from kiosk.runtime import checkout_journey
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import Faults, SimServer
 from screens.virtual_display import virtual_display
@@ -195,7 +197,14 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
     "two_rooms": [*_start("two_rooms"), *_register("Wei Wang", "E1111111"),
                   *_register("Anna Smith", "E2222222"), {"on": "keys", "tap": "1"},
                   {"on": "keys", "tap": "1"}, *_END],
+    # check-out: the room card into the slot, the extras paid, the card kept
+    "checkout": [{"on": "attract", "tap": "checkout"},
+                 {"on": "checkout_start", "insert_card": "@checkout_balance_due.card"},
+                 {"on": "checkout_folio", "pay": "approve", "choice": "confirm"},
+                 {"on": "checkout_cards", "tap": "no_more"}, {"on": "receipt", "tap": "continue"},
+                 {"on": "checkout_done", "tap": "finish"}],
 }  # fmt: skip
+OUTCOMES = {"checkout": "checked_out"}  # the others: checked_in
 
 
 @pytest.fixture
@@ -233,11 +242,13 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
             journey = pms_journey(
                 client, devices, SETTINGS, payment_log, signing_key=SIGNING_KEY, now=SimClock()
             )
+            lobby = journey.lobby(checkout_journey(journey, journey.backend))  # type: ignore[arg-type]
+            outcome = OUTCOMES.get(case, "checked_in")
             script = GuestScript.model_validate(
-                {"name": case, "actions": SCRIPTS[case], "expect": {"outcome": "checked_in"}}
+                {"name": case, "actions": SCRIPTS[case], "expect": {"outcome": outcome}}
             )
             started = time.perf_counter()
-            report = await run_script(journey, script, values)
+            report = await run_script(journey, script, values, lobby=lobby)
             total = time.perf_counter() - started
     finally:
         payment_log.db.close()
@@ -313,11 +324,13 @@ async def test_checkin_benchmark(
     sim_pair: tuple[SimServer, SimServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     journey_sim, baseline_sim = sim_pair
-    arrivals = {a["case"]: a for a in seed_demo(journey_sim, seed=1)["arrivals"]}
+    seeded = seed_demo(journey_sim, seed=1)
+    arrivals = {a["case"]: a for a in seeded["arrivals"]}
     values = {
         case: encode_payload(PmsOrderRef(a["order_id"], a["order_no"]), signing_key=SIGNING_KEY)
         for case, a in arrivals.items()
     }
+    values |= {f"{g['case']}.card": g["card_uid"] for g in seeded["in_house"]}
     rows = []
     for case in SCRIPTS:
         measured = await run_case(case, journey_sim, values, tmp_path / case)
