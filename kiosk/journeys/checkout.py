@@ -146,6 +146,7 @@ class _Run:
     returned: list[str] = field(default_factory=list)  # UIDs of cards captured
     unerased: list[str] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)
+    refunds: list[PaymentResult] = field(default_factory=list)  # made at the terminal
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
     def __post_init__(self) -> None:
@@ -159,7 +160,6 @@ class _Run:
             status_interval_s=self.settings.payment_status_interval_s,
             status_deadline_s=self.settings.payment_status_deadline_s,
         )
-        self.refunds: list[PaymentResult] = []
 
     async def run(self, qr: str | None) -> JourneyResult:
         token = current_journey.set(self.mark)  # every write of the run names its journey
@@ -397,7 +397,9 @@ class _Run:
         )
         try:
             result = await self.payments.refund(folio.overpaid, reservation.currency, sales[-1])
-        except (PaymentError, PaymentUnresolved) as exc:  # not supported, or unknown outcome
+        except PaymentUnresolved:  # the terminal may still make it: the desk must look first
+            return Refused(Refusal.PAYMENT_UNRESOLVED)
+        except PaymentError as exc:  # this terminal makes no refunds (or is unreachable)
             log.warning("refund not made at the terminal: %s", type(exc).__name__)
             return Refused(Refusal.REFUND_AT_DESK, **owed)
         if not result.approved:
