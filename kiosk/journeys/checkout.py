@@ -7,7 +7,7 @@ than one is in the house) -> the folio (nights, extras, payments; what is due or
 overpaid) -> the balance paid at the terminal, or an overpayment refunded to the card of
 the kiosk's own sale -> ``checkOut`` (the leaving rooms) -> ``settle`` when no room of the
 booking is left in the house -> returned cards erased and captured -> receipt (printed,
-or on screen with a QR) -> done.
+or on screen with a QR) -> done (or the desk's screen for a refund or balance left).
 
 Money follows the payment log's rule (payment.py): the reference is saved before the
 terminal is asked, and a payment the kiosk may have started is resolved at start-up
@@ -200,16 +200,16 @@ class _Run:
         folio = await self._backend(self.backend.checkout_folio(reservation, stays))
         await self._show_folio(reservation, folio)
         sale = await self._pay(reservation, folio)
+        desk = await self._refund(reservation, folio)  # the desk's, when not made here
         await self.dialog.busy("busy.checking_out")
         await self._backend(self.backend.check_out(reservation, stays, new_reference("checkout")))
         self.checked_out = True
-        await self._collect_cards()
         folio_open = not folio.last_out
-        desk: Refused | None = None
-        if folio.last_out:
-            desk = await self._refund(reservation, folio)
-            if desk is None:
-                folio_open, desk = await self._settle(reservation, folio)
+        if folio.last_out and desk is None:
+            # Right after the check-out, before the guest's cards: a crash in between must
+            # not leave a folio nobody settles (once queued, the outbox delivers it).
+            folio_open, desk = await self._settle(reservation, folio)
+        await self._collect_cards()
         await self._receipt(reservation, folio, sale)
         if desk is not None:
             raise desk
@@ -384,9 +384,10 @@ class _Run:
             self.unrecorded.append(sale.reference)
 
     async def _refund(self, reservation: Reservation, folio: CheckoutFolio) -> Refused | None:
-        """An overpayment back to the card of the kiosk's own sale, where the terminal
-        allows; otherwise the desk's (returned, the rooms are checked out already)."""
-        if folio.overpaid <= 0:
+        """An overpayment back to the card of the kiosk's own sale (only when the folio
+        closes now), where the terminal allows; otherwise the desk's refusal, returned: it
+        is shown once the rooms are checked out."""
+        if not folio.last_out or folio.overpaid <= 0:
             return None
         owed = {"amount": folio.overpaid, "currency": reservation.currency}
         sales = [ref for ref, amount in folio.kiosk_sales if amount >= folio.overpaid]
