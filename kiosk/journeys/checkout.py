@@ -282,15 +282,15 @@ class _Run:
                 "checkout_rooms.title",
                 "checkout_rooms.message",
                 choices=(
-                    *(
-                        Choice(s.stay_id, "checkout_rooms.room", params={"room": _room_name(s)})
-                        for s in ordered
-                    ),
                     Choice(
                         "all",
                         "checkout_rooms.all",
                         primary=True,
                         params={"rooms": ", ".join(_room_name(s) for s in ordered)},
+                    ),
+                    *(
+                        Choice(s.stay_id, "checkout_rooms.room", params={"room": _room_name(s)})
+                        for s in ordered
                     ),
                     Choice("cancel", "common.cancel"),
                 ),

@@ -293,7 +293,7 @@ async def test_one_room_of_two_leaves_the_other_in_the_house(
         [
             *by_code("checkout_two_rooms"),
             {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
-            {"on": "checkout_rooms", "tap": "#0"},
+            {"on": "checkout_rooms", "tap": "#1"},
             {"on": "checkout_folio", "tap": "confirm"},
             *FINISH,
         ],

@@ -156,8 +156,8 @@ async def test_one_room_of_two_by_qr_leaves_the_other_in_the_house(kiosk: Kiosk)
     await guest.type(case["second_factor"]["phone_last4"])
     rooms = await guest.on(Step.CHECKOUT_ROOMS)
     labels = [b.text for b in reversed(rooms.frame.choices.children)]
-    assert labels == ["Room 603 only", "Room 604 only", "All rooms: 603, 604", "Cancel"]
-    first = rooms.frame.choices.children[-1].choice_id
+    assert labels == ["All rooms: 603, 604", "Room 603 only", "Room 604 only", "Cancel"]
+    first = rooms.frame.choices.children[-2].choice_id  # "Room 603 only"
     await guest.choose(first)
     folio = await guest.on(Step.CHECKOUT_FOLIO)
     assert "other rooms stay" in folio.frame.message.text
