@@ -96,7 +96,8 @@ CHECKOUT_KEYS: tuple[str, ...] = (
     "checkout_done.title", "checkout_done.message", "checkout_done.folio_open",
     "checkout_done.finish",
     "busy.checking_out",
-    "checkout_receipt.heading", "checkout_receipt.refunded",
+    "checkout_receipt.heading", "checkout_receipt.refunded", "checkout_receipt.paid_now",
+    "checkout_receipt.thanks",
     *(f"refusal.{r.value}.{part}" for r in (
         Refusal.CARD_NOT_RECOGNISED, Refusal.NOT_IN_HOUSE, Refusal.BALANCE_AT_DESK,
         Refusal.REFUND_AT_DESK) for part in ("title", "message")),
@@ -105,7 +106,7 @@ CHECKOUT_KEYS: tuple[str, ...] = (
     "payment.cancelled.title", "payment.cancelled.message",
     "refusal.payment_declined.title", "refusal.payment_declined.message",
     "receipt.title", "receipt.printed", "receipt.on_screen", "receipt.booking", "receipt.room",
-    "receipt.paid", "receipt.card", "receipt.thanks",
+    "receipt.card",
     "common.cancel", "common.try_again", "common.continue",
 )  # fmt: skip
 
@@ -655,10 +656,10 @@ def _receipt(
         Pair(t("checkout_folio.paid"), money(folio.paid)),
     ]
     if sale is not None and sale.amount:
-        lines.append(Pair(t("receipt.paid"), money(sale.amount), bold=True))
+        lines.append(Pair(t("checkout_receipt.paid_now"), money(sale.amount), bold=True))
         if sale.card_last4:
             lines.append(Pair(t("receipt.card"), f"**** {sale.card_last4}"))
     if refunded > 0:
         lines.append(Pair(t("checkout_receipt.refunded"), money(refunded), bold=True))
-    lines += [Separator(), Text(t("receipt.thanks"), Align.CENTER)]
+    lines += [Separator(), Text(t("checkout_receipt.thanks"), Align.CENTER)]
     return Receipt(tuple(lines))

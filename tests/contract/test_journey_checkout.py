@@ -581,3 +581,36 @@ async def test_a_card_left_in_the_slot_is_kept_for_staff_to_destroy(
     assert guest["card_uid"] in audit[0]["detail"]
     found = await states(client, guest["order_id"])
     assert [s for s, _ in found.values()] == [AccomStatus.CHECKED_IN]  # nothing changed
+
+
+async def test_without_paper_the_invoice_is_shown_with_a_qr(
+    checkin: CheckinJourney,
+    checkout: CheckoutJourney,
+    values: dict,
+    sim_server: SimServer,
+) -> None:
+    shown: list[View] = []
+
+    async def on_view(view: View) -> None:
+        if view.step is Step.RECEIPT:
+            shown.append(view)
+
+    await play(
+        checkin,
+        checkout,
+        values,
+        [
+            {"paper": "out"},
+            *by_card("checkout_balance_due"),
+            {"on": "checkout_folio", "pay": "approve", "choice": "confirm"},
+            *FINISH,
+        ],
+        sim_server,
+        on_view,
+        outcome="checked_out",
+        receipt="on_screen",
+    )
+    (receipt,) = shown
+    rows = "\n".join(receipt.params["receipt_rows"])
+    assert "INVOICE - CHECK-OUT" in rows and "60.00 CNY" in rows and "Paid now" in rows
+    assert "Minibar" in receipt.params["receipt_qr"]
