@@ -614,3 +614,32 @@ async def test_without_paper_the_invoice_is_shown_with_a_qr(
     rows = "\n".join(receipt.params["receipt_rows"])
     assert "INVOICE - CHECK-OUT" in rows and "60.00 CNY" in rows and "Paid now" in rows
     assert "Minibar" in receipt.params["receipt_qr"]
+
+
+async def test_a_refund_left_open_by_a_crash_is_booked_once_at_start_up(
+    checkin: CheckinJourney,
+    demo: dict,
+    client: PmsClient,
+    devices: Any,
+    payment_log: PaymentLog,
+) -> None:
+    from kiosk.journeys.payment import Payments
+    from kiosk.journeys.settlement import resolve_unsettled
+    from kiosk.state import JourneyMark, current_journey
+
+    guest = demo["checkout_refund"]
+    replay_kiosk_sales(devices.terminal, {"in_house": [guest]}, "CNY")
+    token = current_journey.set(JourneyMark("journey-crashed", str(guest["order_id"])))
+    try:  # the journey's refund, approved at the terminal; the kiosk dies before the folio
+        refund = await Payments(devices.terminal, payment_log).refund(
+            Decimal("100.00"), "CNY", guest["kiosk_sale"]["reference"]
+        )
+    finally:
+        current_journey.reset(token)
+    assert refund.approved and payment_log.state(refund.reference) == "approved"
+    for _restart in range(2):
+        await resolve_unsettled(payment_log, devices.terminal, checkin.backend)
+    assert payment_log.state(refund.reference) == "recorded"
+    bills = await cashier_bills(client, guest["order_id"])
+    assert [b.amount for b in bills if refund.reference in b.remark] == [Decimal("-100.00")]
+    assert devices.terminal.status(refund.reference).approved  # never voided
