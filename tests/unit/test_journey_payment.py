@@ -199,3 +199,15 @@ async def test_a_refund_is_saved_first_and_never_voided(
     await payments.void_all()
     assert payments.voided == [sale.reference]  # the refund stays made
     assert log.state(refund.reference) == "approved"
+
+
+async def test_a_terminal_without_refunds_is_not_asked(payment_log: SaveBeforeAskLog) -> None:
+    from hardware.payment.protocol import RefundNotSupported
+
+    class NoRefunds:  # a driver written before refunds were in the protocol
+        name = "old"
+
+    payments = Payments(NoRefunds(), payment_log)  # type: ignore[arg-type]
+    with pytest.raises(RefundNotSupported):
+        await payments.refund(Decimal("10.00"), "CNY", "pay-1")
+    assert payment_log.records() == []  # nothing saved: nothing was started
