@@ -30,7 +30,7 @@ from hardware.printer import open_printer
 from kiosk.api.openability import OpenAbilityClient
 from kiosk.api.pms import PmsClient
 from kiosk.backends.amenities import AmenityDesk
-from kiosk.backends.base import ArrivalsSource
+from kiosk.backends.base import ArrivalsSource, CheckoutBackend, checkout_verbs
 from kiosk.backends.factory import open_backend, open_client
 from kiosk.backends.openability import OpenAbilityBackend
 from kiosk.backends.pms import PmsBackend, rooms_of_queued_check_ins
@@ -41,6 +41,7 @@ from kiosk.housekeeping import run_housekeeping
 from kiosk.i18n import Catalogue
 from kiosk.journeys.amenity import AmenityJourney
 from kiosk.journeys.checkin import CheckinJourney
+from kiosk.journeys.checkout import CheckoutJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.extend import extend_journey
 from kiosk.journeys.key_desk import KeyDeskJourney
@@ -185,6 +186,9 @@ def other_journeys(
     """The journeys the attract screen offers after check-in, in the menu's order; each
     shares check-in's back-end, devices, payment log and catalogue."""
     journeys: list[GuestJourney] = []
+    checkout = checkout_verbs(checkin.backend)  # check-out: where the back-end has its verbs
+    if config.journey.checkout and checkout is not None:
+        journeys.append(checkout_journey(checkin, checkout))
     extend = extend_journey(checkin) if config.journey.extend_stay else None
     if extend is not None:
         journeys.append(extend)
@@ -238,6 +242,20 @@ def amenity_client(
         timeout=backend.timeout_s,
         read_retries=backend.read_retries,
         max_reply_bytes=backend.max_reply_bytes,
+    )
+
+
+def checkout_journey(checkin: CheckinJourney, backend: CheckoutBackend) -> CheckoutJourney:
+    """Check-out on check-in's parts; its clock is check-in's (a script's clock move)."""
+    return CheckoutJourney(
+        backend,
+        checkin.devices,
+        checkin.settings,
+        checkin.payment_log,
+        checkin.catalogue,
+        signing_key=checkin.signing_key,
+        now=lambda: checkin.now(),
+        qr_max_length=checkin.qr_max_length,
     )
 
 

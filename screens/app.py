@@ -41,6 +41,11 @@ from screens.amenity_slot import AmenitySlotScreen
 from screens.attract import AttractScreen
 from screens.base import StepScreen
 from screens.busy import BusyScreen
+from screens.checkout_cards import CheckoutCardsScreen
+from screens.checkout_done import CheckoutDoneScreen
+from screens.checkout_folio import CheckoutFolioScreen
+from screens.checkout_rooms import CheckoutRoomsScreen
+from screens.checkout_start import CheckoutStartScreen
 from screens.done import DoneScreen
 from screens.ekey import EkeyScreen
 from screens.extend_card import ExtendCardScreen
@@ -108,6 +113,12 @@ SCREENS: tuple[type[StepScreen], ...] = (
     KeyLostScreen,
     KeyDoneScreen,
     EkeyScreen,
+    # the check-out journey
+    CheckoutStartScreen,
+    CheckoutRoomsScreen,
+    CheckoutFolioScreen,
+    CheckoutCardsScreen,
+    CheckoutDoneScreen,
 )
 _SCREEN_OF_STEP = {screen_class.step: screen_class for screen_class in SCREENS}
 # The layout sizes the screens are designed for; a smaller window shows them scaled down.

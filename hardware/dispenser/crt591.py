@@ -13,7 +13,9 @@ and framing follow the family's published protocol (CRT-571/591 manuals); the re
 assumed, as listed here, because only fragments of the manuals could be checked:
 - commands: CM 0x30 initialise (PM 0x31: a card left in the channel goes to the reject
   bin), CM 0x31 PM 0x30 status, CM 0x32 move with PM 0x30 hold at the gate,
-  0x32 RF position, 0x33 reject bin, 0x39 exit slot;
+  0x32 RF position, 0x33 reject bin, 0x39 exit slot; CM 0x33 card entry through the
+  exit slot with PM 0x31 permitted (the card stops at the RF position) and PM 0x30
+  prohibited (the family's "insert from the mouth" setting; CRT-531 spells it "IN");
 - status bytes: st0 card channel '0' empty / '1' card at the exit / '2' card at the RF
   position; st1 stacker '0' empty / '1' low / '2' enough; st2 reject bin '0' room / '1' full;
 - error codes (e1 e0, ASCII): "10" card jam, "A0" stacker empty, "A1" reject bin full,
@@ -55,10 +57,11 @@ log = logging.getLogger(__name__)
 STX, ETX, ENQ, ACK, NAK = 0xF2, 0x03, 0x05, 0x06, 0x15
 COMMAND, POSITIVE, NEGATIVE = ord("C"), ord("P"), ord("N")
 
-CM_INIT, CM_STATUS, CM_MOVE = 0x30, 0x31, 0x32
+CM_INIT, CM_STATUS, CM_MOVE, CM_ENTRY = 0x30, 0x31, 0x32, 0x33
 PM_INIT_CAPTURE = 0x31
 PM_STATUS = 0x30
 PM_RF, PM_REJECT, PM_EXIT = 0x32, 0x33, 0x39
+PM_ENTRY_PROHIBIT, PM_ENTRY_TO_RF = 0x30, 0x31
 
 MAX_TEXT = 512  # longer LEN fields are line noise, not a reply
 _READ_SLICE_S = 0.05  # pyserial read timeout; the real bound is each wait's deadline
@@ -225,6 +228,22 @@ class Crt591Dispenser:
 
     def wait_taken(self, timeout: float) -> bool:
         return poll_until_taken(self.status, timeout, self._poll_interval)
+
+    def take_in(self, timeout: float) -> bool:
+        if self.status().card_in_channel:
+            raise DispenserError("a card is in the channel: capture or present it first")
+        self._command(CM_ENTRY, PM_ENTRY_TO_RF)
+        try:
+            deadline = time.monotonic() + timeout
+            while not self.status().card_at_rf:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                time.sleep(min(self._poll_interval, remaining))
+            return True
+        finally:
+            # Closed again whatever happened: no second card may follow the first one in.
+            self._command(CM_ENTRY, PM_ENTRY_PROHIBIT)
 
     def health(self) -> DeviceHealth:
         try:

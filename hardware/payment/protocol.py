@@ -20,6 +20,10 @@ The reference contract (every driver and every caller keeps it):
    did not go through.
 4. If the kiosk cannot deliver what was paid for (no card could be issued), it calls
    ``void(reference)``: that cancels a sale or releases a pre-authorisation.
+5. A refund (money back at check-out) is a transaction of its own with a new reference,
+   saved first like a sale and idempotent by reference; it names the sale whose card gets
+   the money where the kiosk knows it. A terminal that never refunds raises
+   ``RefundNotSupported`` (nothing started): the guest is sent to the desk.
 
 Calls block (a serial or network round trip, a guest at the terminal): the asyncio
 core runs them with ``asyncio.to_thread``. ``cancel`` may be called from another
@@ -46,6 +50,7 @@ MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR"
 class Kind(StrEnum):
     SALE = "sale"
     PREAUTH = "preauth"
+    REFUND = "refund"  # money back to a card (check-out of an overpaid stay)
 
 
 class Outcome(StrEnum):
@@ -110,6 +115,10 @@ class TerminalProtocolError(PaymentError):
     """The terminal answered something the driver cannot read; the outcome is unknown."""
 
 
+class RefundNotSupported(PaymentError):
+    """This terminal (or its acquirer contract) makes no refunds; nothing was started."""
+
+
 class InvalidPaymentRequest(PaymentError, ValueError):
     """The request was refused before anything was sent: bad amount, currency or reference."""
 
@@ -129,6 +138,15 @@ class PaymentTerminal(Protocol):
 
     def preauthorize(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         """Hold ``amount`` on the card (a deposit); idempotent by ``reference``."""
+        ...
+
+    def refund(
+        self, reference: str, amount: Decimal, currency: str, original_reference: str | None
+    ) -> PaymentResult:
+        """Give ``amount`` back to the card of the sale ``original_reference`` (None: to the
+        card the guest presents); idempotent by ``reference``. DECLINED when the terminal
+        will not make this refund (more than the sale, another currency);
+        ``RefundNotSupported`` when it makes none at all."""
         ...
 
     def status(self, reference: str) -> PaymentResult:

@@ -139,6 +139,27 @@ class SimulatedTerminal:
     def preauthorize(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         return self._transact(Kind.PREAUTH, reference, amount, currency)
 
+    def refund(
+        self, reference: str, amount: Decimal, currency: str, original_reference: str | None
+    ) -> PaymentResult:
+        """A refund to the sale's card, declined when it is more than that sale (in its
+        currency) or the sale is unknown here; None refunds to the card presented."""
+        forced = None
+        if original_reference is not None:
+            check_reference(original_reference)
+            with self._lock:
+                self._settle_due()
+                sale = self._current(original_reference)
+            if not (
+                sale.approved
+                and sale.kind is Kind.SALE
+                and sale.currency == currency
+                and sale.amount is not None
+                and sale.amount >= amount
+            ):
+                forced = Scenario.decline("no approved sale of that amount to refund to")
+        return self._transact(Kind.REFUND, reference, amount, currency, forced)
+
     def status(self, reference: str) -> PaymentResult:
         check_reference(reference)
         with self._lock:
@@ -193,7 +214,12 @@ class SimulatedTerminal:
     # -- the transaction ------------------------------------------------------------------
 
     def _transact(
-        self, kind: Kind, reference: str, amount: Decimal, currency: str
+        self,
+        kind: Kind,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        forced: Scenario | None = None,
     ) -> PaymentResult:
         check_request(reference, amount, currency)
         with self._lock:
@@ -204,7 +230,7 @@ class SimulatedTerminal:
                 return self._replay(known, kind, amount, currency)
             if self._in_flight is not None or self._journal.unsettled():
                 raise TerminalBusy("the terminal is working on another transaction")
-            scenario = self._next_scenario(amount)
+            scenario = forced or self._next_scenario(amount)
             started = PaymentResult(
                 reference, Outcome.IN_PROGRESS, kind, amount, currency, at=self._now()
             )

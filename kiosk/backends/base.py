@@ -145,6 +145,7 @@ class Reason(StrEnum):
     # walk-in
     ROOM_TAKEN = "room_taken"  # the room was sold or blocked meanwhile
     EXTEND_REFUSED = "extend_refused"  # the back-end refused to extend a stay (extend stay)
+    CHECK_OUT_REFUSED = "check_out_refused"  # the check-out journey: checkOut or settle refused
 
 
 class BackendError(Exception):
@@ -304,3 +305,71 @@ def door_credentials(backend: object) -> DoorCredentials | None:
     wraps as ``inner`` (the offline back-end: revoking and sending keys needs the real one)."""
     inner = getattr(backend, "inner", backend)
     return inner if isinstance(inner, DoorCredentials) else None
+# --- check-out (the check-out journey) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FolioLine:
+    """One line of a check-out folio; ``label`` is a room or item name, never guest data."""
+
+    kind: str  # "nights" (a stay's room charge), "extra", "payment", "refund"
+    label: str
+    amount: Decimal  # as the folio has it: positive for payments and refunds too
+    count: int = 1  # nights of a stay, quantity of an extra
+
+
+@dataclass(frozen=True)
+class CheckoutFolio:
+    """What a check-out of ``stays`` leaves to pay (``due``) or to give back (``overpaid``)."""
+
+    stays: tuple[Stay, ...]  # the stays leaving
+    lines: tuple[FolioLine, ...]
+    total: Decimal
+    paid: Decimal
+    due: Decimal
+    overpaid: Decimal
+    # No other stay of the booking stays in the house or is still to come: the folio is
+    # settled now (else the leaving rooms are checked out and the folio stays open).
+    last_out: bool
+    # The kiosk's own sales on the folio (terminal reference, amount): a refund goes back
+    # to one of their cards.
+    kiosk_sales: tuple[tuple[str, Decimal], ...] = ()
+
+
+@runtime_checkable
+class CheckoutBackend(PropertyBackend, Protocol):
+    """The check-out verbs, where the back-end's API offers them (the PMS, seed 004)."""
+
+    async def departure_by_card(self, card_uid: str, now: datetime) -> tuple[Reservation, str]:
+        """The booking of the in-house stay a room card (``card_uid``) was issued for, and
+        that stay's id; ReservationNotFound when no stay in the house holds the card."""
+        ...
+
+    async def checkout_folio(self, reservation: Reservation, stays: list[Stay]) -> CheckoutFolio:
+        """The folio as it will be once ``stays`` (in the house) have left."""
+        ...
+
+    async def record_refund(
+        self, reservation_id: str, amount: Decimal, payment_reference: str, reference: str
+    ) -> None:
+        """Book money the terminal gave back (``payment_reference``) on the folio."""
+        ...
+
+    async def check_out(self, reservation: Reservation, stays: list[Stay], reference: str) -> None:
+        """Check ``stays`` out (their rooms to housekeeping); the folio stays open."""
+        ...
+
+    async def settle(self, reservation: Reservation, reference: str) -> None:
+        """Close the folio of a booking with no stay left in the house; the PMS's 444-447
+        refusals come as their ``Reason``."""
+        ...
+
+
+def checkout_verbs(backend: object) -> CheckoutBackend | None:
+    """``backend``'s check-out verbs, or None where its API has none. A wrapper that keeps
+    its back-end as ``inner`` (the offline fallback) is looked through: check-out needs the
+    back-end itself."""
+    for candidate in (backend, getattr(backend, "inner", None)):
+        if isinstance(candidate, CheckoutBackend):
+            return candidate
+    return None

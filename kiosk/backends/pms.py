@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -51,8 +52,10 @@ from kiosk.api.pms_types import (
     AccomType,
     AddAccomCardRequest,
     AllRoomListRequest,
+    Bill,
     BillListRequest,
     BillListType,
+    BillStatus,
     BillSummaryRequest,
     BillType,
     CancelBookRequest,
@@ -60,6 +63,11 @@ from kiosk.api.pms_types import (
     CashierRequest,
     CheckInRequest,
     CheckInRoom,
+    CheckoutAmountRequest,
+    CheckoutFeeType,
+    CheckoutListRequest,
+    CheckOutMode,
+    CheckOutRequest,
     CreatedOrder,
     CreateOrderRequest,
     DeleteAccessKeyRequest,
@@ -72,9 +80,11 @@ from kiosk.api.pms_types import (
     OrderRef,
     PhoneContact,
     RoomAvailabilityRequest,
+    RoomCheckoutFee,
     RoomStatusRequest,
     SendAccessKeyRequest,
     SendOfflinePasswordRequest,
+    SettleRequest,
     StayExtension,
     Tenant,
     TenantEdit,
@@ -86,7 +96,9 @@ from kiosk.backends.base import (
     Arrivals,
     BackendError,
     BackendUnreachable,
+    CheckoutFolio,
     ExtensionOffer,
+    FolioLine,
     Guest,
     IdKind,
     KeyGrant,
@@ -107,6 +119,12 @@ PAYMENT_NAME = "Kiosk payment"
 REFERENCE_TAG = "kiosk-ref:"  # marks the kiosk's reference inside a cashier bill's remark
 BILL_PAGE_SIZE = 100
 WALK_IN_BOOKER = "Kiosk walk-in"  # the order's name: the guest registers on the stay itself
+REFUND_NAME = "Kiosk refund"
+NO_FEE = Decimal("0.00")
+# How long before now a stay still in the house may have begun (``find_by_card``).
+IN_HOUSE_LOOKBACK = timedelta(days=30)
+CARD_SEARCH_CONCURRENCY = 8  # PMS reads in flight at once while a card's stay is searched
+T = TypeVar("T")
 MAX_BILL_PAGES = 50
 _A_MINUTE = timedelta(minutes=1)
 _A_DAY = timedelta(days=1)
@@ -513,6 +531,7 @@ class PmsBackend:
             accoms = [a.accom_id for a in detail.accom_list if a.accom_status is AccomStatus.BOOKED]
             if accoms:
                 await self._send("cancelBook", CancelBookRequest(accom_ids=accoms), reference)
+
     # --- extend stay (issue 11, item 2) ---------------------------------------------------
 
     async def find_by_card(self, card_uid: str, at: datetime) -> tuple[Reservation, Stay] | None:
@@ -588,6 +607,7 @@ class PmsBackend:
             return await self._send(
                 "extendCheckIn", ExtendCheckInRequest(extends=[extension]), reference
             )
+
     # --- the key journey: cards on record, lost keys, e-keys -------------------------------
 
     async def recorded_cards(self, stay: Stay) -> list[str]:
@@ -642,6 +662,145 @@ class PmsBackend:
             )
             await self._send("sendAccessLockKey", request, reference)
         return True
+
+    # --- check-out (the check-out journey) -------------------------------------------------
+
+    async def departure_by_card(self, card_uid: str, now: datetime) -> tuple[Reservation, str]:
+        """The room calendar around ``now`` names the orders with stays in the house; each
+        such stay's cards (``getAllAccomCard``) are searched for the UID, all at once."""
+        uid = card_uid.upper()
+        with mapped(Reason.BACKEND_FAULT):
+            calendar = await self._client.get_accom_list(
+                AccomListRequest(
+                    pms_id=self._pms_id,
+                    start_date=now - IN_HOUSE_LOOKBACK,
+                    end_date=now + timedelta(days=1),
+                )
+            )
+            orders = sorted(
+                {
+                    stay.order_id
+                    for line in calendar
+                    for stay in line.order_list
+                    if stay.order_id and stay.accom_status is AccomStatus.CHECKED_IN
+                }
+            )
+            in_house = await _bounded(self._in_house(order_id) for order_id in orders)
+            stays = [(order_id, accom_id) for order_id, ids in in_house for accom_id in ids]
+            cards = await _bounded(
+                self._client.get_all_accom_card(AccomRef(accom_id=a)) for _, a in stays
+            )
+        for (order_id, accom_id), held in zip(stays, cards, strict=True):
+            if any(card.card_uid.upper() == uid for card in held):
+                return await self.find_reservation(PmsOrderRef(order_id)), str(accom_id)
+        raise ReservationNotFound("no stay in the house holds this card")
+
+    async def _in_house(self, order_id: int) -> tuple[int, list[int]]:
+        stays = await self._client.list_checkout(
+            CheckoutListRequest(order_id=order_id, accom_status=[AccomStatus.CHECKED_IN])
+        )
+        return order_id, [stay.accom_id for stay in stays]
+
+    async def checkout_folio(self, reservation: Reservation, stays: list[Stay]) -> CheckoutFolio:
+        order_id = int(reservation.reservation_id)
+        with mapped(Reason.BACKEND_FAULT):
+            amount, listed, extras, cash = await asyncio.gather(
+                self._client.calculate_checkout_amount(
+                    CheckoutAmountRequest(order_id=order_id, room_list=_departures(stays))
+                ),
+                self._client.list_checkout(
+                    CheckoutListRequest(
+                        order_id=order_id,
+                        accom_status=[AccomStatus.CHECKED_IN, AccomStatus.CHECKED_OUT],
+                    )
+                ),
+                self._bills(order_id, BillListType.CONSUMPTION),
+                self._bills(order_id, BillListType.CASHIER),
+            )
+        leaving = {stay.stay_id for stay in stays}
+        lines = [
+            FolioLine("nights", stay.room_name, stay.total_room_fee or stay.amount, stay.total_days)
+            for stay in listed
+        ]
+        lines += [
+            FolioLine("extra", bill.name, bill.amount, bill.num)
+            for bill in extras
+            if bill.status is not BillStatus.REVERSED
+        ]
+        sales = []
+        for bill in cash:
+            if bill.status is BillStatus.REVERSED:
+                continue
+            kind = "refund" if bill.amount < 0 else "payment"
+            lines.append(FolioLine(kind, bill.name, abs(bill.amount)))
+            words = bill.remark.split()
+            if kind == "payment" and len(words) == 2 and words[1].startswith(REFERENCE_TAG):
+                sales.append((words[0], bill.amount))  # paid at a kiosk: its terminal reference
+        others = [
+            s for s in reservation.stays if s.stay_id not in leaving and s.state is StayState.BOOKED
+        ]
+        still_in = [s.accom_id for s in listed if s.accom_status is AccomStatus.CHECKED_IN]
+        return CheckoutFolio(
+            stays=tuple(stays),
+            lines=tuple(lines),
+            total=amount.order_amount,
+            paid=amount.paid_amount,
+            due=amount.need_paid_amount,
+            overpaid=amount.balance,
+            last_out=not others and all(str(a) in leaving for a in still_in),
+            kiosk_sales=tuple(sales),
+        )
+
+    async def _bills(self, order_id: int, list_type: BillListType) -> list[Bill]:
+        bills: list[Bill] = []
+        for page_no in range(1, MAX_BILL_PAGES + 1):
+            page = await self._client.get_bill_list(
+                BillListRequest(
+                    order_id=order_id,
+                    list_type=list_type,
+                    page_no=page_no,
+                    page_size=BILL_PAGE_SIZE,
+                )
+            )
+            bills += page.bills
+            if len(page.bills) < BILL_PAGE_SIZE:
+                return bills
+        raise BackendError(Reason.BACKEND_FAULT, "getBillList: too many bills for one folio")
+
+    async def record_refund(
+        self, reservation_id: str, amount: Decimal, payment_reference: str, reference: str
+    ) -> None:
+        if amount <= 0:
+            raise ValueError("a refund is a positive amount")
+        with mapped(Reason.PAYMENT_REFUSED):
+            bill = CashierPayment(
+                bill_type=BillType.REFUND,
+                name=REFUND_NAME,
+                amount=amount,
+                remark=f"{payment_reference} {REFERENCE_TAG}{reference}",
+            )
+            request = CashierRequest(order_id=int(reservation_id), bills=[bill])
+            await self._send("cashier", request, reference)
+
+    async def check_out(self, reservation: Reservation, stays: list[Stay], reference: str) -> None:
+        """``checkOut`` type 2 (the folio stays open: ``settle`` closes it) with no fee for
+        the day; stays the PMS has out already are a replay and are left out."""
+        order_id = int(reservation.reservation_id)
+        with mapped(Reason.CHECK_OUT_REFUSED):
+            detail = await self._client.get_accom_detail(AccomDetailRequest(order_id=order_id))
+            states = {str(a.accom_id): a.accom_status for a in detail.accom_list}
+            pending = [s for s in stays if states.get(s.stay_id) is not AccomStatus.CHECKED_OUT]
+            if not pending:
+                return
+            request = CheckOutRequest(
+                order_id=order_id, mode=CheckOutMode.CHECK_OUT_ONLY, room_list=_departures(pending)
+            )
+            await self._send("checkOut", request, reference)
+
+    async def settle(self, reservation: Reservation, reference: str) -> None:
+        with mapped(Reason.CHECK_OUT_REFUSED):
+            request = SettleRequest(order_id=int(reservation.reservation_id))
+            await self._send("settle", request, reference)
 
 
 def rooms_of_queued_check_ins(outbox: Outbox) -> set[str]:
@@ -717,3 +876,24 @@ def _ekey_covers(key: AccessKey, stay: Stay) -> bool:
         and key.start_date <= stay.starts
         and key.end_date >= stay.ends
     )
+
+
+async def _bounded(
+    calls: Iterable[Awaitable[T]], at_once: int = CARD_SEARCH_CONCURRENCY
+) -> list[T]:
+    """The calls' results in order, at most ``at_once`` in flight (a full house is many)."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+def _departures(stays: Iterable[Stay]) -> list[RoomCheckoutFee]:
+    """Check-out with no fee for the day: a late check-out's charge is the desk's call."""
+    return [
+        RoomCheckoutFee(accom_id=int(s.stay_id), fee_type=CheckoutFeeType.NO_CHARGE, amount=NO_FEE)
+        for s in stays
+    ]

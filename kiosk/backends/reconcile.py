@@ -35,6 +35,7 @@ from kiosk.api.pms_types import (
     AccomDetailRequest,
     AccomRef,
     AccomStatus,
+    CheckoutStatus,
     OrderRef,
     RoomStatusRequest,
 )
@@ -111,9 +112,11 @@ async def _cashier(ask: _Ask) -> Verdict:
     detail = await ask.detail(order_id, shared=True)
     if all(a.accom_status is AccomStatus.CANCELLED for a in detail.accom_list):
         raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
-    amount = sum((Decimal(str(b.get("amount", "0"))) for b in request.get("bills", [])), Decimal())
+    # Refunds (check-out) are not checked against what is due: only payments can overpay.
+    payments = [b for b in request.get("bills", []) if int(b.get("bill_type", 10)) != 20]
+    amount = sum((Decimal(str(b.get("amount", "0"))) for b in payments), Decimal())
     due = detail.bill_summary.need_pay_amount if detail.bill_summary else None
-    if due is not None and due < amount:
+    if payments and due is not None and due < amount:
         raise Conflict("the bill was paid meanwhile (at the desk?): the payment needs a refund")
     return Verdict.NOT_LANDED
 
@@ -262,6 +265,24 @@ async def _send_ekey(ask: _Ask) -> Verdict:
         for k in e.key_list
     )
     return Verdict.LANDED if sent else Verdict.NOT_LANDED
+async def _check_out(ask: _Ask) -> Verdict:
+    """The check-out journey's ``checkOut``: landed once every stay in it is out."""
+    detail = await ask.detail(int(ask.request["order_id"]))
+    states = [
+        _accom(detail, int(item["accom_id"])).accom_status for item in ask.request["room_list"]
+    ]
+    if all(state is AccomStatus.CHECKED_OUT for state in states):
+        return Verdict.LANDED
+    if all(state is AccomStatus.CHECKED_IN for state in states):
+        return Verdict.NOT_LANDED
+    raise Conflict("the stays were checked out (or changed) at the desk meanwhile")
+
+
+async def _settle(ask: _Ask) -> Verdict:
+    """The check-out journey's ``settle``: landed once every stay of the order is settled."""
+    detail = await ask.detail(int(ask.request["order_id"]))
+    settled = all(a.checkout_status is CheckoutStatus.SETTLED for a in detail.accom_list)
+    return Verdict.LANDED if settled else Verdict.NOT_LANDED
 
 
 _PMS_CHECKS: dict[str, PmsCheck] = {
@@ -277,6 +298,9 @@ _PMS_CHECKS: dict[str, PmsCheck] = {
     "deleteAccessKey": _delete_ekey,
     "deleteOfflinePassword": _delete_pin,
     "sendAccessLockKey": _send_ekey,
+    # the check-out journey
+    "checkOut": _check_out,
+    "settle": _settle,
 }
 
 

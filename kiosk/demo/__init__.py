@@ -9,6 +9,7 @@ their hand; and their totals) and, when a UI renders the journey, a screenshot o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 
 from hardware.audio.simulator import SimPlayer
 from kiosk.config import KioskConfig, WalkInConfig
+from kiosk.demo.devices import replay_kiosk_sales
 from kiosk.demo.script import (
     GuestScript,
     ScriptError,
@@ -148,6 +150,8 @@ async def run_demo(
             out / "manifest.json", runtime.sim, runtime.demo, DEMO_QR_KEY.encode()
         )
         values = values_from_manifest(manifest)
+        currency = runtime.config.backend.currency
+        await asyncio.to_thread(replay_kiosk_sales, runtime.devices.terminal, manifest, currency)
         if screen is not None:
             await screen.start(runtime)
         records = []

@@ -4,14 +4,16 @@ joined into one card path, and a full set of simulated devices."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hardware.card_encoder.simulator import SimCard, SimEncoder
 from hardware.dispenser.protocol import DispenserStatus
 from hardware.dispenser.simulator import SimDispenser
 from hardware.health import DeviceHealth
+from hardware.payment.protocol import PaymentTerminal
 from hardware.payment.simulator import SimulatedTerminal
 from hardware.printer.simulator import SimPrinter
 from kiosk.journeys.devices import Devices
@@ -38,8 +40,9 @@ class SimCardPath:
         self._encoder = encoder
         self._faults: deque[CardFault] = deque(card_faults)
         self._at_exit: SimCard | None = None  # the presented card's chip, out of the field
+        self._offered: deque[SimCard] = deque()  # cards guests push into the exit slot
+        self.pocket: dict[bytes, SimCard] = {}  # cards guests took, by UID
         self.reject_bin: list[SimCard] = []  # the chips of captured cards, as they dropped
-        self._offered: SimCard | None = None  # a guest's card pushed into the exit slot
         self.handed_out: list[SimCard] = []  # the chips guests took from the exit, in order
 
     def fault_next_cards(self, *faults: CardFault) -> None:
@@ -90,19 +93,38 @@ class SimCardPath:
         taken = self.inner.wait_taken(timeout)
         if taken and self._at_exit is not None:  # in the guest's hand
             self.handed_out.append(self._at_exit)
+            self.pocket[self._at_exit.uid] = self._at_exit
             self._at_exit = None
         return taken
 
-    def guest_inserts(self, card: SimCard) -> None:
-        """A guest pushes ``card`` (their room card) into the exit slot."""
-        self._offered = card
+    def pocket_card(self, uid: bytes, payload: bytes) -> SimCard:
+        """A card a guest carries, holding ``payload`` as the kiosk writes a key."""
+        card = SimCard(self._encoder.card_type, uid)
+        held = self._encoder.remove()
+        self._encoder.insert(card)
+        try:
+            self._encoder.write_key(payload)
+        finally:
+            self._encoder.remove()
+            if held is not None:
+                self._encoder.insert(held)
+        self.pocket[uid] = card
+        return card
+
+    def guest_inserts(self, card: SimCard | bytes) -> SimCard:
+        """A guest pushes a room card into the exit slot, for ``take_in``: ``card`` itself,
+        or by UID the one they carry (``pocket``: taken here or made by ``pocket_card``),
+        else a blank one of that UID."""
+        if isinstance(card, bytes):
+            card = self.pocket.pop(card, None) or SimCard(self._encoder.card_type, card)
+        self._offered.append(card)
         self.inner.insert_from_front()
+        return card
 
     def take_in(self, timeout: float) -> bool:
         if not self.inner.take_in(timeout):
             return False
-        self._encoder.insert(self._offered)
-        self._offered = None
+        self._encoder.insert(self._offered.popleft())
         return True
 
     def health(self) -> DeviceHealth:
@@ -144,3 +166,15 @@ def simulated_devices(
         response_timeout_s=terminal_response_timeout_s,
     )
     return Devices(terminal=terminal, dispenser=dispenser, encoder=encoder, printer=printer)
+
+
+def replay_kiosk_sales(
+    terminal: PaymentTerminal, manifest: Mapping[str, Any], currency: str
+) -> int:
+    """The sales the demo property says this kiosk made on earlier days (the check-out refund
+    case's: the refund goes back to that sale's card), made on the simulated terminal; a
+    reference it knows is not charged again. Returns how many the manifest names."""
+    sales = [g["kiosk_sale"] for g in manifest.get("in_house", []) if g.get("kiosk_sale")]
+    for sale in sales:
+        terminal.sale(sale["reference"], Decimal(sale["amount"]), currency)
+    return len(sales)

@@ -116,6 +116,7 @@ class Expectation(BaseModel):
     rejected_cards: int | None = None
     receipt: Literal["printed", "on_screen", "none"] | None = None
     steps_include: list[Step] = Field(default_factory=list)
+    cards_returned: int | None = None  # check-out: cards taken back through the slot
 
 
 class GuestScript(BaseModel):
@@ -274,7 +275,8 @@ class _ScriptClock:
 
 def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The "@name" values of the demo manifest (``kiosk sim``): each case's QR payload as
-    "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4"."""
+    "@<case>", its second factors as "@<case>.surname" and "@<case>.phone_last4", an
+    in-house guest's room card UID as "@<case>.card"."""
     values: dict[str, str] = {}
     entries = [*manifest.get("arrivals", ()), *manifest.get("booking_codes", ())]
     for entry in [*entries, *manifest.get("in_house", ())]:
@@ -283,6 +285,8 @@ def values_from_manifest(manifest: Mapping[str, Any]) -> dict[str, str]:
             values[f"{entry['case']}.card"] = entry["card"]
         for name, value in entry.get("second_factor", {}).items():
             values[f"{entry['case']}.{name}"] = str(value)
+        if "card_uid" in entry:  # a departing guest's room card (check-out): "@<case>.card"
+            values[f"{entry['case']}.card"] = entry["card_uid"]
     return values
 
 
@@ -405,10 +409,10 @@ class _Player:
             raise ScriptError(f"expected the {action.on} screen, the journey shows {view.step}")
         if action.insert_card is not None:
             uid, _, key = self._value(action.insert_card).partition("/")
-            try:
-                card = guest_card(uid, bytes.fromhex(key))
+            try:  # with a key: a card holding it; a UID alone: the card the guest carries
+                card = guest_card(uid, bytes.fromhex(key)) if key else bytes.fromhex(uid)
             except ValueError:
-                raise ScriptError("insert_card takes a UID and key in hex: UID/KEY") from None
+                raise ScriptError("insert_card takes a UID, or a UID and key: UID/KEY") from None
             self._card_path("insert_card").guest_inserts(card)
             return None
         if action.scan is not None:
@@ -530,6 +534,7 @@ def _unmet(expect: Expectation, result: JourneyResult) -> list[str]:
         "voided": len(result.voided),
         "rejected_cards": result.rejected_cards,
         "receipt": result.receipt,
+        "cards_returned": len(result.cards_returned),
     }
     for name, actual in checks.items():
         wanted = getattr(expect, name)

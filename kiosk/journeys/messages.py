@@ -56,6 +56,12 @@ class Step(StrEnum):
     KEY_LOST = "key_lost"  # what a lost key changes, honestly (an RF card stays valid)
     KEY_DONE = "key_done"  # the new card is out: room, door PIN, e-key
     EKEY = "ekey"  # an e-key sent to the guest's phone (or why not)
+    # the check-out journey
+    CHECKOUT_START = "checkout_start"  # insert the room card, or scan the booking
+    CHECKOUT_ROOMS = "checkout_rooms"  # which of the booking's rooms leave
+    CHECKOUT_FOLIO = "checkout_folio"  # nights, extras, payments; due or overpaid
+    CHECKOUT_CARDS = "checkout_cards"  # return the other room cards into the slot
+    CHECKOUT_DONE = "checkout_done"  # checked out (the other rooms stay, when some do)
 
 
 class ActionKind(StrEnum):

@@ -14,8 +14,10 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from hardware.payment.protocol import (
     Kind,
@@ -23,6 +25,7 @@ from hardware.payment.protocol import (
     PaymentError,
     PaymentResult,
     PaymentTerminal,
+    RefundNotSupported,
     TerminalBusy,
 )
 from kiosk.state import KIOSK_JOURNEY, StateDb, current_journey, now_text
@@ -37,6 +40,11 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 
 
+# What a payment pays for by default (the payment log's ``step``); the check-out journey's
+# sale is "checkout" (settlement.py: never voided, always booked on the folio).
+STEPS = {Kind.SALE: "balance", Kind.PREAUTH: "deposit", Kind.REFUND: "refund"}
+CHECKOUT_STEP = "checkout"
+
 # Payment log states beyond the terminal's outcomes (``Outcome``).
 REQUESTED = "requested"  # saved, the terminal asked: the outcome is not known yet
 RECORDED = "recorded"  # on the folio (or queued in the outbox for it): the money stays
@@ -50,7 +58,7 @@ class PaymentRecord:
     reference: str
     journey: str
     booking: str
-    step: str  # what it pays for: "balance" (a sale) or "deposit" (a pre-authorisation)
+    step: str  # what it pays for: "balance", "deposit", "checkout" or "refund" (``STEPS``)
     kind: Kind
     amount: Decimal
     currency: str
@@ -65,9 +73,12 @@ class PaymentLog:
     def __init__(self, db: StateDb) -> None:
         self.db = db
 
-    def save(self, reference: str, kind: Kind, amount: Decimal, currency: str) -> None:
+    def save(
+        self, reference: str, kind: Kind, amount: Decimal, currency: str, step: str | None = None
+    ) -> None:
+        """``step``: what the payment is for, when not its kind's (``STEPS``)."""
         journey = current_journey.get() or KIOSK_JOURNEY
-        step = "balance" if kind is Kind.SALE else "deposit"
+        step = step or STEPS[kind]
         with self.db.transaction() as conn:
             self.db.record_step(conn, journey, f"pay:{step}")
             conn.execute(
@@ -140,15 +151,48 @@ class Payments:
     unresolved: list[str] = field(default_factory=list)
     void_failed: list[str] = field(default_factory=list)
 
-    async def charge(self, kind: Kind, amount: Decimal, currency: str) -> PaymentResult:
+    async def charge(
+        self, kind: Kind, amount: Decimal, currency: str, step: str | None = None
+    ) -> PaymentResult:
         """A sale or pre-authorisation with a fresh reference; its final result (approved,
         declined, cancelled ...), or ``PaymentUnresolved``."""
         reference = new_reference("pay" if kind is Kind.SALE else "dep")
-        await asyncio.to_thread(self.log.save, reference, kind, amount, currency)
         start = self.terminal.sale if kind is Kind.SALE else self.terminal.preauthorize
+        result = await self._transact(
+            kind, reference, amount, currency, step, partial(start, reference, amount, currency)
+        )
+        if result.approved:
+            self.approved.append(result)
+        return result
+
+    async def refund(
+        self, amount: Decimal, currency: str, original_reference: str | None
+    ) -> PaymentResult:
+        """Money back to the card of ``original_reference`` (a sale), with a fresh reference
+        saved first; never voided by ``void_all``. ``RefundNotSupported`` passes through."""
+        refund = getattr(self.terminal, "refund", None)
+        if refund is None:  # a driver older than refunds in the protocol: it makes none
+            raise RefundNotSupported(f"{self.terminal.name} makes no refunds")
+        reference = new_reference("ref")
+        start = partial(refund, reference, amount, currency, original_reference)
+        return await self._transact(Kind.REFUND, reference, amount, currency, None, start)
+
+    async def _transact(
+        self,
+        kind: Kind,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        step: str | None,
+        start: Callable[[], PaymentResult],
+    ) -> PaymentResult:
+        await asyncio.to_thread(self.log.save, reference, kind, amount, currency, step)
         result: PaymentResult | None
         try:
-            result = await asyncio.to_thread(start, reference, amount, currency)
+            result = await asyncio.to_thread(start)
+        except RefundNotSupported:
+            await asyncio.to_thread(self.log.settle, reference, Outcome.DECLINED.value)
+            raise
         except TerminalBusy:
             result = None  # nothing was started: status answers UNKNOWN_REFERENCE
         except PaymentError as exc:  # offline, unreadable reply: the outcome is unknown
@@ -157,8 +201,6 @@ class Payments:
         if result is None or not result.outcome.final:
             result = await self._resolve(reference)
         await asyncio.to_thread(self.log.settle, reference, result.outcome.value)
-        if result.approved:
-            self.approved.append(result)
         log.info("payment %s (%s): %s", reference, kind, result.outcome)
         return result
 

@@ -34,7 +34,6 @@ class Refusal(StrEnum):
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
     # amenity booking
-    NOT_IN_HOUSE = "not_in_house"  # amenities are for guests staying now
     AMENITIES_UNAVAILABLE = "amenities_unavailable"  # no residence or no amenities to book
     SLOT_TAKEN = "slot_taken"  # the slot went meanwhile: the guest picks again
     # walk-in
@@ -49,6 +48,11 @@ class Refusal(StrEnum):
     # the key journey
     NOT_CHECKED_IN = "not_checked_in"  # no stay of the booking is checked in now
     CARD_LIMIT = "card_limit"  # the stay has as many cards as the property allows
+    # the check-out journey
+    CARD_NOT_RECOGNISED = "card_not_recognised"  # no stay in the house holds this card
+    NOT_IN_HOUSE = "not_in_house"  # the booking has no room checked in (amenities too)
+    BALANCE_AT_DESK = "balance_at_desk"  # 446: the rooms are out, a balance is left
+    REFUND_AT_DESK = "refund_at_desk"  # 447, or no refund at the terminal: the desk refunds
 
     @property
     def key(self) -> str:

@@ -28,3 +28,4 @@ class JourneyResult:
     unerased_cards: tuple[str, ...] = ()  # in the reject bin still holding a key: for staff
     receipt: str = "none"  # printed, on_screen, none
     journey: str = "checkin"  # which journey ran (its menu name); "" when none was chosen
+    cards_returned: tuple[str, ...] = ()  # check-out: UIDs of the cards taken back and captured

@@ -91,6 +91,12 @@ class JourneySettings(BaseModel):
         description="the property's locks take e-keys: offer one to the guest's phone "
         "(sendAccessLockKey) on the check-in's done screen and in the key journey",
     )
+    # the check-out journey
+    checkout: bool = Field(
+        True,
+        description="offer check-out on the attract screen (where the back-end has the "
+        "check-out verbs: the PMS)",
+    )
 
     @field_validator("timezone")
     @classmethod

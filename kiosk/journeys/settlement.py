@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hardware.payment.protocol import Kind, Outcome, PaymentError, PaymentResult, PaymentTerminal
-from kiosk.backends.base import BackendError, PropertyBackend, Stay
+from kiosk.backends.base import BackendError, PropertyBackend, Stay, checkout_verbs
 from kiosk.journeys.keys import IssuedCard
 from kiosk.journeys.payment import (
+    CHECKOUT_STEP,
     HELD,
     RECORDED,
     REQUESTED,
+    STEPS,
     VOID_FAILED,
     PaymentLog,
     PaymentRecord,
@@ -168,6 +170,8 @@ async def _resolve(
         log_.settle(record.reference, state)
     if state not in (Outcome.APPROVED.value, VOID_FAILED):
         return state
+    if record.step in (CHECKOUT_STEP, STEPS[Kind.REFUND]):
+        return await _resolve_checkout(record, log_, backend)
     delivered = log_.db.cards_presented(record.journey) > 0
     if delivered or log_.db.wrote(record.journey, PAID_FOR_WRITES):
         if record.kind is Kind.PREAUTH:
@@ -178,3 +182,21 @@ async def _resolve(
     voided = await asyncio.to_thread(terminal.void, record.reference)
     log_.settle(record.reference, voided.outcome.value)
     return voided.outcome.value
+
+
+async def _resolve_checkout(
+    record: PaymentRecord, log_: PaymentLog, backend: PropertyBackend
+) -> str:
+    """A check-out's money is never voided: the guest owed what they paid (their stay), and a
+    refund was owed to them; either goes on the folio, as the journey would have booked it."""
+    if record.kind is Kind.SALE:
+        await record_sale(backend, log_, record.booking, record.reference, record.amount)
+        return RECORDED
+    verbs = checkout_verbs(backend)
+    if verbs is None:
+        return "refund made: book it on the folio at the desk"
+    await verbs.record_refund(
+        record.booking, record.amount, record.reference, bill_reference(record.reference)
+    )
+    log_.settle(record.reference, RECORDED)
+    return RECORDED

@@ -1,7 +1,8 @@
 """The seeded demo property (issue 2, item 4) and its manifest of QR codes.
 
-pms_id 1 with three room types and twelve rooms; today's arrivals cover the cases a
-kiosk meets; open-ability residences with orders, amenities and unclaimed booking
+pms_id 1 with four room types and eighteen rooms; today's arrivals cover the cases a
+kiosk meets, guests in the house since yesterday (on the fourth type's floor) the cases
+of check-out; open-ability residences with orders, amenities and unclaimed booking
 codes. Deterministic for a given seed and day. Seeding goes through the simulator's
 own handlers (the same rules as over HTTP), except for the rooms, which no API creates.
 A database that is already seeded is left alone: the demo survives restarts.
@@ -37,6 +38,9 @@ ROOM_TYPES = (
     ("Standard King 标准大床房", "King", "388.00", 2, ("201", "202", "203", "204", "205")),
     ("Twin 双床房", "Twin", "428.00", 3, ("301", "302", "303", "304")),
     ("Deluxe Suite 豪华套房", "Suite", "888.00", 5, ("501", "502", "503")),
+    # the rooms of guests leaving today (the check-out journey: LEAVING), apart from the
+    # arrivals'
+    ("Family Room 家庭房", "Family", "528.00", 6, ("601", "602", "603", "604", "605", "606")),
 )
 
 SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Smith", "Garcia", "Tanaka", "Müller", "Kim")
@@ -99,12 +103,14 @@ def seed_demo(server: SimServer, *, seed: int, timezone: str = DEFAULT_TIMEZONE)
         arrivals = [_seed_arrival(conn, ctx, rooms, a, today, tz) for a in ARRIVALS]
         codes = seed_openability(conn, rng, ctx.now)
         in_house = [_seed_in_house(conn, ctx, rooms, h, today, tz) for h in IN_HOUSE]
+        # the check-out journey: guests in the house since yesterday, leaving today
+        in_house += [_seed_leaving(conn, ctx, rooms, g, today, tz) for g in LEAVING]
         demo = {
             "pms_id": PMS_ID,
             "timezone": timezone,
             "arrivals": arrivals,
             "booking_codes": codes,
-            "in_house": in_house,  # extend stay
+            "in_house": in_house,  # extend stay and check-out
         }
         conn.execute(
             "INSERT INTO sim_meta (key, value) VALUES (?, ?)", (META_KEY, json.dumps(demo))
@@ -265,6 +271,134 @@ def _seed_keys_guest(
             },
         )
 
+
+
+# --- guests leaving today (the check-out journey) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """A booking checked in yesterday for two nights, each room with a card on record."""
+
+    case: str
+    rooms: tuple[str, ...]
+    extras: tuple[tuple[int, str, int], ...] = ()  # consumption: (consume_id, price, num)
+    # Paid at this kiosk's terminal beyond the bill: the sale the refund goes back to
+    # (``kiosk demo`` makes the sale on the simulated terminal; "kiosk_sale" in the entry).
+    overpaid: str | None = None
+    signed: bool = True
+    expected: str = "checked_out"
+
+
+LEAVING = (
+    Leaving("checkout_balance_due", ("601",), extras=((1, "30.00", 2),)),
+    Leaving("checkout_refund", ("602",), overpaid="100.00"),
+    Leaving("checkout_two_rooms", ("603", "604"), signed=False),
+)
+CARD_UID_BASE = 0xC0DE0000  # the in-house rooms' cards: C0DE0001, C0DE0002, ...
+
+
+def _seed_leaving(
+    conn: Any, ctx: SimContext, rooms: dict, guest: Leaving, today: date, tz: ZoneInfo
+) -> dict[str, Any]:
+    rng = ctx.rng
+    start = datetime.combine(today - timedelta(days=1), time(14, 0), tz)
+    end = datetime.combine(today + timedelta(days=1), time(12, 0), tz)
+    surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
+    phone = "138" + "".join(rng.choice("0123456789") for _ in range(8))
+    tenant = {
+        "name": f"{given} {surname}",
+        "phone": phone,
+        "id_type": int(IdType.PASSPORT),
+        "id_number": "E" + phone[-8:],
+    }
+    room_list = []
+    for name in guest.rooms:
+        room_type_id = rooms[name]["room_type_id"]
+        price = next(
+            r for r in rooms.values() if r.get("room_type_id") == room_type_id and "price" in r
+        )["price"]
+        room_list.append(
+            {
+                "accom_type": 10,
+                "room_id": rooms[name]["room_id"],
+                "checkin_start_time": int(start.timestamp()),
+                "checkin_end_time": int(end.timestamp()),
+                "amount": f"{Decimal(price) * 2:.2f}",
+                "accom_status": 40,
+                "tenant_list": [tenant],
+            }
+        )
+    order_id = _call(
+        conn,
+        ctx,
+        "/api/v1/pmsOrder/create",
+        {
+            "pms_id": PMS_ID,
+            "name": tenant["name"],
+            "phone": phone,
+            "room_list": room_list,
+            "reminder_list": [],
+        },
+    )["order_id"]
+    total = sum(Decimal(r["amount"]) for r in room_list)
+    bills = [
+        {"bill_type": 10, "name": "Online prepayment", "amount": f"{total:.2f}", "remark": "demo"}
+    ]
+    sale = None
+    if guest.overpaid:
+        reference = f"pay-demo-{guest.case}"[:32]
+        sale = {"reference": reference, "amount": guest.overpaid}
+        # As the PMS adapter books a kiosk payment: "<terminal ref> kiosk-ref:<bill ref>".
+        bills.append(
+            {
+                "bill_type": 10,
+                "name": "Kiosk payment",
+                "amount": guest.overpaid,
+                "remark": f"{reference} kiosk-ref:bill-{reference}",
+            }
+        )
+    _call(conn, ctx, "/api/v1/pmsOrder/cashier", {"order_id": order_id, "bills": bills})
+    detail = _call(conn, ctx, "/api/v1/pmsOrder/getAccomDetail", {"order_id": order_id})
+    stays = detail["accom_list"]
+    _call(
+        conn,
+        ctx,
+        "/api/v1/pmsOrder/checkIn",
+        {
+            "order_id": order_id,
+            "checkin_rooms": [{"accom_id": s["accom_id"], "room_id": s["room_id"]} for s in stays],
+        },
+    )
+    cards = []
+    for stay in stays:
+        uid = f"{CARD_UID_BASE + int(stay['room_id']):08X}"
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/addAccomCard",
+            {"accom_id": stay["accom_id"], "card_uid": uid},
+        )
+        cards.append(uid)
+    for consume_id, price, num in guest.extras:
+        item = {"consume_id": consume_id, "date": today.isoformat(), "price": price, "num": num}
+        _call(
+            conn,
+            ctx,
+            "/api/v1/pmsOrder/addAccomBill",
+            {"accom_id": stays[0]["accom_id"], "bill_list": [item]},
+        )
+    return {
+        "case": guest.case,
+        "expected": guest.expected,
+        "order_id": order_id,
+        "order_no": detail.get("order_no"),
+        "signed": guest.signed,
+        "second_factor": {"surname": surname, "phone_last4": phone[-4:]},
+        "card_uid": cards[0],
+        "card_uids": cards,
+        "kiosk_sale": sale,
+    }
 
 def write_manifest(
     path: Path, server: SimServer, demo: dict[str, Any], signing_key: bytes | None

@@ -3,6 +3,7 @@ added latency and the simulated devices at their realistic delays (factor 1): th
 check-ins, an extension of a stay by card and a walk-in (each through the lobby's menu).
 
 Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k checkin -s``.
+The ``checkout`` row is a check-out by room card with the extras paid (docs/journeys.md).
 
 For each journey it reports the total time, the time spent inside device calls, the
 back-end round trips (all, and those on the critical path: concurrent ones count once,
@@ -44,6 +45,7 @@ from kiosk.journeys.extend import extend_journey
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
 from kiosk.journeys.walk_in import WalkInJourney
+from kiosk.runtime import checkout_journey
 from kiosk.sim.demo import seed_demo, write_manifest
 from kiosk.sim.server import Faults, SimServer
 from screens.virtual_display import virtual_display
@@ -199,6 +201,12 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
     "two_rooms": [*_start("two_rooms"), *_register("Wei Wang", "E1111111"),
                   *_register("Anna Smith", "E2222222"), {"on": "keys", "tap": "1"},
                   {"on": "keys", "tap": "1"}, *_END],
+    # check-out: the room card into the slot, the extras paid, the card kept
+    "checkout": [{"on": "attract", "tap": "checkout"},
+                 {"on": "checkout_start", "insert_card": "@checkout_balance_due.card"},
+                 {"on": "checkout_folio", "pay": "approve", "choice": "confirm"},
+                 {"on": "checkout_cards", "tap": "no_more"}, {"on": "receipt", "tap": "continue"},
+                 {"on": "checkout_done", "tap": "finish"}],
     "extend_card": [{"on": "attract", "tap": "extend"},
                     {"on": "extend_start", "insert_card": "@extend_card.card"},
                     {"on": "extend_nights", "tap": "1"}, {"on": "payment", "pay": "approve"},
@@ -208,7 +216,7 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
                 *_register("Lucas Garcia", "P7654321"), {"on": "payment", "pay": "approve"},
                 {"on": "keys", "tap": "1"}, *_END],
 }  # fmt: skip
-OUTCOMES = {"extend_card": "extended"}  # the others check in
+OUTCOMES = {"checkout": "checked_out", "extend_card": "extended"}  # the others check in
 WALK_IN_RATES = {"1": Decimal("388.00"), "2": Decimal("428.00"), "3": Decimal("888.00")}
 
 
@@ -254,7 +262,8 @@ async def run_case(case: str, server: SimServer, values: dict[str, str], folder:
             extend = extend_journey(journey)
             assert extend is not None and isinstance(journey.backend, PmsBackend)
             walk_in = WalkInJourney(journey, journey.backend, WALK_IN_RATES, currency="CNY")
-            lobby = journey.lobby(extend, walk_in)
+            checkout = checkout_journey(journey, journey.backend)
+            lobby = journey.lobby(checkout, extend, walk_in)
             started = time.perf_counter()
             report = await run_script(journey, script, values, lobby=lobby)
             total = time.perf_counter() - started

@@ -39,6 +39,8 @@ class Crt591State:
     card: str | None = None  # None, "rf" or "exit"
     jammed: bool = False
     jam_next_feed: bool = False
+    entry_allowed: bool = False  # the exit slot takes a card in (CM 0x33)
+    card_offered: bool = False  # a guest holds a card to the exit slot
     # faults
     nak_commands: int = 0  # NAK this many next command frames
     garble_replies: int = 0  # corrupt the BCC of this many next reply frames
@@ -59,6 +61,8 @@ class Crt591State:
     def execute(self, cm: int, pm: int) -> bytes:
         """Run one command; the reply TEXT."""
         self.executed.append((cm, pm))
+        if self.entry_allowed and self.card_offered and self.card is None:
+            self.card, self.card_offered = "rf", False  # drawn in while the slot is open
         error = self._run(cm, pm)
         head = bytes([cm, pm])
         return b"N" + head + error.encode() if error else b"P" + head + self.status_bytes()
@@ -72,6 +76,11 @@ class Crt591State:
                 self.card = "exit"
             return ""
         if cm == 0x31:
+            return ""
+        if cm == 0x33:
+            if pm not in (0x30, 0x31):
+                return "01"
+            self.entry_allowed = pm == 0x31
             return ""
         if cm != 0x32:
             return "00"

@@ -225,3 +225,25 @@ def test_open_dispenser_builds_the_serial_driver(emulator: Crt591Emulator) -> No
         assert dispenser.status().stock is StockLevel.OK
     finally:
         dispenser.close()
+
+
+def test_take_in_draws_a_returned_card_to_rf_and_closes_the_slot(
+    dispenser: Crt591Dispenser, emulator: Crt591Emulator
+) -> None:
+    emulator.state.card_offered = True  # the guest holds their card to the slot
+    assert dispenser.take_in(1.0)
+    assert dispenser.status().card_at_rf
+    assert not emulator.state.entry_allowed  # closed again behind the card
+    assert (0x33, 0x31) in emulator.state.executed and emulator.state.executed[-1] != (0x33, 0x31)
+    dispenser.capture()
+    assert emulator.state.rejected == 1
+
+
+def test_take_in_without_a_card_times_out_with_the_slot_closed(
+    dispenser: Crt591Dispenser, emulator: Crt591Emulator
+) -> None:
+    started = time.monotonic()
+    assert not dispenser.take_in(0.2)
+    assert 0.15 <= time.monotonic() - started < 1.5
+    assert not emulator.state.entry_allowed
+    assert emulator.state.card is None

@@ -130,3 +130,15 @@ def test_open_dispenser_defaults_to_the_simulator() -> None:
     dispenser = open_dispenser(DispenserConfig(sim_stock=7, low_stock_threshold=7))
     assert isinstance(dispenser, SimDispenser)
     assert dispenser.status().stock is StockLevel.LOW
+
+
+def test_take_in_waits_for_a_card_the_guest_inserts() -> None:
+    from hardware.dispenser.simulator import SimDispenser
+
+    dispenser = SimDispenser(stock=5, delay_scale=0)
+    assert not dispenser.take_in(0.05)  # nobody inserted a card
+    dispenser.insert_from_front()
+    assert dispenser.take_in(0.05)
+    assert dispenser.status().card_at_rf and dispenser.stock == 5  # not from the stacker
+    dispenser.capture()
+    assert dispenser.rejected == 1 and not dispenser.status().card_in_channel

@@ -284,3 +284,20 @@ def test_health_reports_counts(terminal: SimulatedTerminal) -> None:
     health = terminal.health()
     assert health.level is HealthLevel.OK
     assert health.metrics["transactions"] == 2 and health.metrics["approved"] == 1
+
+
+def test_refund_goes_to_the_sale_card_up_to_its_amount_once(terminal: SimulatedTerminal) -> None:
+    from hardware.payment.protocol import Kind, Outcome
+
+    assert terminal.sale("pay-r1", Decimal("120.00"), "CNY").approved
+    too_much = terminal.refund("ref-r0", Decimal("120.01"), "CNY", "pay-r1")
+    assert too_much.outcome is Outcome.DECLINED
+    assert terminal.refund("ref-r1b", Decimal("5.00"), "CNY", "pay-unknown").outcome is (
+        Outcome.DECLINED
+    )
+    refund = terminal.refund("ref-r1", Decimal("20.00"), "CNY", "pay-r1")
+    assert refund.approved and refund.kind is Kind.REFUND
+    again = terminal.refund("ref-r1", Decimal("20.00"), "CNY", "pay-r1")  # a replay
+    assert again == refund
+    assert terminal.status("ref-r1").approved
+    assert events(terminal, "ref-r1") == ["requested", "approved"]

@@ -30,7 +30,8 @@ def test_prefetch_caches_todays_and_tomorrows_arrivals_sealed(
     done = kiosk("prefetch", "--config", str(config), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["rooms"] == 12 + len(IN_HOUSE)  # the in-house guests' rooms are extra
+    # twelve for arrivals, the extend guests' (added), six for guests leaving (check-out)
+    assert report["rooms"] == 18 + len(IN_HOUSE)
     # Booked stays with a room, arriving today or tomorrow (the demo's "tomorrow" too);
     # the cancelled, the already checked in and the unassigned one are not.
     assert report["reservations"] == PREFETCHED

@@ -30,9 +30,11 @@ class SaveBeforeAskLog(PaymentLog):
 
     terminal: SimulatedTerminal
 
-    def save(self, reference: str, kind: Kind, amount: Decimal, currency: str) -> None:
+    def save(
+        self, reference: str, kind: Kind, amount: Decimal, currency: str, step: str | None = None
+    ) -> None:
         assert self.terminal.status(reference).outcome is Outcome.UNKNOWN_REFERENCE
-        super().save(reference, kind, amount, currency)
+        super().save(reference, kind, amount, currency, step)
 
 
 @pytest.fixture
@@ -184,3 +186,28 @@ def test_no_key_before_the_balance_is_paid() -> None:
     settlement.require_paid(Decimal("0"))  # nothing due: keys may come
     with pytest.raises(RuntimeError, match="before the balance was paid"):
         settlement.require_paid(Decimal("676.00"))
+
+
+async def test_a_refund_is_saved_first_and_never_voided(
+    payments: Payments, payment_log: SaveBeforeAskLog
+) -> None:
+    log = payment_log
+    sale = await payments.charge(Kind.SALE, AMOUNT, "CNY")
+    refund = await payments.refund(Decimal("10.00"), "CNY", sale.reference)
+    assert refund.approved and refund.kind is Kind.REFUND
+    assert [r.step for r in log.records()] == ["balance", "refund"]
+    await payments.void_all()
+    assert payments.voided == [sale.reference]  # the refund stays made
+    assert log.state(refund.reference) == "approved"
+
+
+async def test_a_terminal_without_refunds_is_not_asked(payment_log: SaveBeforeAskLog) -> None:
+    from hardware.payment.protocol import RefundNotSupported
+
+    class NoRefunds:  # a driver written before refunds were in the protocol
+        name = "old"
+
+    payments = Payments(NoRefunds(), payment_log)  # type: ignore[arg-type]
+    with pytest.raises(RefundNotSupported):
+        await payments.refund(Decimal("10.00"), "CNY", "pay-1")
+    assert payment_log.records() == []  # nothing saved: nothing was started

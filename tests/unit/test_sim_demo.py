@@ -18,7 +18,7 @@ from PIL import Image
 from kiosk.api import pms_types as t
 from kiosk.api.pms import PmsClient
 from kiosk.qr_payload import parse_payload
-from kiosk.sim.demo import ARRIVALS, IN_HOUSE, seed_demo, write_manifest
+from kiosk.sim.demo import ARRIVALS, IN_HOUSE, LEAVING, seed_demo, write_manifest
 from kiosk.sim.server import SimServer
 from tests.conftest import SIM_NOW, SIM_TOKEN, SimClock
 
@@ -78,7 +78,7 @@ def test_seeding_is_deterministic_and_happens_once(tmp_path: Path) -> None:
         orders = conn.execute("SELECT COUNT(*) FROM pms_order").fetchone()[0]
     # one order per arrival and per in-house guest, plus the booking after extend_taken
     later = sum(h.booked_after for h in IN_HOUSE)
-    assert orders == len(ARRIVALS) + len(IN_HOUSE) + later
+    assert orders == len(ARRIVALS) + len(IN_HOUSE) + len(LEAVING) + later
 
 
 def test_manifest_lists_every_case_and_each_png_decodes_to_its_payload(
