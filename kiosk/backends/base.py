@@ -268,6 +268,8 @@ class StayExtensions(Protocol):
         """Move the stay's end to ``until``, charging ``amount`` on its folio. True when the
         back-end has it now, False when the outbox delivers it later."""
         ...
+
+
 # --- the key journey (extra or lost key, e-keys on request) ----------------------------------
 
 
@@ -305,6 +307,8 @@ def door_credentials(backend: object) -> DoorCredentials | None:
     wraps as ``inner`` (the offline back-end: revoking and sending keys needs the real one)."""
     inner = getattr(backend, "inner", backend)
     return inner if isinstance(inner, DoorCredentials) else None
+
+
 # --- check-out (the check-out journey) ----------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from kiosk.backends.base import (
     StayState,
 )
 from kiosk.i18n import Catalogue
+from kiosk.journeys.card_slot import card_or_answer
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
@@ -67,7 +68,6 @@ T = TypeVar("T")
 
 CHECKED_OUT = "checked_out"
 FAILED = "failed"  # a bug: the guest was sent to the front desk
-TAKE_IN_SLICE_S = 0.5  # the slot is open this long at a time while a screen waits
 CARD_READ_S = 2.0  # a card taken in is on the antenna: the encoder reads it within this
 UNERASED_CARD = "card unerased"  # the audit action of a returned card that kept its key
 
@@ -443,18 +443,10 @@ class _Run:
     async def _card_or(self, view: View, *kinds: ActionKind) -> Action | None:
         """The guest's answer to ``view``, or None when a card came in through the slot
         first (it is then on the antenna). The slot is open only while the view waits."""
-        asking = asyncio.ensure_future(self.dialog.ask(view, *kinds))
-        try:
-            while not asking.done():
-                try:
-                    if await asyncio.to_thread(self.dispenser.take_in, TAKE_IN_SLICE_S):
-                        return None
-                except DispenserError as exc:  # the slot is out of order: the QR still works
-                    log.warning("card intake unavailable: %s", type(exc).__name__)
-                    return await asking
-            return asking.result()
-        finally:
-            asking.cancel()
+        slot = await card_or_answer(self.dialog, self.dispenser, view, *kinds)
+        if slot.took and slot.action is not None:  # a card beside a cancel: given back at the end
+            self.card_in = True
+        return slot.action
 
     async def _collect_cards(self) -> None:
         """The card the guest identified with, then any other card of the stay: each one

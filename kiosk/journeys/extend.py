@@ -43,6 +43,7 @@ from kiosk.backends.base import (
 )
 from kiosk.backends.key_payload import composed_grant
 from kiosk.i18n import Catalogue
+from kiosk.journeys.card_slot import card_or_answer
 from kiosk.journeys.charging import charge_guest
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
@@ -62,7 +63,6 @@ T = TypeVar("T")
 
 EXTENDED = "extended"
 FAILED = "failed"  # a bug: the guest was sent to the front desk
-TAKE_IN_SLICE_S = 2.0  # the card slot is opened this long at a time, so a guest may scan instead
 
 # Every i18n key the journey puts on a view (besides the shared payment, busy, key-progress
 # and refusal keys of check-in's ``CHECKIN_KEYS``).
@@ -387,38 +387,9 @@ class _Run:
     async def _card_or(self, view: View, *kinds: ActionKind) -> Action | None:
         """Show ``view`` with the card slot open: None once the guest's card is in, else the
         guest's action (a card that came in at the same moment is given back at the end)."""
-        stop = asyncio.Event()
-
-        async def take_in() -> bool:
-            while not stop.is_set():
-                if await asyncio.to_thread(self.dispenser.take_in, TAKE_IN_SLICE_S):
-                    return True
-            return False
-
-        card = asyncio.ensure_future(take_in())
-        answer = asyncio.ensure_future(self.dialog.ask(view, *kinds))
-        took, slot_failed = False, False
-        try:
-            await asyncio.wait((card, answer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.set()
-            if not answer.done():
-                answer.cancel()
-                await asyncio.wait((answer,))
-            try:
-                took = await card
-            except DispenserError as exc:
-                log.warning("the card slot failed: %s", type(exc).__name__)
-                slot_failed = True
-            self.card_in = self.card_in or took
-        if answer.cancelled():  # the card came first (or the slot failed)
-            if slot_failed:
-                raise Refused(Refusal.CARD_FAILED)
-            return None
-        action = answer.result()  # GuestLeft: the card (if any) is given back at the end
-        if took and not (action.kind is ActionKind.CHOOSE and action.value == "cancel"):
-            return None  # a card and a tap at once: the card it is
-        return action
+        slot = await card_or_answer(self.dialog, self.dispenser, view, *kinds, needs_card=True)
+        self.card_in = self.card_in or slot.took
+        return slot.action
 
     async def _card_uid(self) -> str:
         try:

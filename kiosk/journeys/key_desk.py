@@ -22,16 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from hardware.card_encoder.protocol import CardEncoderError
 from hardware.health import DeviceHealth, HealthLevel
 from kiosk.backends.base import (
     DoorCredentials,
     Reservation,
     Revoked,
     Stay,
+    StayExtensions,
     StayState,
     door_credentials,
 )
 from kiosk.journeys import ekeys
+from kiosk.journeys.card_slot import card_or_answer, give_back
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
 from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
@@ -55,6 +58,7 @@ UNERASED_CARD = "card unerased"  # as the check-in's: a live card in the reject 
 KEY_DESK_KEYS: tuple[str, ...] = (
     "menu.key",
     "key_menu.title", "key_menu.message", "key_menu.extra", "key_menu.lost",
+    "key_card.title", "key_card.message", "busy.looking_up",
     "key_stay.title", "key_stay.message",
     "key_lost.title", "key_lost.message", "key_lost.confirm",
     "key_done.title", "key_done.extra", "key_done.lost", "key_done.room", "key_done.floor",
@@ -166,8 +170,15 @@ class _Run:
 
     async def _journey(self, qr: str | None) -> str:
         kind = await self._extra_or_lost()
-        reservation = await self._identify(qr)
-        stay = self.stay = await self._which_stay(reservation)
+        # An extra key may be proven by the card the guest holds; a lost one by the booking.
+        by_card = await self._card_or_code() if kind == EXTRA and qr is None else None
+        if isinstance(by_card, tuple):
+            reservation, stay = by_card
+            self._mark(reservation.reservation_id)
+            self.stay = stay
+        else:
+            reservation = await self._identify(by_card or qr)
+            stay = self.stay = await self._which_stay(reservation)
         await self._within_card_limit(stay)
         await self._cards_available()
         revoked = Revoked()
@@ -208,10 +219,51 @@ class _Run:
         """The booking, proven by its code and the second factor (always: a room key)."""
         identify = self.checkin.identification(self.dialog, always_second_factor=True)
         reservation = await identify.reservation(qr)
-        self.booking = reservation.reservation_id
-        self.mark = JourneyMark(self.mark.id, self.booking)
-        current_journey.set(self.mark)
+        self._mark(reservation.reservation_id)
         return reservation
+
+    def _mark(self, booking: str) -> None:
+        """From here on this run's writes name the booking."""
+        self.booking = booking
+        self.mark = JourneyMark(self.mark.id, booking)
+        current_journey.set(self.mark)
+
+    async def _card_or_code(self) -> tuple[Reservation, Stay] | str | None:
+        """The guest's room card in the slot (its stay, the card given back), or a booking
+        code scanned instead (its text); None where the back-end cannot look a card up."""
+        finder = self.journey.credentials
+        if not isinstance(finder, StayExtensions):
+            return None
+        devices = self.checkin.devices
+        slot = await card_or_answer(
+            self.dialog,
+            devices.dispenser,
+            View(
+                Step.SCAN,
+                "key_card.title",
+                "key_card.message",
+                choices=(Choice("cancel", "common.cancel"),),
+                timeout_s=self.settings.view_timeout_s,
+            ),
+            ActionKind.QR,
+            ActionKind.CHOOSE,
+        )
+        if slot.action is not None:
+            if slot.took:  # a card beside the cancel: theirs again
+                await give_back(devices.dispenser, self.settings.card_take_timeout_s)
+            cancel_on(slot.action)
+            return slot.action.value
+        await self.dialog.busy("busy.looking_up")
+        try:
+            info = await asyncio.to_thread(devices.encoder.wait_for_card, 1.0)
+            found = await self._backend(finder.find_by_card(info.uid_hex, self.checkin.now()))
+        except CardEncoderError:
+            found = None
+        finally:  # the guest's own key goes back to them whatever it opens
+            await give_back(devices.dispenser, self.settings.card_take_timeout_s)
+        if found is None:
+            raise Refused(Refusal.CARD_UNKNOWN)
+        return found
 
     async def _which_stay(self, reservation: Reservation) -> Stay:
         now = self.checkin.now()

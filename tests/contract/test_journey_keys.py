@@ -407,3 +407,41 @@ async def test_a_lost_reply_mid_revocation_is_replayed_once_and_no_old_pin_shown
     assert row.endswith("(queued)")
     _, pins, keys = await credentials(client, order_id)
     assert not pins & pins_before and not keys & keys_before  # every old one gone, once
+
+
+async def test_an_extra_card_by_the_card_the_guest_holds(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, demo: dict,
+) -> None:  # fmt: skip
+    """The guest's own card in the slot proves the stay (no code, no second factor); it
+    comes back to them, and a new card is issued and recorded beside it."""
+    order_id = demo[CASE]["order_id"]
+    cards_before, _pins, _keys = await credentials(client, order_id)
+    checkin, key_desk = journeys(client, devices, payment_log, sim_clock)
+    report = await play(
+        checkin, key_desk, values,
+        [{"on": "attract", "tap": "key"}, {"on": "key_menu", "tap": "extra"},
+         {"on": "scan", "insert_card": cards_before[0]}, {"on": "key_done", "tap": "finish"}],
+        outcome="key_issued", cards=1,
+    )  # fmt: skip
+    assert "identity" not in report.result.steps  # the card itself is the proof
+    cards, _pins, _keys = await credentials(client, order_id)
+    assert cards == [*cards_before, report.result.cards[0].upper()]
+    assert bytes.fromhex(cards_before[0]) in devices.dispenser.pocket  # back in their hand
+
+
+async def test_a_card_of_no_stay_in_the_house_gets_no_key(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, demo: dict,
+) -> None:  # fmt: skip
+    order_id = demo[CASE]["order_id"]
+    cards_before, _pins, _keys = await credentials(client, order_id)
+    checkin, key_desk = journeys(client, devices, payment_log, sim_clock)
+    await play(
+        checkin, key_desk, values,
+        [{"on": "attract", "tap": "key"}, {"on": "key_menu", "tap": "extra"},
+         {"on": "scan", "insert_card": "0BADCAFE"}, {"on": "refusal", "tap": "finish"}],
+        outcome="refused:card_unknown", cards=0,
+    )  # fmt: skip
+    assert (await credentials(client, order_id))[0] == cards_before
+    assert bytes.fromhex("0BADCAFE") in devices.dispenser.pocket  # given back all the same
