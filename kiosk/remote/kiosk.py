@@ -19,7 +19,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hardware.health import DeviceHealth, HealthLevel
+from kiosk.journeys.amenity import AMENITY_DONE
 from kiosk.journeys.checkin import CARD_NOT_TAKEN, CHECKED_IN
+from kiosk.journeys.checkout import CHECKED_OUT
+from kiosk.journeys.extend import EXTENDED
+from kiosk.journeys.key_desk import KEY_ISSUED, KEY_REPLACED
 from kiosk.journeys.messages import Action, ActionKind, Channel, Step, View, WatchedQueue
 from kiosk.journeys.result import JourneyResult
 from kiosk.offline import OfflineBackend
@@ -44,6 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.remote")
 
 IDLE_STEPS = frozenset({Step.ATTRACT, Step.OUT_OF_SERVICE})  # no guest at the kiosk
+# How each journey ends when the guest got what they came for.
+COMPLETED = frozenset(
+    {CHECKED_IN, CARD_NOT_TAKEN, CHECKED_OUT, EXTENDED, KEY_ISSUED, KEY_REPLACED, AMENITY_DONE}
+)
 
 
 class JourneyTally:
@@ -54,21 +62,23 @@ class JourneyTally:
         self._day = today()
         self.counts = JourneyCounts()
 
-    def add(self, outcome: str) -> str | None:
-        """Count ``outcome``; the event it makes, if any."""
+    def add(self, outcome: str, journey: str = "checkin") -> str | None:
+        """Count ``outcome`` of a ``journey``; the event it makes, if any (the check-in's:
+        the other journeys are counted, and raise no event of their own)."""
         if self._today() != self._day:
             self._day, self.counts = self._today(), JourneyCounts()
         c = self.counts
-        if outcome in (CHECKED_IN, CARD_NOT_TAKEN):
+        checkin = journey == "checkin"
+        if outcome in COMPLETED:
             c.completed += 1
-            return "checkin_completed"
+            return "checkin_completed" if checkin else None
         if outcome.startswith("refused:"):
             reason = outcome.removeprefix("refused:")
             c.refused[reason] = c.refused.get(reason, 0) + 1
-            return "checkin_failed"
+            return "checkin_failed" if checkin else None
         if outcome.startswith("failed"):
             c.failed += 1
-            return "checkin_failed"
+            return "checkin_failed" if checkin else None
         c.abandoned += 1
         return None
 
@@ -122,7 +132,7 @@ class RemoteKiosk:
         self.screenshot = screenshot
 
     def journey_ended(self, result: JourneyResult) -> None:
-        event = self.tally.add(result.outcome)
+        event = self.tally.add(result.outcome, result.journey)
         if event is not None:
             self.agent.emit(event, outcome=result.outcome)
 
