@@ -73,7 +73,7 @@ async def test_call_staff_is_on_guest_screens_in_their_language_not_out_of_servi
     assert "Call staff" in staff_button(ui).text  # the attract screen too
     ui.app.lang = "zh_Hant"
     await ui.frames(1)
-    assert "呼叫工作人員" in staff_button(ui).text
+    assert "人工服務" in staff_button(ui).text
     assert not staff_button(ui).disabled
 
     # Out of service the screen itself sends guests to the desk: no button to call anyone.
