@@ -229,16 +229,6 @@ class _Enqueued:
     reply: Any = None
 
 
-@dataclass(frozen=True)
-class _Slots:
-    """A relay pass's gates. Its entries' reconciler reads go one at a time, ahead of the
-    sends (``send``: as many at once as the width allows): a read of the next entry's
-    booking overlaps the send before it instead of adding a round trip to the pass."""
-
-    check: asyncio.Semaphore
-    send: asyncio.Semaphore
-
-
 @dataclass
 class Backoff:
     """Jittered exponential backoff: ``base * 2**(n-1)`` capped, times 0.5 to 1."""
@@ -452,33 +442,27 @@ class DurableOutbox:
     # --- attempts -----------------------------------------------------------------------
 
     async def _attempt(
-        self,
-        claimed: _Claimed,
-        *,
-        replay: bool,
-        relayed: list[_Delivered] | None = None,
-        slots: _Slots | None = None,
+        self, claimed: _Claimed, *, replay: bool, relayed: list[_Delivered] | None = None
     ) -> Any:
         """Send one claimed entry (reconciled first when it is a replay); record the end.
 
         ``relayed``: the relay's pass, which records its entries' delivered marks together
-        once its batch is done (one transaction instead of one per entry); ``slots``: its
-        gates for the reconciler's reads and for the sends."""
+        once its batch is done (one transaction instead of one per entry)."""
         mutation = claimed.mutation
         relay = relayed is not None
         try:
             if replay and mutation.deferrable:
                 reconcile = self._reconcilers.get(mutation.api)
                 maybe_landed = claimed.ambiguous  # unreachable or refused: surely not applied
-                if reconcile is not None:
-                    async with slots.check if slots else contextlib.nullcontext():
-                        verdict = await reconcile(mutation, claimed.booking, maybe_landed)
-                    if verdict is Verdict.LANDED:
-                        log.info("%s %s: had landed, not sent again", *mutation.key[1:])
-                        await self._delivered(claimed.id, None, relayed)
-                        return None
-            async with slots.send if slots else contextlib.nullcontext():
-                reply = await self._senders[mutation.api](mutation)
+                if (
+                    reconcile is not None
+                    and await reconcile(mutation, claimed.booking, maybe_landed)
+                    is Verdict.LANDED
+                ):
+                    log.info("%s %s: had landed, not sent again", *mutation.key[1:])
+                    await self._delivered(claimed.id, None, relayed)
+                    return None
+            reply = await self._senders[mutation.api](mutation)
         except Conflict as conflict:
             log.warning("%s %s: parked: %s", mutation.operation, mutation.reference, conflict)
             await self.db.run(self._finish, claimed.id, DEAD, f"conflict: {conflict}", None)
@@ -608,11 +592,7 @@ class DurableOutbox:
             for row in rows:
                 entry_id, _, booking, api, operation, reference, request, ambiguous, attempts = row
                 mutation = Mutation(
-                    api,
-                    operation,
-                    self._sealer.open(request),
-                    reference,
-                    datetime.now(UTC),
+                    api, operation, self._sealer.open(request), reference, datetime.now(UTC),
                     is_json=True,
                 )
                 claimed.append(_Claimed(entry_id, mutation, booking, bool(ambiguous), attempts))
@@ -624,12 +604,11 @@ class DurableOutbox:
         """One pass: send every due entry that heads its journey; the number delivered."""
         claimed = await self.db.run(self._claim_due, self._batch)
         relayed: list[_Delivered] = []
-        slots = _Slots(asyncio.Semaphore(1), asyncio.Semaphore(self._width.now))
+        width = asyncio.Semaphore(self._width.now)
         started = time.monotonic()
         try:
             results = await asyncio.gather(
-                *(self._attempt(c, replay=True, relayed=relayed, slots=slots) for c in claimed),
-                return_exceptions=True,
+                *(self._relayed(c, width, relayed) for c in claimed), return_exceptions=True
             )
             if len(claimed) == self._batch > 1:  # a backlog: passes of one size compare
                 self._width.after(len(claimed), time.monotonic() - started)
@@ -644,15 +623,25 @@ class DurableOutbox:
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
 
+    async def _relayed(
+        self, claimed: _Claimed, width: asyncio.Semaphore, relayed: list[_Delivered]
+    ) -> Any:
+        async with width:
+            return await self._attempt(claimed, replay=True, relayed=relayed)
+
     async def run_relay(self, idle_s: float = 5.0) -> None:
         """Deliver due entries until cancelled; wakes early when a send queued something."""
         while True:
+            delivered = 0
             try:
-                await self.deliver_due()
+                delivered = await self.deliver_due()
             except sqlite3.Error as exc:
                 log.error("outbox relay: state database error %s", type(exc).__name__)
             self._wake.clear()
-            wait = min(idle_s, max(self.seconds_to_next(), 0.05))
+            next_s = self.seconds_to_next()
+            if delivered and next_s <= 0:
+                continue  # a backlog: the next pass at once (each one delivers something)
+            wait = min(idle_s, max(next_s, 0.05))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
