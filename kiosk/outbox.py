@@ -259,7 +259,8 @@ class _Width:
     every ``WIDTH_PASSES`` full passes (one pass is too short to judge on a busy machine)
     and turns back when that step did not pay: a wider width must be clearly faster
     (``WIDER_GAIN``), a narrower one only not clearly slower, so that noise settles it
-    narrow (gentler on the back-end). At a bound it stays, and tries a step away every
+    narrow (gentler on the back-end); a step wider whose first pass is already clearly
+    slower is left at once. At a bound it stays, and tries a step away every
     ``PROBE_PASSES`` windows. It starts at 1, held there as at a bound: a short backlog is
     sent one at a time, and the first passes of a drain, which also read each booking
     once for the conflict checks, are not compared with the faster ones after them."""
@@ -275,7 +276,13 @@ class _Width:
     def after(self, entries: int, seconds: float) -> None:
         self.window[0] += entries
         self.window[1] += seconds
-        if self.window[0] < entries * WIDTH_PASSES:
+        # The first pass of a step wider that is already clearly slower than the width
+        # before ends the window at once: against a back-end that serialises its writes
+        # a probe then costs one pass, not WIDTH_PASSES (one that serves side by side is
+        # faster from the first pass).
+        first_wider = self.moved and self.step > 0 and self.window[0] == entries
+        slower = first_wider and entries / max(seconds, 1e-6) * WIDER_GAIN < self.rate
+        if self.window[0] < entries * WIDTH_PASSES and not slower:
             return
         rate = self.window[0] / max(self.window[1], 1e-6)
         self.window = [0.0, 0.0]

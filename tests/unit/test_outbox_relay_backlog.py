@@ -1,11 +1,13 @@
 """The relay on a backlog: the next pass goes at once while entries are due, instead of
 after the relay's shortest wait (50 ms); a full pass's delivered marks are written with
-the next pass's claim, and before the relay idles."""
+the next pass's claim, and before the relay idles; a wider width that is clearly slower
+is left after one pass."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from kiosk.outbox import DELIVERED, IN_FLIGHT, PENDING, Backoff, DurableOutbox, 
 from kiosk.sealing import Sealer
 from kiosk.state import JourneyMark, StateDb, current_journey
 from tests.unit.test_outbox import RecordingSender, _mutation
+from tests.unit.test_outbox_throughput import _widths
 
 BACKLOG = 40
 
@@ -114,3 +117,12 @@ async def test_the_relay_writes_a_full_pass_marks_before_it_idles(tmp_path: Path
         with contextlib.suppress(asyncio.CancelledError):
             await relay
         outbox.db.close()
+
+
+def test_a_step_wider_that_is_clearly_slower_is_left_after_one_pass() -> None:
+    serialising = _widths(4, lambda width: 300 / width, passes=400)
+    runs = [(width, len(list(run))) for width, run in itertools.groupby(serialising)]
+    probes = [length for width, length in runs if width == 2]
+    assert len(probes) >= 3 and set(probes) == {1}, runs
+    side_by_side = _widths(4, lambda width: 300 * width, passes=400)  # faster at once
+    assert side_by_side.count(4) / len(side_by_side) >= 0.6
