@@ -18,7 +18,8 @@ Run: ``.venv/bin/python -m pytest tests/benchmarks -m benchmark -k outbox -s``.
    back. Baseline: the same 1,000 cashier calls straight through ``PmsClient``, one after
    another, against an identically seeded simulator of its own. The two alternate pass by
    pass (a pass, then as many direct calls). Afterwards exactly 1,000 new cashier bills
-   exist on each side, one per reference. Target: drain <= 1.2 x direct.
+   exist on each side, one per reference. Three such runs on fresh simulators; target:
+   their median drain <= 1.2 x direct.
 """
 
 from __future__ import annotations
@@ -327,6 +328,7 @@ PAYMENTS = 1000  # 10 per order: one page of the order's cashier bills
 AMOUNT = Decimal("1.00")
 DRAIN_TARGET = 1.2  # drain time / direct time
 CHUNK = 16  # payments per chunk of the alternation: one relay pass
+DRAIN_RUNS = 3  # whole alternations, each on fresh simulators; the median is asserted
 
 
 @dataclass(frozen=True)
@@ -628,32 +630,49 @@ def _profile_lines(run: DrainRun) -> list[str]:
     ]
 
 
-async def test_outbox_drain_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Both sides run side by side, each against its own simulator process, alternating
-    # chunk by chunk: the drain relays about CHUNK entries, then the direct calls make as
-    # many payments. A load that comes and goes on the shared machine (its swings are
-    # seconds long and double a round trip's time) then falls on both sides alike, where
-    # one whole run after the other compared whatever the load was at either moment.
+async def _alternate(folder: Path) -> tuple[DrainRun, DrainRun]:
+    """Both sides side by side, each against its own simulator process, alternating chunk
+    by chunk: the drain relays about CHUNK entries, then the direct calls make as many
+    payments. A load that comes and goes on the shared machine (its swings are seconds
+    long and double a round trip's time) then falls on both sides alike, where one whole
+    run after the other compared whatever the load was at either moment."""
     async with contextlib.AsyncExitStack() as stack:
-        direct = await DirectSide(tmp_path / "direct").open(stack)
-        drain = await DrainSide(tmp_path / "drain", batch=16).open(stack)
+        direct = await DirectSide(folder / "direct").open(stack)
+        drain = await DrainSide(folder / "drain", batch=16).open(stack)
         while drain.outbox.depth():
             await direct.step(await drain.step(CHUNK))
         await drain.check()
         await direct.check()
-    ratio = drain.run.seconds / direct.run.seconds
-    chunk_ratios = [
-        d / s for (_, d), (_, s) in zip(drain.run.chunks, direct.run.chunks, strict=True)
-    ]
+    return direct.run, drain.run
+
+
+async def test_outbox_drain_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # DRAIN_RUNS whole runs, each on fresh simulators; their median is asserted, so that
+    # one run that a burst of load hit on one side more than the other does not decide.
+    ratios = []
+    for n in range(DRAIN_RUNS):
+        direct, drain = await _alternate(tmp_path / f"run-{n}")
+        ratios.append(drain.seconds / direct.seconds)
+        chunk_ratios = [d / s for (_, d), (_, s) in zip(drain.chunks, direct.chunks, strict=True)]
+        with capsys.disabled():
+            print(
+                f"\nrun {n + 1}: {PAYMENTS} cashier payments over {ORDERS} orders,"
+                f" in chunks of ~{CHUNK}"
+            )
+            for run in (direct, drain):
+                trips = sum(len(t) for t in run.trips.values())
+                print(f"{run.name:<24}{run.seconds:>7.2f} s  {trips:>5} round trips")
+                print("\n".join(_profile_lines(run)))
+            deciles = statistics.quantiles(chunk_ratios, n=10)
+            print(
+                f"drain / direct: {ratios[-1]:.2f}; per chunk: median"
+                f" {statistics.median(chunk_ratios):.2f}, 10-90% {deciles[0]:.2f}-{deciles[-1]:.2f}"
+                f" over {len(chunk_ratios)} chunks"
+            )
+    ratio = statistics.median(ratios)
     with capsys.disabled():
-        print(f"\n{PAYMENTS} cashier payments over {ORDERS} orders, in chunks of ~{CHUNK}")
-        for run in (direct.run, drain.run):
-            trips = sum(len(t) for t in run.trips.values())
-            print(f"{run.name:<24}{run.seconds:>7.2f} s  {trips:>5} round trips")
-            print("\n".join(_profile_lines(run)))
-        deciles = statistics.quantiles(chunk_ratios, n=10)
         print(
-            f"drain / direct: {ratio:.2f}; per chunk: median {statistics.median(chunk_ratios):.2f},"
-            f" 10-90% {deciles[0]:.2f}-{deciles[-1]:.2f} over {len(chunk_ratios)} chunks"
+            f"drain / direct, median of {DRAIN_RUNS} runs: {ratio:.2f}"
+            f" ({', '.join(f'{r:.2f}' for r in ratios)})"
         )
     assert ratio <= DRAIN_TARGET, f"the drain took {ratio:.2f} x the direct calls"
