@@ -86,7 +86,8 @@ class _Ask:
 
     async def read(self, order_id: int, *, shared: bool) -> _Read:
         """The order. ``shared``: it serves a conflict check only (never the question
-        whether a write landed), so a read made a moment ago for another write will do."""
+        whether a write landed), so a read made for another write within
+        ``SHARED_READ_S`` will do."""
         now = time.monotonic()
         seen = self.shared.get(order_id)
         if shared and not self.maybe_landed and seen and now - seen.at < SHARED_READ_S:
