@@ -44,8 +44,8 @@ from kiosk.backends.pms import REFERENCE_TAG, payment_booked
 from kiosk.outbox import Conflict, Mutation, Reconciler, Verdict
 
 # How long a conflict check's read of an order serves other writes: a drain of a long
-# outage's backlog replays an order's payments far apart (other guests' in between), and
-# it reads the order once (every entry that ``SHARED_ORDERS`` orders can hold).
+# outage's backlog replays an order's payments far apart (other guests' in between) and
+# should read each order once. Reads of at most SHARED_ORDERS orders are kept.
 SHARED_READ_S = 30.0
 SHARED_ORDERS = 256
 
