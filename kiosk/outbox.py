@@ -259,7 +259,8 @@ class _Width:
     every ``WIDTH_PASSES`` full passes (one pass is too short to judge on a busy machine)
     and turns back when that step did not pay: a wider width must be clearly faster
     (``WIDER_GAIN``), a narrower one only not clearly slower, so that noise settles it
-    narrow (gentler on the back-end). At a bound it stays, and tries a step away every
+    narrow (gentler on the back-end); a step wider whose first pass is already clearly
+    slower is left at once. At a bound it stays, and tries a step away every
     ``PROBE_PASSES`` windows. It starts at 1, held there as at a bound: a short backlog is
     sent one at a time, and the first passes of a drain, which also read each booking
     once for the conflict checks, are not compared with the faster ones after them."""
@@ -275,7 +276,13 @@ class _Width:
     def after(self, entries: int, seconds: float) -> None:
         self.window[0] += entries
         self.window[1] += seconds
-        if self.window[0] < entries * WIDTH_PASSES:
+        # The first pass of a step wider that is already clearly slower than the width
+        # before ends the window at once: against a back-end that serialises its writes
+        # a probe then costs one pass, not WIDTH_PASSES (one that serves side by side is
+        # faster from the first pass).
+        first_wider = self.moved and self.step > 0 and self.window[0] == entries
+        slower = first_wider and entries / max(seconds, 1e-6) * WIDER_GAIN < self.rate
+        if self.window[0] < entries * WIDTH_PASSES and not slower:
             return
         rate = self.window[0] / max(self.window[1], 1e-6)
         self.window = [0.0, 0.0]
@@ -323,6 +330,7 @@ class DurableOutbox:
         self._quiet_s = quiet_s
         self._quiet_until = 0.0  # after a write found the back-end away: queue, do not try
         self._relaying: set[int] = set()  # entries the relay has in flight right now
+        self._marks: list[_Delivered] = []  # a full pass's delivered marks, for the next claim
         self._wake = asyncio.Event()
 
     @classmethod
@@ -532,13 +540,8 @@ class DurableOutbox:
         data, are purged. A delivered mark lost to a power cut, or to a crash before a
         relay pass records its marks, leaves the entry in flight: at start-up it is
         reconciled (found applied), never sent twice; so no fsync waits for it."""
-        now = now_text()
         with self.db.transaction(fsync=False) as conn:
-            conn.executemany(
-                "UPDATE outbox SET state = 'delivered', error = '', reply = ?, request = NULL,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                [(reply, now, entry_id) for entry_id, reply in delivered],
-            )
+            _mark_delivered(conn, delivered)
 
     def _reschedule(
         self, claimed: _Claimed, ambiguous: bool, error: str, retry_after: float | None
@@ -571,9 +574,12 @@ class DurableOutbox:
             log.warning("%d outbox entries were in flight at a crash: reconciling", cursor.rowcount)
         return cursor.rowcount
 
-    def _claim_due(self, limit: int) -> list[_Claimed]:
-        """Due entries that head their journey, claimed (in flight) in one transaction."""
+    def _claim_due(self, limit: int, marks: list[_Delivered]) -> list[_Claimed]:
+        """Due entries that head their journey, claimed (in flight) in one transaction;
+        the last pass's delivered ``marks`` first, so that its journeys' next entries may
+        go in this one."""
         with self.db.transaction() as conn:
+            _mark_delivered(conn, marks)
             rows = conn.execute(
                 "SELECT id, journey, booking, api, operation, reference, request, ambiguous,"
                 " attempts FROM outbox AS o"
@@ -601,27 +607,49 @@ class DurableOutbox:
         return claimed
 
     async def deliver_due(self) -> int:
-        """One pass: send every due entry that heads its journey; the number delivered."""
-        claimed = await self.db.run(self._claim_due, self._batch)
+        """One pass: send every due entry that heads its journey; the number delivered.
+
+        A full pass (a backlog: another one follows) leaves its delivered marks to the
+        next pass's claim, one transaction for both instead of two; any other pass, and
+        the relay before it idles, writes them at once (``_write_marks``)."""
+        marks, self._marks = self._marks, []
+        try:
+            claimed = await self.db.run(self._claim_due, self._batch, marks)
+        except BaseException:
+            self._marks = marks + self._marks  # maybe not written: the next pass writes them
+            raise
+        self._relaying.difference_update(entry_id for entry_id, _ in marks)
         relayed: list[_Delivered] = []
         width = asyncio.Semaphore(self._width.now)
         started = time.monotonic()
+        full = False
         try:
             results = await asyncio.gather(
                 *(self._relayed(c, width, relayed) for c in claimed), return_exceptions=True
             )
-            if len(claimed) == self._batch > 1:  # a backlog: passes of one size compare
+            full = len(claimed) == self._batch
+            if full and self._batch > 1:  # a backlog: passes of one size compare
                 self._width.after(len(claimed), time.monotonic() - started)
         finally:
-            try:  # recorded before a journey's next write may go (it waits while relayed)
-                if relayed:
-                    await asyncio.shield(self.db.run(self._finish_delivered, relayed))
-            finally:
-                self._relaying.difference_update(c.id for c in claimed)
+            # A journey's next write waits while its entry is the relay's: until its mark.
+            self._marks.extend(relayed)
+            kept = {entry_id for entry_id, _ in relayed}
+            self._relaying.difference_update(c.id for c in claimed if c.id not in kept)
+            if not full:
+                await self._write_marks()
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, Queued | ApiError):
                 log.error("outbox relay: %s", type(result).__name__)
         return sum(not isinstance(r, BaseException) for r in results)
+
+    async def _write_marks(self) -> None:
+        """The delivered marks a full pass left for the next claim, written now."""
+        marks, self._marks = self._marks, []
+        try:
+            if marks:
+                await asyncio.shield(self.db.run(self._finish_delivered, marks))
+        finally:
+            self._relaying.difference_update(entry_id for entry_id, _ in marks)
 
     async def _relayed(
         self, claimed: _Claimed, width: asyncio.Semaphore, relayed: list[_Delivered]
@@ -631,15 +659,23 @@ class DurableOutbox:
 
     async def run_relay(self, idle_s: float = 5.0) -> None:
         """Deliver due entries until cancelled; wakes early when a send queued something."""
-        while True:
-            try:
-                await self.deliver_due()
-            except sqlite3.Error as exc:
-                log.error("outbox relay: state database error %s", type(exc).__name__)
-            self._wake.clear()
-            wait = min(idle_s, max(self.seconds_to_next(), 0.05))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+        try:
+            while True:
+                delivered = 0
+                try:
+                    delivered = await self.deliver_due()
+                except sqlite3.Error as exc:
+                    log.error("outbox relay: state database error %s", type(exc).__name__)
+                self._wake.clear()
+                next_s = self.seconds_to_next()
+                if delivered and next_s <= 0:
+                    continue  # a backlog: the next pass at once (each one delivers something)
+                await self._write_marks()
+                wait = min(idle_s, max(next_s, 0.05))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+        finally:
+            await self._write_marks()
 
     def seconds_to_next(self) -> float:
         rows = self.db.query("SELECT MIN(next_at) AS at FROM outbox WHERE state = 'pending'")
@@ -651,8 +687,10 @@ class DurableOutbox:
         end = time.monotonic() + deadline_s
         while self.depth():
             if time.monotonic() >= end:
+                await self._write_marks()
                 return False
-            if not await self.deliver_due():
+            # A pass that only wrote the last one's marks may have finished the backlog.
+            if not await self.deliver_due() and self.depth():
                 wait = min(self.seconds_to_next(), end - time.monotonic(), 1.0)
                 await asyncio.sleep(max(wait, 0.01))
         return True
@@ -697,8 +735,11 @@ class DurableOutbox:
 
     def depth(self) -> int:
         """Entries still to deliver (pending and in flight): "offline, N queued"."""
-        counts = self.counts()
-        return counts.get(PENDING, 0) + counts.get(IN_FLIGHT, 0)
+        # Counted in the due index's range of those two states, not over every entry kept.
+        rows = self.db.query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'in_flight')"
+        )
+        return int(rows[0]["n"])
 
     def entries(self, states: tuple[str, ...] = (PENDING, IN_FLIGHT, DEAD)) -> list[OutboxEntry]:
         marks = ", ".join("?" * len(states))
@@ -755,6 +796,17 @@ class DurableOutbox:
                 (cutoff,),
             )
         return cursor.rowcount
+
+
+def _mark_delivered(conn: sqlite3.Connection, delivered: list[_Delivered]) -> None:
+    """Entries delivered, with their sealed replies; their requests (guest data) purged.
+    Only entries still in flight: writing the same marks again changes nothing."""
+    now = now_text()
+    conn.executemany(
+        "UPDATE outbox SET state = 'delivered', error = '', reply = ?, request = NULL,"
+        " attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'in_flight'",
+        [(reply, now, entry_id) for entry_id, reply in delivered],
+    )
 
 
 def outcome_of(exc: ApiError) -> Outcome:

@@ -12,16 +12,18 @@ and asks again later. ``booking`` is the journey's reservation id (the PMS order
 Whether a write landed is asked only when it may have (``maybe_landed``: its reply was
 lost, or the kiosk stopped while sending it). A write that surely never reached the
 back-end is checked for conflicts only; a payment's conflict read of its order is shared
-for a few seconds between the payments a drain replays (the desk changing the booking
-within them is the same race as just after any check). Whether a write landed is always
-read afresh.
+for a while (``SHARED_READ_S``) between the payments a drain replays: the desk changing
+the booking within that time is the same race as just after any check. The payments
+checked against a shared read count against its balance, so a shared read never lets
+through what a fresh one would stop: when the rest does not cover the next payment, the
+order is read afresh. Whether a write landed is always read afresh.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -42,32 +44,60 @@ from kiosk.api.pms_types import (
 from kiosk.backends.pms import REFERENCE_TAG, payment_booked
 from kiosk.outbox import Conflict, Mutation, Reconciler, Verdict
 
-SHARED_READ_S = 5.0  # how long a conflict check's read of an order serves other writes
+# How long a conflict check's read of an order serves other writes: a drain of a long
+# outage's backlog replays an order's payments far apart (other guests' in between) and
+# should read each order once. Reads of at most SHARED_ORDERS orders are kept.
+SHARED_READ_S = 30.0
 SHARED_ORDERS = 256
 
 
 @dataclass
+class _Read:
+    """An order as read at ``at`` (monotonic), and the payments checked against it since,
+    by kiosk reference: they are on their way, so they no longer count as due."""
+
+    at: float
+    detail: AccomDetail
+    passed: dict[str, Decimal] = field(default_factory=dict)
+
+    def due(self, reference: str) -> Decimal | None:
+        """What is still due on the order, less the other payments checked against it."""
+        summary = self.detail.bill_summary
+        if summary is None:
+            return None
+        others = (amount for ref, amount in self.passed.items() if ref != reference)
+        return summary.need_pay_amount - sum(others, Decimal())
+
+
+@dataclass
 class _Ask:
-    """One write to check: its request, booking, whether it may have landed, and reads."""
+    """One write to check: its request, reference, booking, whether it may have landed,
+    and the reads shared between the checks."""
 
     client: PmsClient
     request: dict[str, Any]
+    reference: str
     booking: str
     maybe_landed: bool
-    shared: dict[int, tuple[float, AccomDetail]]
+    shared: dict[int, _Read]
 
-    async def detail(self, order_id: int, *, shared: bool = False) -> AccomDetail:
+    async def detail(self, order_id: int) -> AccomDetail:
+        """The order, read afresh."""
+        return (await self.read(order_id, shared=False)).detail
+
+    async def read(self, order_id: int, *, shared: bool) -> _Read:
         """The order. ``shared``: it serves a conflict check only (never the question
-        whether a write landed), so a read made a moment ago for another write will do."""
+        whether a write landed), so a read made for another write within
+        ``SHARED_READ_S`` will do."""
         now = time.monotonic()
         seen = self.shared.get(order_id)
-        if shared and not self.maybe_landed and seen and now - seen[0] < SHARED_READ_S:
-            return seen[1]
+        if shared and not self.maybe_landed and seen and now - seen.at < SHARED_READ_S:
+            return seen
         detail = await self.client.get_accom_detail(AccomDetailRequest(order_id=order_id))
         if len(self.shared) >= SHARED_ORDERS:
             self.shared.clear()
-        self.shared[order_id] = (now, detail)
-        return detail
+        read = self.shared[order_id] = _Read(now, detail)
+        return read
 
     def forget(self, order_id: int) -> None:
         """A write about to change the order's folio is sent: earlier reads are stale."""
@@ -78,13 +108,14 @@ PmsCheck = Callable[[_Ask], Awaitable[Verdict]]
 
 
 def pms_reconciler(client: PmsClient) -> Reconciler:
-    shared: dict[int, tuple[float, AccomDetail]] = {}
+    shared: dict[int, _Read] = {}
 
     async def reconcile(mutation: Mutation, booking: str, maybe_landed: bool) -> Verdict:
         check = _PMS_CHECKS.get(mutation.operation)
         if check is None:
             raise Conflict(f"{mutation.operation} cannot be checked against the PMS")
-        return await check(_Ask(client, dict(mutation.request), booking, maybe_landed, shared))
+        request = dict(mutation.request)
+        return await check(_Ask(client, request, mutation.reference, booking, maybe_landed, shared))
 
     return reconcile
 
@@ -109,15 +140,20 @@ async def _cashier(ask: _Ask) -> Verdict:
         reference = _kiosk_reference(bill.get("remark", ""))
         if reference and await payment_booked(ask.client, order_id, reference):
             return Verdict.LANDED
-    detail = await ask.detail(order_id, shared=True)
-    if all(a.accom_status is AccomStatus.CANCELLED for a in detail.accom_list):
-        raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
     # Refunds (check-out) are not checked against what is due: only payments can overpay.
     payments = [b for b in request.get("bills", []) if int(b.get("bill_type", 10)) != 20]
     amount = sum((Decimal(str(b.get("amount", "0"))) for b in payments), Decimal())
-    due = detail.bill_summary.need_pay_amount if detail.bill_summary else None
+    read = await ask.read(order_id, shared=True)
+    due = read.due(ask.reference)
+    if payments and due is not None and due < amount and read.passed.keys() - {ask.reference}:
+        # Tight only because of the payments checked since the read: ask the PMS itself.
+        read = await ask.read(order_id, shared=False)
+        due = read.due(ask.reference)
+    if all(a.accom_status is AccomStatus.CANCELLED for a in read.detail.accom_list):
+        raise Conflict("the booking was cancelled meanwhile: the payment needs a refund")
     if payments and due is not None and due < amount:
         raise Conflict("the bill was paid meanwhile (at the desk?): the payment needs a refund")
+    read.passed[ask.reference] = amount
     return Verdict.NOT_LANDED
 
 
