@@ -51,7 +51,7 @@ took (``JourneyResult.cards``), the stays' states, the registered guests and doo
   left checked in without a card, no payment left open in the payment log, no dead
   outbox entry.
 
-``SOAK_JOURNEYS`` (default 60, about 40 s on two cores) and ``SOAK_SEED`` change the run;
+``SOAK_JOURNEYS`` (default 40, about 30 s on two cores) and ``SOAK_SEED`` change the run;
 ``-s`` shows the report (``SOAK_VERBOSE=1``: every journey's story, not only those with a
 finding). A seed fixes the bookings and the faults each guest meets; when a fault strikes
 relative to the outbox relay's retries (a task of its own) and the client's jittered read
@@ -97,7 +97,7 @@ from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.runtime import Runtime, start_runtime
 from kiosk.sim.pms import property as pms_property
 
-SOAK_JOURNEYS = int(os.environ.get("SOAK_JOURNEYS", "60"))
+SOAK_JOURNEYS = int(os.environ.get("SOAK_JOURNEYS", "40"))
 SOAK_SEED = int(os.environ.get("SOAK_SEED", "20260304"))
 SOAK_VERBOSE = bool(os.environ.get("SOAK_VERBOSE"))  # every journey's story in the report
 
