@@ -48,7 +48,14 @@ from kiosk.journeys import ekeys
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
 from kiosk.journeys.identify import Identification
-from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
+from kiosk.journeys.keys import (
+    CardIssueFailed,
+    CardIssuer,
+    CardStockEmpty,
+    IssuedCard,
+    Stage,
+    require_cards,
+)
 from kiosk.journeys.lobby import GuestJourney, Lobby
 from kiosk.journeys.messages import Action, ActionKind, Channel, Choice, Step, TextInput, View
 from kiosk.journeys.payment import PaymentLog, Payments, PaymentUnresolved, new_reference
@@ -282,7 +289,7 @@ class _Run:
             if (guest := await self._register(stay, number, len(stays))) is not None
         ]
         rooms = await self._assign_rooms(stays)
-        await self._cards_available()
+        await require_cards(self.issuer)
         due = self._still_due(reservation)
         deposit = await self._pay(reservation, due)
         self.settlement.require_paid(due)
@@ -498,15 +505,6 @@ class _Run:
             )
             rooms[stay.stay_id] = next(r for r in free if r.room_id == action.value)
         return rooms
-
-    async def _cards_available(self) -> None:
-        """Before any money is taken: can a card come out at all?"""
-        try:
-            await self.issuer.ready()
-        except CardStockEmpty:
-            raise Refused(Refusal.CARD_STOCK_EMPTY) from None
-        except CardIssueFailed:
-            raise Refused(Refusal.CARD_FAILED) from None
 
     async def _pay(self, reservation: Reservation, due: Decimal) -> PaymentResult | None:
         """The balance due (skipped when nothing is due), then the deposit if the property

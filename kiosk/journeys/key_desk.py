@@ -37,7 +37,14 @@ from kiosk.journeys import ekeys
 from kiosk.journeys.card_slot import card_or_answer, give_back
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
-from kiosk.journeys.keys import CardIssueFailed, CardIssuer, CardStockEmpty, IssuedCard, Stage
+from kiosk.journeys.keys import (
+    CardIssueFailed,
+    CardIssuer,
+    CardStockEmpty,
+    IssuedCard,
+    Stage,
+    require_cards,
+)
 from kiosk.journeys.messages import ActionKind, Choice, Step, View
 from kiosk.journeys.payment import new_reference
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
@@ -180,7 +187,7 @@ class _Run:
             reservation = await self._identify(by_card or qr)
             stay = self.stay = await self._which_stay(reservation)
         await self._within_card_limit(stay)
-        await self._cards_available()
+        await require_cards(self.issuer)
         revoked = Revoked()
         if kind == LOST:
             await self._confirm_lost()
@@ -298,14 +305,6 @@ class _Run:
         if len(cards) >= self.settings.card_limit:
             log.info("card limit reached: %d of %d", len(cards), self.settings.card_limit)
             raise Refused(Refusal.CARD_LIMIT, limit=self.settings.card_limit)
-
-    async def _cards_available(self) -> None:
-        try:
-            await self.issuer.ready()
-        except CardStockEmpty:
-            raise Refused(Refusal.CARD_STOCK_EMPTY) from None
-        except CardIssueFailed:
-            raise Refused(Refusal.CARD_FAILED) from None
 
     async def _confirm_lost(self) -> None:
         """What a lost key changes, before anything is revoked: said honestly."""

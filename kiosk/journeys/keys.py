@@ -26,6 +26,7 @@ from hardware.dispenser.protocol import (
     RejectBinFull,
     StockLevel,
 )
+from kiosk.journeys.refusals import Refusal, Refused
 
 log = logging.getLogger(__name__)
 
@@ -225,3 +226,14 @@ async def capture_stray_card(dispenser: CardDispenser) -> bool:
         return False
     log.warning("a card left at the RF position by a stop was captured")
     return True
+
+
+async def require_cards(issuer: CardIssuer) -> None:
+    """Before any money is taken or a credential revoked: a card can come out at all, else
+    the refusal that tells the guest why."""
+    try:
+        await issuer.ready()
+    except CardStockEmpty:
+        raise Refused(Refusal.CARD_STOCK_EMPTY) from None
+    except CardIssueFailed:
+        raise Refused(Refusal.CARD_FAILED) from None
