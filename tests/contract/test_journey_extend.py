@@ -467,7 +467,8 @@ async def test_an_extension_stored_when_the_wait_runs_out_keeps_the_payment(
     client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
     values: dict, in_house: dict,
 ) -> None:  # fmt: skip
-    settings = kit.FAST.model_copy(update={"backend_timeout_s": 1})
+    # long enough for the card's search on a loaded machine, shorter than the slow reply
+    settings = kit.FAST.model_copy(update={"backend_timeout_s": 3})
     checkin = pms_journey(
         client, devices, settings, payment_log, signing_key=SIGNING_KEY, now=sim_clock
     )
@@ -477,7 +478,7 @@ async def test_an_extension_stored_when_the_wait_runs_out_keeps_the_payment(
 
     async def slow_reply(*args: Any) -> bool:  # applied, then the answer takes too long
         await real_extend(*args)
-        await asyncio.sleep(5)
+        await asyncio.sleep(8)
         return True
 
     extend.stays.extend_stay = slow_reply  # type: ignore[method-assign]
