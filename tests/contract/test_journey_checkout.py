@@ -438,6 +438,19 @@ async def _extra_at_the_desk(client: PmsClient, accom_id: int) -> None:
     await client.add_accom_bill(AddAccomBillRequest.model_validate(request))
 
 
+def both_rooms_to_a_refusal() -> list[dict]:
+    """The two-room guest checks both rooms out, and the end is a refusal screen."""
+    return [
+        *by_code("checkout_two_rooms"),
+        {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
+        {"on": "checkout_rooms", "tap": "all"},
+        {"on": "checkout_folio", "tap": "confirm"},
+        {"on": "checkout_cards", "tap": "no_more"},
+        {"on": "receipt", "tap": "continue", "optional": True},
+        {"on": "refusal", "tap": "finish"},
+    ]
+
+
 async def test_446_a_bill_posted_meanwhile_is_settled_at_the_desk(
     checkin: CheckinJourney,
     checkout: CheckoutJourney,
@@ -457,15 +470,7 @@ async def test_446_a_bill_posted_meanwhile_is_settled_at_the_desk(
         checkin,
         checkout,
         values,
-        [
-            *by_code("checkout_two_rooms"),
-            {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
-            {"on": "checkout_rooms", "tap": "all"},
-            {"on": "checkout_folio", "tap": "confirm"},
-            {"on": "checkout_cards", "tap": "no_more"},
-            {"on": "receipt", "tap": "continue", "optional": True},
-            {"on": "refusal", "tap": "finish"},
-        ],
+        both_rooms_to_a_refusal(),
         sim_server,
         desk_posts_an_extra,
         outcome="refused:balance_at_desk",
@@ -493,15 +498,7 @@ async def test_447_a_payment_taken_meanwhile_is_refunded_at_the_desk(
         checkin,
         checkout,
         values,
-        [
-            *by_code("checkout_two_rooms"),
-            {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
-            {"on": "checkout_rooms", "tap": "all"},
-            {"on": "checkout_folio", "tap": "confirm"},
-            {"on": "checkout_cards", "tap": "no_more"},
-            {"on": "receipt", "tap": "continue", "optional": True},
-            {"on": "refusal", "tap": "finish"},
-        ],
+        both_rooms_to_a_refusal(),
         sim_server,
         desk_takes_money,
         outcome="refused:refund_at_desk",
