@@ -140,7 +140,10 @@ def test_the_preview_rate_is_bounded(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     assert pipeline.stats.frames > 200  # the camera ran far faster than the preview
     assert 5 <= len(previews) <= elapsed * 20 + 1 and pipeline.stats.previews == len(previews)
-    assert min(np.diff(previews)) >= 0.05 - 0.002
+    # The pacer keeps 50 ms between the frames it passes on; the callback's own clock
+    # reading lags it by however late its thread ran (several ms on a loaded machine),
+    # so one gap may look shorter. Every frame passed on would be ~2 ms apart.
+    assert min(np.diff(previews)) >= 0.05 * 0.7
 
 
 def test_stop_returns_promptly_and_closes_the_camera(tmp_path: Path) -> None:

@@ -29,11 +29,13 @@ async def test_the_cue_runs_on_the_scan_screen_and_stops_when_the_guest_leaves(
     screen = await ui.show(SCAN)
     guide = screen.ids.guide
     assert guide.animating
-    marks = [list(mark) for mark in guide.marks]
     # Both movements get under way: the marks pulse outwards, the phone comes closer.
     await ui.until(lambda: guide.pulse > 0.3 and guide.approach > 0.3)
-    assert [list(mark) for mark in guide.marks] != marks
+    swollen = [list(mark) for mark in guide.marks]
     await ui.until(lambda: guide.pulse < 0.2)  # and the pulse comes back: a loop
+    # (compared across a known change of the pulse: on a loaded machine frames come
+    # seldom, and two of them can both find the pulse clamped at its peak)
+    assert [list(mark) for mark in guide.marks] != swollen
 
     await ui.show(BUSY)
     assert not guide.animating
