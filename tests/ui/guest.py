@@ -125,6 +125,13 @@ class Guest:
     async def choose(self, choice_id: str) -> None:
         await self.ui.tap(self.choice(choice_id))
 
+    async def start(self, journey: str) -> None:
+        """Choose ``journey`` on the attract screen's menu. Its six buttons reflow into two
+        columns over the frames after it shows (seen once on a loaded machine: the tap hit
+        the button that moved into place), so the tap waits for two more frames."""
+        await self.ui.frames(2)
+        await self.choose(journey)
+
     async def type(self, text: str) -> None:
         """Type ``text`` on the screen's keyboard and press OK."""
         keyboard = self.screen.keyboard

@@ -114,7 +114,7 @@ async def test_card_in_the_slot_the_folio_and_payment_by_touch(kiosk: Kiosk) -> 
     guest, case = kiosk.guest, kiosk.in_house["checkout_balance_due"]
     run = kiosk.start()
     await guest.on(Step.ATTRACT)
-    await guest.choose("checkout")
+    await guest.start("checkout")
     start = await guest.on(Step.CHECKOUT_START)
     assert "slot" in start.frame.message.text
     kiosk.card_path.guest_inserts(bytes.fromhex(case["card_uid"]))
@@ -149,7 +149,7 @@ async def test_one_room_of_two_by_qr_leaves_the_other_in_the_house(kiosk: Kiosk)
     guest, case = kiosk.guest, kiosk.in_house["checkout_two_rooms"]
     run = kiosk.start()
     await guest.on(Step.ATTRACT)
-    await guest.choose("checkout")
+    await guest.start("checkout")
     await guest.on(Step.CHECKOUT_START)
     guest.scan(kiosk.qr("checkout_two_rooms"))  # unsigned: the phone's last digits first
     await guest.on(Step.IDENTITY)

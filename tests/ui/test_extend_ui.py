@@ -84,7 +84,7 @@ async def test_extend_by_card_two_nights_by_touch(
     run = asyncio.ensure_future(lobby(client, devices, payment_log, sim_clock).run(ui.channel))
     attract = await guest.on(Step.ATTRACT)
     assert "Extend my stay" in [b.text for b in attract.frame.choices.children]
-    await guest.choose("extend")
+    await guest.start("extend")
     start = await guest.on(Step.EXTEND_START)
     assert start.frame.title.text == "Extend your stay"
     insert(devices, stay["card"])
@@ -124,7 +124,7 @@ async def test_a_room_booked_next_night_is_refused_on_screen_and_the_card_comes_
     before = await stay_end(client, stay["order_id"])
     run = asyncio.ensure_future(lobby(client, devices, payment_log, sim_clock).run(ui.channel))
     await guest.on(Step.ATTRACT)
-    await guest.choose("extend")
+    await guest.start("extend")
     await guest.on(Step.EXTEND_START)
     insert(devices, stay["card"])
     refusal = await guest.on(Step.REFUSAL)

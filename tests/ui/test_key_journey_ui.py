@@ -88,7 +88,7 @@ async def test_a_lost_key_by_touch(kiosk: Kiosk) -> None:
     cards_before, pins_before, keys_before = await credentials(kiosk.client, order_id)
     run = kiosk.serve_one_guest()
     await guest.on(Step.ATTRACT)
-    await guest.choose("key")
+    await guest.start("key")
     menu = await guest.on(Step.KEY_MENU)
     assert menu.frame.title.text == "A room key"
     await guest.choose("lost")
