@@ -121,12 +121,11 @@ BILL_PAGE_SIZE = 100
 WALK_IN_BOOKER = "Kiosk walk-in"  # the order's name: the guest registers on the stay itself
 REFUND_NAME = "Kiosk refund"
 NO_FEE = Decimal("0.00")
-# How long before now a stay still in the house may have begun (``find_by_card``).
+# How long before now a stay still in the house may have begun (``_stay_holding``).
 IN_HOUSE_LOOKBACK = timedelta(days=30)
 CARD_SEARCH_CONCURRENCY = 8  # PMS reads in flight at once while a card's stay is searched
 T = TypeVar("T")
 MAX_BILL_PAGES = 50
-_A_MINUTE = timedelta(minutes=1)
 _A_DAY = timedelta(days=1)
 
 _STATES = {
@@ -535,39 +534,11 @@ class PmsBackend:
     # --- extend stay (issue 11, item 2) ---------------------------------------------------
 
     async def find_by_card(self, card_uid: str, at: datetime) -> tuple[Reservation, Stay] | None:
-        uid = card_uid.upper()
-        with mapped(Reason.BACKEND_FAULT):
-            # The room calendar names the orders in house now; their stays' ids and then
-            # each stay's cards follow, each round's calls at once.
-            calendar = await self._client.get_accom_list(
-                AccomListRequest(pms_id=self._pms_id, start_date=at, end_date=at + _A_MINUTE)
-            )
-            orders = sorted(
-                {
-                    stay.order_id
-                    for line in calendar
-                    for stay in line.order_list
-                    if stay.order_id and stay.accom_status is AccomStatus.CHECKED_IN
-                }
-            )
-            details = await asyncio.gather(
-                *(self._client.get_accom_detail(AccomDetailRequest(order_id=o)) for o in orders)
-            )
-            in_house = [
-                (order_id, accom.accom_id)
-                for order_id, detail in zip(orders, details, strict=True)
-                for accom in detail.accom_list
-                if accom.accom_id and accom.accom_status is AccomStatus.CHECKED_IN
-            ]
-            cards = await asyncio.gather(
-                *(self._client.get_all_accom_card(AccomRef(accom_id=a)) for _, a in in_house)
-            )
-        for (order_id, accom_id), records in zip(in_house, cards, strict=True):
-            if any(record.card_uid.upper() == uid for record in records):
-                reservation = await self.find_reservation(PmsOrderRef(order_id))
-                stay = next(s for s in reservation.stays if s.stay_id == str(accom_id))
-                return reservation, stay
-        return None
+        held = await self._stay_holding(card_uid, at)
+        if held is None:
+            return None
+        reservation = await self.find_reservation(PmsOrderRef(held[0]))
+        return reservation, next(s for s in reservation.stays if s.stay_id == str(held[1]))
 
     async def card_uids(self, stay: Stay) -> frozenset[str]:
         with mapped(Reason.BACKEND_FAULT):
@@ -666,15 +637,22 @@ class PmsBackend:
     # --- check-out (the check-out journey) -------------------------------------------------
 
     async def departure_by_card(self, card_uid: str, now: datetime) -> tuple[Reservation, str]:
-        """The room calendar around ``now`` names the orders with stays in the house; each
-        such stay's cards (``getAllAccomCard``) are searched for the UID, all at once."""
+        held = await self._stay_holding(card_uid, now)
+        if held is None:
+            raise ReservationNotFound("no stay in the house holds this card")
+        return await self.find_reservation(PmsOrderRef(held[0])), str(held[1])
+
+    async def _stay_holding(self, card_uid: str, now: datetime) -> tuple[int, int] | None:
+        """The (order, stay) in the house whose cards include ``card_uid``. The seeds have
+        no search by card: the room calendar around ``now`` names the orders with stays
+        checked in (from ``IN_HOUSE_LOOKBACK`` back, so a guest past their departure
+        time is found too), then each such stay's cards (``getAllAccomCard``) are read,
+        a few at a time."""
         uid = card_uid.upper()
         with mapped(Reason.BACKEND_FAULT):
             calendar = await self._client.get_accom_list(
                 AccomListRequest(
-                    pms_id=self._pms_id,
-                    start_date=now - IN_HOUSE_LOOKBACK,
-                    end_date=now + timedelta(days=1),
+                    pms_id=self._pms_id, start_date=now - IN_HOUSE_LOOKBACK, end_date=now + _A_DAY
                 )
             )
             orders = sorted(
@@ -692,8 +670,8 @@ class PmsBackend:
             )
         for (order_id, accom_id), held in zip(stays, cards, strict=True):
             if any(card.card_uid.upper() == uid for card in held):
-                return await self.find_reservation(PmsOrderRef(order_id)), str(accom_id)
-        raise ReservationNotFound("no stay in the house holds this card")
+                return order_id, accom_id
+        return None
 
     async def _in_house(self, order_id: int) -> tuple[int, list[int]]:
         stays = await self._client.list_checkout(
