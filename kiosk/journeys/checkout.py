@@ -99,7 +99,7 @@ CHECKOUT_KEYS: tuple[str, ...] = (
     "checkout_receipt.heading", "checkout_receipt.refunded", "checkout_receipt.paid_now",
     "checkout_receipt.thanks",
     *(f"refusal.{r.value}.{part}" for r in (
-        Refusal.CARD_NOT_RECOGNISED, Refusal.NOT_IN_HOUSE, Refusal.BALANCE_AT_DESK,
+        Refusal.CARD_UNKNOWN, Refusal.NOT_IN_HOUSE, Refusal.BALANCE_AT_DESK,
         Refusal.REFUND_AT_DESK) for part in ("title", "message")),
     # shared with check-in
     "busy.title", "busy.looking_up", "payment.title", "payment.processing",
@@ -259,7 +259,7 @@ class _Run:
             card = await asyncio.to_thread(self.encoder.wait_for_card, CARD_READ_S)
         except CardEncoderError as exc:
             log.warning("returned card unreadable: %s", type(exc).__name__)
-            raise Refused(Refusal.CARD_NOT_RECOGNISED) from None
+            raise Refused(Refusal.CARD_UNKNOWN) from None
         self.card_uid = card.uid_hex
         try:
             return await self._backend(
@@ -267,7 +267,7 @@ class _Run:
             )
         except Refused as refused:
             if refused.reason is Refusal.UNKNOWN_CODE:
-                raise Refused(Refusal.CARD_NOT_RECOGNISED) from None
+                raise Refused(Refusal.CARD_UNKNOWN) from None
             raise
 
     async def _leaving(self, reservation: Reservation, card_stay: str | None) -> list[Stay]:

@@ -75,7 +75,7 @@ EXTEND_KEYS: tuple[str, ...] = (
     "extend_busy.finding", "extend_busy.extending",
     "extend_return.title", "extend_return.message",
     "extend_done.title", "extend_done.message",
-    *(f"refusal.{r.value}.{part}" for r in (Refusal.CARD_UNKNOWN, Refusal.NOTHING_TO_EXTEND,
+    *(f"refusal.{r.value}.{part}" for r in (Refusal.CARD_UNKNOWN, Refusal.NOT_IN_HOUSE,
       Refusal.ROOM_TAKEN, Refusal.CARD_NOT_UPDATED) for part in ("title", "message")),
 )  # fmt: skip
 
@@ -212,7 +212,7 @@ class _Run:
         self._mark_booking(reservation.reservation_id)
         in_house = [s for s in reservation.stays if s.state is StayState.CHECKED_IN]
         if not in_house:
-            raise Refused(Refusal.NOTHING_TO_EXTEND)
+            raise Refused(Refusal.NOT_IN_HOUSE)
         action = await self._card_or(
             View(
                 Step.EXTEND_CARD,

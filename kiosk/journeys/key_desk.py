@@ -280,7 +280,7 @@ class _Run:
             if s.state is StayState.CHECKED_IN and s.room is not None and s.ends > now
         ]
         if not in_house:
-            raise Refused(Refusal.NOT_CHECKED_IN)
+            raise Refused(Refusal.NOT_IN_HOUSE)
         if len(in_house) == 1:
             return in_house[0]
         action = await self.dialog.ask(

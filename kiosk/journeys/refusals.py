@@ -33,24 +33,23 @@ class Refusal(StrEnum):
     CARD_FAILED = "card_failed"
     BACKEND_UNREACHABLE = "backend_unreachable"
     BACKEND_FAULT = "backend_fault"
+    # a journey for guests staying now (check-out, extend, a key, an amenity)
+    NOT_IN_HOUSE = "not_in_house"  # the booking has no room checked in now
     # amenity booking
     AMENITIES_UNAVAILABLE = "amenities_unavailable"  # no residence or no amenities to book
     SLOT_TAKEN = "slot_taken"  # the slot went meanwhile: the guest picks again
     # walk-in
     NO_ROOMS = "no_rooms"  # nothing clean and free that the kiosk may sell
-    # extend stay
+    # a journey that starts from the guest's room card (check-out, extend, a key)
     CARD_UNKNOWN = "card_unknown"  # the card is on no stay in house (or cannot be read)
-    NOTHING_TO_EXTEND = "nothing_to_extend"  # the booking has no stay in house to extend
+    # extend stay
     # the room is booked on the next night (extend); sold meanwhile (walk-in: the next one
     # is offered)
     ROOM_TAKEN = "room_taken"
     CARD_NOT_UPDATED = "card_not_updated"  # extended and paid, the card not re-encoded
     # the key journey
-    NOT_CHECKED_IN = "not_checked_in"  # no stay of the booking is checked in now
     CARD_LIMIT = "card_limit"  # the stay has as many cards as the property allows
     # the check-out journey
-    CARD_NOT_RECOGNISED = "card_not_recognised"  # no stay in the house holds this card
-    NOT_IN_HOUSE = "not_in_house"  # the booking has no room checked in (amenities too)
     BALANCE_AT_DESK = "balance_at_desk"  # 446: the rooms are out, a balance is left
     REFUND_AT_DESK = "refund_at_desk"  # 447, or no refund at the terminal: the desk refunds
 

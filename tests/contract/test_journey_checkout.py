@@ -354,7 +354,7 @@ async def test_an_unknown_card_is_given_back(
             {"on": "refusal", "tap": "finish"},
         ],
         sim_server,
-        outcome="refused:card_not_recognised",
+        outcome="refused:card_unknown",
     )
     path = card_path(devices)
     assert path.reject_bin == [] and path.inner.issued == 1  # presented, and the guest took it

@@ -446,7 +446,7 @@ async def test_a_stored_extension_is_parked_when_the_desk_extended_further_meanw
     assert await stay_end(client, guest["order_id"]) == further  # not moved back or on
 
 
-async def test_a_booking_not_checked_in_has_nothing_to_extend(
+async def test_a_booking_not_checked_in_is_not_in_house(
     checkin: CheckinJourney, sim_server: SimServer, values: dict, devices: Any
 ) -> None:
     arrival = next(a for a in seed_demo(sim_server, seed=1)["arrivals"] if a["case"] == "prepaid")
@@ -457,7 +457,7 @@ async def test_a_booking_not_checked_in_has_nothing_to_extend(
         checkin, {**values, "prepaid": code},
         [{"on": "attract", "tap": "extend"}, {"on": "extend_start", "scan": "@prepaid"},
          {"on": "refusal", "tap": "finish"}],
-        outcome="refused:nothing_to_extend", payments=0,
+        outcome="refused:not_in_house", payments=0,
     )  # fmt: skip
     assert Step.EXTEND_CARD not in report.result.steps  # no card asked for
     assert devices.dispenser.handed_out == []

@@ -243,7 +243,7 @@ async def test_a_booking_not_in_the_house_gets_no_key(
     await play(
         checkin, key_desk, values,
         [*start("extra", "prepaid"), {"on": "refusal", "tap": "finish"}],
-        outcome="refused:not_checked_in", cards=0,
+        outcome="refused:not_in_house", cards=0,
     )  # fmt: skip
 
 
