@@ -4,7 +4,7 @@ simulator), so each test names only what it changes."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,14 @@ from kiosk.backends.factory import open_backend
 from kiosk.backends.pms import PmsBackend
 from kiosk.config import BackendConfig
 from kiosk.demo.devices import simulated_devices
+from kiosk.demo.script import values_from_manifest
 from kiosk.i18n import Catalogue
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import Backoff, DurableOutbox
+from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sealing import Sealer
 from kiosk.state import StateDb
 
@@ -101,6 +103,27 @@ def pms_journey(
     folder = payment_log.db.path.parent
     backend = pms_backend(client, durable_outbox(folder, pms=client, db=payment_log.db))
     return journey_over(backend, devices, settings, payment_log, signing_key=signing_key, now=now)
+
+
+# The QR codes' signing key of the journey tests (a test value, not a secret).
+SIGNING_KEY = b"journey-test-key-not-a-secret"
+
+
+def script_values(guests: Iterable[Mapping[str, Any]], signing_key: bytes) -> dict[str, str]:
+    """A script's "@" values for seeded guests, as the demo manifest gives them (the QR
+    payload, second factors, a room card), the QR payloads of signed cases signed with
+    ``signing_key``."""
+    entries = [
+        {
+            **guest,
+            "qr_payload": encode_payload(
+                PmsOrderRef(guest["order_id"], guest["order_no"]),
+                signing_key=signing_key if guest["signed"] else None,
+            ),
+        }
+        for guest in guests
+    ]
+    return values_from_manifest({"in_house": entries})
 
 
 def any_guest(*more_guests: tuple[str, str]) -> list[dict[str, Any]]:

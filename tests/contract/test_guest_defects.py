@@ -21,10 +21,9 @@ from tests.conftest import SimClock
 from tests.contract import test_journey_checkin as base
 from tests.contract.test_journey_checkin import FAST, play, register, start, stay_states
 
-# The journey tests' fixtures: the demo property, its QR codes, the client, the devices.
-demo, values, client, devices, payment_log, journey = (
-    base.demo, base.values, base.client, base.devices, base.payment_log, base.journey
-)  # fmt: skip
+# The check-in tests' fixtures: the demo property, its QR codes, the journey (the client,
+# the devices and the payment log are every contract test's, in conftest.py).
+demo, values, journey = base.demo, base.values, base.journey
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ import asyncio
 import gc
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,11 +41,11 @@ from kiosk.sim.pms.property import set_dirty
 from kiosk.sim.server import SimServer
 from tests import journey_kit as kit
 from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import durable_outbox, pms_journey, state_db
+from tests.journey_kit import durable_outbox, pms_journey
 
 pytestmark = pytest.mark.timeout(60)
 
-SIGNING_KEY = b"journey-test-key-not-a-secret"
+SIGNING_KEY = kit.SIGNING_KEY
 FAST = kit.FAST.model_copy(
     update={
         "directions": {2: {"en": "Lift on your left, second floor"}},
@@ -63,34 +63,7 @@ def demo(sim_server: SimServer) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def values(demo: dict[str, dict[str, Any]]) -> dict[str, str]:
     """ "@case" -> the case's QR payload; "@case.phone_last4" / "@case.surname"."""
-    found: dict[str, str] = {}
-    for case, arrival in demo.items():
-        ref = PmsOrderRef(arrival["order_id"], arrival["order_no"])
-        key = SIGNING_KEY if arrival["signed"] else None
-        found[case] = encode_payload(ref, signing_key=key)
-        for name, value in arrival["second_factor"].items():
-            found[f"{case}.{name}"] = value
-    return found
-
-
-@pytest.fixture
-async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
-    async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01) as client:
-        yield client  # type: ignore[misc]
-
-
-@pytest.fixture
-def devices(tmp_path: Path) -> Iterator[Any]:
-    bundle = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
-    yield bundle
-    bundle.terminal.close()
-
-
-@pytest.fixture
-def payment_log(tmp_path: Path) -> Iterator[PaymentLog]:
-    log = PaymentLog(state_db(tmp_path / "state"))
-    yield log
-    log.db.close()
+    return kit.script_values(demo.values(), SIGNING_KEY)
 
 
 def make_journey(

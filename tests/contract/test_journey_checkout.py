@@ -5,9 +5,7 @@ stay and folio status, bills and refunds, the returned card."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,23 +28,20 @@ from kiosk.api.pms_types import (
 )
 from kiosk.backends.base import CheckoutFolio, Reservation, Stay
 from kiosk.backends.pms import PmsBackend
-from kiosk.demo.devices import SimCardPath, replay_kiosk_sales, simulated_devices
+from kiosk.demo.devices import SimCardPath, replay_kiosk_sales
 from kiosk.demo.script import GuestScript, ScriptReport, SimServerBackend, run_script
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.checkout import CheckoutJourney
 from kiosk.journeys.messages import Step, View
 from kiosk.journeys.payment import PaymentLog
-from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.runtime import checkout_journey
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests import journey_kit as kit
-from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import pms_journey, state_db
 
 pytestmark = pytest.mark.timeout(60)
 
-SIGNING_KEY = b"journey-test-key-not-a-secret"
+SIGNING_KEY = kit.SIGNING_KEY
 
 
 @pytest.fixture
@@ -57,44 +52,7 @@ def demo(sim_server: SimServer) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def values(demo: dict[str, dict[str, Any]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for case, guest in demo.items():
-        ref = PmsOrderRef(guest["order_id"], guest["order_no"])
-        found[case] = encode_payload(ref, signing_key=SIGNING_KEY if guest["signed"] else None)
-        for name, value in guest["second_factor"].items():
-            found[f"{case}.{name}"] = value
-        if "card_uid" in guest:
-            found[f"{case}.card"] = guest["card_uid"]
-    return found
-
-
-@pytest.fixture
-async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
-    async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01) as client:
-        yield client  # type: ignore[misc]
-
-
-@pytest.fixture
-def devices(tmp_path: Path) -> Iterator[Any]:
-    bundle = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
-    yield bundle
-    bundle.terminal.close()
-
-
-@pytest.fixture
-def payment_log(tmp_path: Path) -> Iterator[PaymentLog]:
-    log = PaymentLog(state_db(tmp_path / "state"))
-    yield log
-    log.db.close()
-
-
-@pytest.fixture
-def checkin(
-    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock
-) -> CheckinJourney:
-    return pms_journey(
-        client, devices, kit.FAST, payment_log, signing_key=SIGNING_KEY, now=sim_clock
-    )
+    return kit.script_values(demo.values(), SIGNING_KEY)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from hardware.card_encoder.simulator import SimCard, SimEncoder
 from hardware.payment.protocol import Kind, Outcome
 from kiosk.api.pms import PmsClient
 from kiosk.api.pms_types import AccomDetailRequest, BillListRequest, BillListType
-from kiosk.demo.devices import SimCardPath, simulated_devices
+from kiosk.demo.devices import SimCardPath
 from kiosk.demo.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.extend import ExtendJourney, extend_journey
@@ -35,12 +33,12 @@ from kiosk.sim.params import Params
 from kiosk.sim.server import SimContext, SimServer
 from kiosk.state import JourneyMark, current_journey
 from tests import journey_kit as kit
-from tests.conftest import SIM_TOKEN, SimClock
-from tests.journey_kit import durable_outbox, pms_journey, state_db
+from tests.conftest import SimClock
+from tests.journey_kit import durable_outbox, pms_journey
 
 pytestmark = pytest.mark.timeout(60)
 
-SIGNING_KEY = b"journey-test-key-not-a-secret"
+SIGNING_KEY = kit.SIGNING_KEY
 KING_RATE = Decimal("388.00")
 SUITE_RATE = Decimal("888.00")
 
@@ -53,43 +51,7 @@ def in_house(sim_server: SimServer) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def values(in_house: dict[str, dict[str, Any]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for case, guest in in_house.items():
-        ref = PmsOrderRef(guest["order_id"], guest["order_no"])
-        found[case] = encode_payload(ref, signing_key=SIGNING_KEY if guest["signed"] else None)
-        found[f"{case}.card"] = guest["card"]
-        for name, value in guest["second_factor"].items():
-            found[f"{case}.{name}"] = value
-    return found
-
-
-@pytest.fixture
-async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
-    async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01) as client:
-        yield client  # type: ignore[misc]
-
-
-@pytest.fixture
-def devices(tmp_path: Path) -> Iterator[Any]:
-    bundle = simulated_devices(tmp_path, terminal_response_timeout_s=0.05)
-    yield bundle
-    bundle.terminal.close()
-
-
-@pytest.fixture
-def payment_log(tmp_path: Path) -> Iterator[PaymentLog]:
-    log = PaymentLog(state_db(tmp_path / "state"))
-    yield log
-    log.db.close()
-
-
-@pytest.fixture
-def checkin(
-    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock
-) -> CheckinJourney:
-    return pms_journey(
-        client, devices, kit.FAST, payment_log, signing_key=SIGNING_KEY, now=sim_clock
-    )
+    return kit.script_values(in_house.values(), SIGNING_KEY)
 
 
 async def play(

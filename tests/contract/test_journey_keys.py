@@ -5,8 +5,6 @@ After each run the simulator's own records are checked: cards, door PINs, e-keys
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +28,10 @@ from kiosk.journeys.messages import Step, View
 from kiosk.journeys.payment import PaymentLog
 from kiosk.journeys.settings import JourneySettings
 from kiosk.outbox import DEAD, Mutation, Verdict
-from kiosk.qr_payload import PmsOrderRef, encode_payload
 from kiosk.sim.demo import seed_demo
 from kiosk.sim.server import SimServer
 from tests import journey_kit as kit
-from tests.conftest import SIM_TOKEN, SimClock
+from tests.conftest import SimClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,32 +47,7 @@ def demo(sim_server: SimServer) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def values(demo: dict[str, dict[str, Any]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for case, arrival in demo.items():
-        ref = PmsOrderRef(arrival["order_id"], arrival["order_no"])
-        found[case] = encode_payload(ref, signing_key=SIGNING_KEY if arrival["signed"] else None)
-        for name, value in arrival["second_factor"].items():
-            found[f"{case}.{name}"] = value
-    return found
-
-
-@pytest.fixture
-async def client(sim_server: SimServer) -> AsyncIterator[PmsClient]:
-    async with PmsClient(sim_server.url, SIM_TOKEN, timeout=2, retry_backoff=0.01) as client:
-        yield client  # type: ignore[misc]
-
-
-@pytest.fixture
-def devices(tmp_path: Path) -> Iterator[Any]:
-    with kit.fast_devices(tmp_path) as bundle:
-        yield bundle
-
-
-@pytest.fixture
-def payment_log(tmp_path: Path) -> Iterator[PaymentLog]:
-    log = PaymentLog(kit.state_db(tmp_path / "state"))
-    yield log
-    log.db.close()
+    return kit.script_values(demo.values(), SIGNING_KEY)
 
 
 def journeys(
