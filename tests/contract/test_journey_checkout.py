@@ -6,7 +6,7 @@ stay and folio status, bills and refunds, the returned card."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -61,29 +61,38 @@ def checkout(checkin: CheckinJourney) -> CheckoutJourney:
     return checkout_journey(checkin, checkin.backend)
 
 
-async def play(
+class Play(Protocol):
+    async def __call__(
+        self, actions: list[dict], on_view: Any = None, **expect: Any
+    ) -> ScriptReport: ...
+
+
+@pytest.fixture
+def play(
     checkin: CheckinJourney,
     checkout: CheckoutJourney,
     values: dict[str, str],
-    actions: list[dict],
     sim_server: SimServer,
-    on_view: Any = None,
-    **expect: Any,
-) -> ScriptReport:
-    script = GuestScript.model_validate(
-        {"name": "test", "actions": actions, "expect": expect, "max_seconds": 30}
-    )
-    report = await run_script(
-        checkin,
-        script,
-        values,
-        lobby=checkin.lobby(checkout),
-        backend=SimServerBackend(sim_server),
-        on_view=on_view,
-    )
-    assert report.passed, (report.failures, report.transcript)
-    assert report.result.journey == "checkout"
-    return report
+) -> Play:
+    """A guest script through the lobby to check-out, whose outcome must be ``expect``."""
+
+    async def play(actions: list[dict], on_view: Any = None, **expect: Any) -> ScriptReport:
+        script = GuestScript.model_validate(
+            {"name": "test", "actions": actions, "expect": expect, "max_seconds": 30}
+        )
+        report = await run_script(
+            checkin,
+            script,
+            values,
+            lobby=checkin.lobby(checkout),
+            backend=SimServerBackend(sim_server),
+            on_view=on_view,
+        )
+        assert report.passed, (report.failures, report.transcript)
+        assert report.result.journey == "checkout"
+        return report
+
+    return play
 
 
 def by_card(case: str) -> list[dict]:
@@ -132,13 +141,10 @@ def card_path(devices: Any) -> SimCardPath:
 
 
 async def test_card_in_the_slot_pays_the_extras_and_is_kept_erased(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_balance_due"]
     seen: list[View] = []
@@ -147,15 +153,11 @@ async def test_card_in_the_slot_pays_the_extras_and_is_kept_erased(
         seen.append(view)
 
     report = await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_card("checkout_balance_due"),
             {"on": "checkout_folio", "pay": "approve", "choice": "confirm"},
             *FINISH,
         ],
-        sim_server,
         on_view,
         outcome="checked_out",
         payments=1,
@@ -179,23 +181,16 @@ async def test_card_in_the_slot_pays_the_extras_and_is_kept_erased(
 
 
 async def test_a_returned_card_holding_a_key_is_erased_before_the_bin(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_refund"]
     replay_kiosk_sales(devices.terminal, {"in_house": [guest]}, "CNY")
     path = card_path(devices)
     held = path.pocket_card(bytes.fromhex(guest["card_uid"]), b'{"room_id":1}')  # as written
     await play(
-        checkin,
-        checkout,
-        values,
         [*by_card("checkout_refund"), {"on": "checkout_folio", "tap": "confirm"}, *FINISH],
-        sim_server,
         outcome="checked_out",
         cards_returned=1,
     )
@@ -206,22 +201,15 @@ async def test_a_returned_card_holding_a_key_is_erased_before_the_bin(
 
 
 async def test_an_overpayment_goes_back_to_the_kiosk_sale_card(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_refund"]
     assert replay_kiosk_sales(devices.terminal, {"in_house": [guest]}, "CNY") == 1
     report = await play(
-        checkin,
-        checkout,
-        values,
         [*by_code("checkout_refund"), {"on": "checkout_folio", "tap": "confirm"}, *FINISH],
-        sim_server,
         outcome="checked_out",
         payments=1,
         cards_returned=0,
@@ -236,18 +224,12 @@ async def test_an_overpayment_goes_back_to_the_kiosk_sale_card(
 
 
 async def test_one_room_of_two_leaves_the_other_in_the_house(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_two_rooms"]  # an unsigned code: the second factor first
     await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_code("checkout_two_rooms"),
             {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
@@ -255,7 +237,6 @@ async def test_one_room_of_two_leaves_the_other_in_the_house(
             {"on": "checkout_folio", "tap": "confirm"},
             *FINISH,
         ],
-        sim_server,
         outcome="checked_out",
         payments=0,
         steps_include=["identity", "checkout_rooms"],
@@ -266,18 +247,12 @@ async def test_one_room_of_two_leaves_the_other_in_the_house(
 
 
 async def test_every_room_of_the_booking_leaves_and_the_folio_closes(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_two_rooms"]
     await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_code("checkout_two_rooms"),
             {"on": "identity", "type": "@checkout_two_rooms.phone_last4"},
@@ -285,7 +260,6 @@ async def test_every_room_of_the_booking_leaves_and_the_folio_closes(
             {"on": "checkout_folio", "tap": "confirm"},
             *FINISH,
         ],
-        sim_server,
         outcome="checked_out",
     )
     found = await states(client, guest["order_id"])
@@ -296,55 +270,37 @@ async def test_every_room_of_the_booking_leaves_and_the_folio_closes(
 
 
 async def test_an_unknown_card_is_given_back(
-    checkin: CheckinJourney,
     checkout: CheckoutJourney,
-    values: dict,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     await play(
-        checkin,
-        checkout,
-        values,
         [
             {"on": "attract", "tap": "checkout"},
             {"on": "checkout_start", "insert_card": "DEADBEEF"},
             {"on": "refusal", "tap": "finish"},
         ],
-        sim_server,
         outcome="refused:card_unknown",
     )
     path = card_path(devices)
     assert path.reject_bin == [] and path.inner.issued == 1  # presented, and the guest took it
 
 
-async def test_a_booking_not_in_the_house_is_refused(
-    checkin: CheckinJourney, checkout: CheckoutJourney, values: dict, sim_server: SimServer
-) -> None:
+async def test_a_booking_not_in_the_house_is_refused(play: Play) -> None:
     await play(
-        checkin,
-        checkout,
-        values,
         [*by_code("prepaid"), {"on": "refusal", "tap": "finish"}],
-        sim_server,
         outcome="refused:not_in_house",
     )
 
 
 async def test_no_kiosk_sale_to_refund_to_sends_the_guest_to_the_desk(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_refund"]  # the terminal never saw the sale: no refund there
     await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_code("checkout_refund"),
             {"on": "checkout_folio", "tap": "confirm"},
@@ -352,7 +308,6 @@ async def test_no_kiosk_sale_to_refund_to_sends_the_guest_to_the_desk(
             {"on": "receipt", "tap": "continue", "optional": True},
             {"on": "refusal", "tap": "finish"},
         ],
-        sim_server,
         outcome="refused:refund_at_desk",
     )
     found = await states(client, guest["order_id"])
@@ -362,25 +317,18 @@ async def test_no_kiosk_sale_to_refund_to_sends_the_guest_to_the_desk(
 
 
 async def test_a_declined_payment_leaves_the_guest_in_the_house(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
     devices: Any,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_balance_due"]
     await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_card("checkout_balance_due"),
             {"on": "checkout_folio", "pay": "decline", "choice": "confirm"},
             {"on": "payment", "tap": "cancel"},
         ],
-        sim_server,
         outcome="cancelled_by_guest",
         payments=0,
     )
@@ -410,12 +358,9 @@ def both_rooms_to_a_refusal() -> list[dict]:
 
 
 async def test_446_a_bill_posted_meanwhile_is_settled_at_the_desk(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_two_rooms"]
     accom_id = next(iter(await states(client, guest["order_id"])))
@@ -425,11 +370,7 @@ async def test_446_a_bill_posted_meanwhile_is_settled_at_the_desk(
             await _extra_at_the_desk(client, accom_id)
 
     await play(
-        checkin,
-        checkout,
-        values,
         both_rooms_to_a_refusal(),
-        sim_server,
         desk_posts_an_extra,
         outcome="refused:balance_at_desk",
     )
@@ -438,12 +379,9 @@ async def test_446_a_bill_posted_meanwhile_is_settled_at_the_desk(
 
 
 async def test_447_a_payment_taken_meanwhile_is_refunded_at_the_desk(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_two_rooms"]
 
@@ -453,11 +391,7 @@ async def test_447_a_payment_taken_meanwhile_is_refunded_at_the_desk(
             await client.cashier(CashierRequest(order_id=guest["order_id"], bills=[bill]))
 
     await play(
-        checkin,
-        checkout,
-        values,
         both_rooms_to_a_refusal(),
-        sim_server,
         desk_takes_money,
         outcome="refused:refund_at_desk",
     )
@@ -477,12 +411,10 @@ class _LastOut(PmsBackend):
 @pytest.mark.parametrize("code", [444, 445])
 async def test_444_445_leave_the_rooms_out_and_the_folio_open(
     code: int,
-    checkin: CheckinJourney,
     checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_two_rooms"]
     first, second = list(await states(client, guest["order_id"]))
@@ -496,9 +428,7 @@ async def test_444_445_leave_the_rooms_out_and_the_folio_open(
         {"on": "checkout_folio", "tap": "confirm"},
         *FINISH,
     ]
-    report = await play(
-        checkin, checkout, values, actions, sim_server, outcome="checked_out", payments=0
-    )
+    report = await play(actions, outcome="checked_out", payments=0)
     done = [t for t in report.transcript if t.startswith("checkout_done")]
     assert done == ["checkout_done: checkout_done.title / checkout_done.folio_open"]
     found = await states(client, guest["order_id"])
@@ -507,26 +437,19 @@ async def test_444_445_leave_the_rooms_out_and_the_folio_open(
 
 
 async def test_a_card_left_in_the_slot_is_kept_for_staff_to_destroy(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
     demo: dict,
     client: PmsClient,
     devices: Any,
     payment_log: PaymentLog,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     guest = demo["checkout_balance_due"]
     report = await play(
-        checkin,
-        checkout,
-        values,
         [
             *by_card("checkout_balance_due"),
             {"take_card": False},  # the guest cancels and walks away from their card
             {"on": "checkout_folio", "tap": "cancel"},
         ],
-        sim_server,
         outcome="cancelled_by_guest",
     )
     assert report.result.unerased_cards == (guest["card_uid"],)
@@ -539,10 +462,7 @@ async def test_a_card_left_in_the_slot_is_kept_for_staff_to_destroy(
 
 
 async def test_without_paper_the_invoice_is_shown_with_a_qr(
-    checkin: CheckinJourney,
-    checkout: CheckoutJourney,
-    values: dict,
-    sim_server: SimServer,
+    play: Play,
 ) -> None:
     shown: list[View] = []
 
@@ -551,16 +471,12 @@ async def test_without_paper_the_invoice_is_shown_with_a_qr(
             shown.append(view)
 
     await play(
-        checkin,
-        checkout,
-        values,
         [
             {"paper": "out"},
             *by_card("checkout_balance_due"),
             {"on": "checkout_folio", "pay": "approve", "choice": "confirm"},
             *FINISH,
         ],
-        sim_server,
         on_view,
         outcome="checked_out",
         receipt="on_screen",
