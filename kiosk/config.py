@@ -372,7 +372,8 @@ class ConsoleConfig(BaseModel):
     accounts_file: Path = Field(
         Path("/etc/kiosk/console-accounts.json"),
         description="operator accounts (scrypt hashes, mode 0600), written by "
-        "`kiosk console adduser NAME --role viewer|operator`",
+        "`kiosk console adduser NAME --role viewer|operator` and `deluser NAME`; read again "
+        "when it changes",
     )
     audit_log: Path = Field(
         Path("var/console/audit.jsonl"),

@@ -5,9 +5,11 @@
 - ``kiosk console adduser NAME --role viewer|operator``: add an account (or change its
   role and password) in ``[console] accounts_file``; the password from standard input
   (first line) or, on a terminal, a prompt.
+- ``kiosk console deluser NAME``: remove an account; a running console ends its sessions
+  at their next request.
 
-Exit codes: 0 done; 2 a usage or config error (no accounts, plain-HTTP cookies on a public
-address, a bad broker URL).
+Exit codes: 0 done; 1 deluser found no such account; 2 a usage or config error (no
+accounts, plain-HTTP cookies on a public address, a bad broker URL).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ log = logging.getLogger("kiosk.console")
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "console",
-        help="the operators' browser console (and adduser for its accounts)",
+        help="the operators' browser console (and adduser/deluser for its accounts)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -46,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--role", choices=("viewer", "operator"), required=True)
     add.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config")
     add.set_defaults(func=run_adduser)
+    remove = commands.add_parser("deluser", help="remove an operator account")
+    remove.add_argument("name", help="the user name")
+    remove.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config")
+    remove.set_defaults(func=run_deluser)
 
 
 def _config(args: argparse.Namespace) -> KioskConfig:
@@ -80,6 +86,23 @@ def run_adduser(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"{path}: {exc.strerror}")
     print(f"{path}: {'added' if new else 'changed'} {args.name} ({args.role})")
+    return 0
+
+
+def run_deluser(args: argparse.Namespace) -> int:
+    from kiosk.remote.console.accounts import AccountsError, remove_user
+
+    path = _config(args).console.accounts_file
+    try:
+        removed = remove_user(path, args.name)
+    except AccountsError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{path}: {exc.strerror}")
+    if not removed:
+        print(f"kiosk console: {path} has no account {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"{path}: removed {args.name}")
     return 0
 
 

@@ -78,3 +78,36 @@ def test_adduser_reads_the_password_from_stdin(
     assert "not a user name" in capsys.readouterr().err
     assert adduser("vic", "short") == 2
     assert "shorter than 10" in capsys.readouterr().err
+
+
+def test_deluser_removes_one_account_and_says_when_there_is_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "accounts.json"
+    config = tmp_path / "console.toml"
+    config.write_text(f'[console]\naccounts_file = "{path}"\n')
+    add_user(path, "olga", "operator", "first-password")
+    add_user(path, "vic", "viewer", "viewer-password")
+
+    def deluser(name: str) -> int:
+        return main(["console", "deluser", name, "--config", str(config)])
+
+    assert deluser("olga") == 0
+    assert "removed olga" in capsys.readouterr().out
+    accounts = Accounts.load(path)  # still private: load refuses a file others may read
+    assert [a.name for a in accounts] == ["vic"]
+    assert accounts.check("vic", "viewer-password") is not None
+    assert deluser("olga") == 1
+    assert "no account 'olga'" in capsys.readouterr().err
+    assert sorted(p.name for p in path.parent.iterdir()) == ["accounts.json", "console.toml"]
+
+
+def test_accounts_follow_their_file_and_fail_closed(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.json"
+    add_user(path, "olga", "operator", "first-password")
+    accounts = Accounts.load(path)
+    assert accounts.current() is accounts  # unchanged: not read again
+    add_user(path, "vic", "viewer", "viewer-password")
+    assert sorted(a.name for a in accounts.current()) == ["olga", "vic"]
+    path.chmod(0o644)  # unusable now: nobody may log in until it is fixed
+    assert len(accounts.current()) == 0

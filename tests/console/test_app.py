@@ -14,7 +14,7 @@ import pytest
 from kiosk.cli import main
 from kiosk.config import ConsoleConfig, RemoteConfig
 from kiosk.remote.console import app as console_app
-from kiosk.remote.console.accounts import Accounts, add_user
+from kiosk.remote.console.accounts import Accounts, add_user, remove_user
 from kiosk.remote.console.audit import AuditLog
 from kiosk.remote.console.hub import FleetHub
 from kiosk.remote.operator import Message
@@ -182,3 +182,24 @@ def test_the_console_refuses_unsafe_starts(
     (folder / "accounts.json").chmod(0o644)
     assert main(argv) == 2
     assert "must be 0600" in capsys.readouterr().err
+
+
+async def test_removing_an_account_or_lowering_its_role_ends_its_sessions(folder: Path) -> None:
+    client = make_client(folder, secure_cookies=False)
+    await log_in(client, "olga")
+    assert (await client.get("/api/fleet")).status_code == 200
+    add_user(folder / "accounts.json", "olga", "viewer", PASSWORDS["olga"])  # a viewer now
+    assert (await client.get("/api/fleet")).status_code == 401
+    await log_in(client, "olga")  # back in, as a viewer
+    assert 'id="commands"' not in (await client.get("/kiosk/sim-0001")).text
+    assert remove_user(folder / "accounts.json", "olga")
+    assert (await client.get("/api/fleet")).status_code == 401
+    ended = [
+        entry
+        for line in (folder / "audit.jsonl").read_text().splitlines()
+        if (entry := json.loads(line))["event"] == "session_ended"
+    ]
+    assert [e["user"] for e in ended] == ["olga", "olga"]
+    token = await login_token(client)
+    form = {"csrf": token, "username": "olga", "password": PASSWORDS["olga"]}
+    assert (await client.post("/login", data=form)).status_code == 401

@@ -1,5 +1,7 @@
 """Operator accounts: user names, roles and scrypt password hashes in one JSON file (mode
-0600), written by ``kiosk console adduser`` and read by the console at start-up.
+0600), written by ``kiosk console adduser`` / ``deluser`` and read by the console at
+start-up and again whenever the file changes (so that a removed account, or a lowered
+role, takes effect on a running console at once).
 
 A hash is ``scrypt$<n>$<r>$<p>$<salt b64>$<key b64>``: the parameters travel with it, so
 they can be raised later without invalidating older hashes.
@@ -75,10 +77,14 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8), n=SCRYPT_N)
 
 
 class Accounts:
-    """The accounts of one file."""
+    """The accounts of one file, as it was when read."""
 
-    def __init__(self, accounts: dict[str, Account]) -> None:
+    def __init__(
+        self, accounts: dict[str, Account], path: Path | None = None, stamp: object = None
+    ) -> None:
         self._accounts = accounts
+        self._path = path
+        self._stamp = stamp
 
     def __contains__(self, name: str) -> bool:
         return name in self._accounts
@@ -88,6 +94,19 @@ class Accounts:
 
     def __iter__(self) -> Iterator[Account]:
         return iter(self._accounts.values())
+
+    def get(self, name: str) -> Account | None:
+        return self._accounts.get(name)
+
+    def current(self) -> Accounts:
+        """These accounts, or the file's again when it changed since it was read; none at
+        all when it can no longer be used (a console fails closed)."""
+        if self._path is None or _stamp(self._path) == self._stamp:
+            return self
+        try:
+            return Accounts.load(self._path)
+        except AccountsError:
+            return Accounts({}, self._path, _stamp(self._path))
 
     def check(self, name: str, password: str) -> Account | None:
         """The account when ``password`` is its password, else None (slow on purpose:
@@ -100,6 +119,7 @@ class Accounts:
     def load(cls, path: Path) -> Accounts:
         """Read ``path``; refused when others may read it (the hashes are secrets)."""
         try:
+            stamp = _stamp(path)
             mode = path.stat().st_mode
             text = path.read_text()
         except OSError as exc:
@@ -115,7 +135,16 @@ class Accounts:
             }
         except (ValueError, KeyError, TypeError) as exc:
             raise AccountsError(f"{path}: not an accounts file ({exc})") from None
-        return cls(accounts)
+        return cls(accounts, path, stamp)
+
+
+def _stamp(path: Path) -> object:
+    """What changes when the file is replaced or written (None: it is gone)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _role(value: object) -> Role:
@@ -134,6 +163,24 @@ def add_user(path: Path, name: str, role: Role, password: str) -> bool:
         entries = {a.name: {"role": a.role, "hash": a.password_hash} for a in Accounts.load(path)}
     new = name not in entries
     entries[name] = {"role": role, "hash": hash_password(password)}
+    _write(path, entries)
+    return new
+
+
+def remove_user(path: Path, name: str) -> bool:
+    """Remove ``name`` from ``path``; False when it has no such account."""
+    accounts = Accounts.load(path)
+    if name not in accounts:
+        return False
+    _write(
+        path,
+        {a.name: {"role": a.role, "hash": a.password_hash} for a in accounts if a.name != name},
+    )
+    return True
+
+
+def _write(path: Path, entries: dict[str, dict[str, str]]) -> None:
+    """The accounts file, replaced atomically, mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps({"version": 1, "accounts": entries}, indent=2, sort_keys=True) + "\n"
     # mkstemp creates the file 0600: the hashes are never readable by others, not even briefly.
@@ -147,4 +194,3 @@ def add_user(path: Path, name: str, role: Role, password: str) -> bool:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return new

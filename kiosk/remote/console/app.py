@@ -121,7 +121,19 @@ class Console:
     # --- helpers -------------------------------------------------------------------------
 
     def session(self, request: Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        return session if session is not None and self._entitled(session) else None
+
+    def _entitled(self, session: Session) -> bool:
+        """Whether the session's account still exists with its role: removing an account
+        (``kiosk console deluser``) or changing its role ends its sessions at once."""
+        self.accounts = self.accounts.current()
+        account = self.accounts.get(session.user)
+        if account is not None and account.role == session.role:
+            return True
+        self.sessions.drop(session.token)
+        self.hub.audit.write("session_ended", user=session.user, why="account changed or removed")
+        return False
 
     def _cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
         response.set_cookie(
@@ -278,7 +290,7 @@ class Console:
     async def _events(self, session: Session, listener: Listener) -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n\n"
-            while self.sessions.alive(session):
+            while self.sessions.alive(session) and self._entitled(session):
                 try:
                     name, data = await asyncio.wait_for(listener.queue.get(), KEEPALIVE_S)
                 except TimeoutError:
