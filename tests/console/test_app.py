@@ -203,3 +203,6 @@ async def test_removing_an_account_or_lowering_its_role_ends_its_sessions(folder
     token = await login_token(client)
     form = {"csrf": token, "username": "olga", "password": PASSWORDS["olga"]}
     assert (await client.post("/login", data=form)).status_code == 401
+    add_user(folder / "accounts.json", "olga", "operator", PASSWORDS["olga"])  # added back
+    await log_in(client, "olga")
+    assert 'id="commands"' in (await client.get("/kiosk/sim-0001")).text

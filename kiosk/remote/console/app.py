@@ -179,6 +179,7 @@ class Console:
         if wait > 0:
             msg = f"too many failed logins: try again in {int(wait) + 1} s"
             return self._login_page(request, msg, 429, name)
+        self.accounts = self.accounts.current()  # an account added since start-up
         account = await asyncio.to_thread(self.accounts.check, name, password)
         if account is None:
             self.throttle.failed(keys)
