@@ -47,6 +47,7 @@ from kiosk.i18n import Catalogue
 from kiosk.journeys import ekeys
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
+from kiosk.journeys.door_pins import door_pin
 from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import (
     CardIssueFailed,
@@ -729,10 +730,6 @@ class _Run:
             )
             room_params["door_pin"] = pin
             rooms.append(room_params)
-        # Where the property uses e-keys, the guest may ask for one on their phone.
-        credentials = door_credentials(self.backend)
-        offer = ekeys.ekey_offered(self.settings, credentials, stays)
-        finish = Choice("finish", "done.finish", primary=True)
         view = View(
             Step.DONE,
             "done.title",
@@ -743,18 +740,12 @@ class _Run:
                 "wifi_ssid": self.settings.wifi_ssid,
                 "wifi_password": self.settings.wifi_password,
             },
-            choices=(ekeys.offer_choice(), finish) if offer else (finish,),
             timeout_s=self.settings.done_timeout_s,
         )
-        if not offer or credentials is None:
-            await self.dialog.ask_final(view)
-            return
-        try:
-            action = await self.dialog.ask(view, ActionKind.CHOOSE)
-        except GuestLeft:
-            return  # checked in: leaving the done screen changes nothing
-        if action.value == "ekey":
-            await ekeys.send_and_show(self.dialog, credentials, stays, self.settings)
+        # Where the property uses e-keys, the guest may ask for one on their phone.
+        finish = Choice("finish", "done.finish", primary=True)
+        credentials = door_credentials(self.backend)
+        await ekeys.ask_done(self.dialog, view, finish, credentials, stays, self.settings)
 
     async def _as_checked_in(self, stays: list[Stay]) -> list[Stay]:
         try:
@@ -764,16 +755,9 @@ class _Run:
 
     async def _door_pins(self, stays: list[Stay]) -> list[str]:
         """Each stay's door PIN ("" for none), asked for all at once."""
-        return list(await asyncio.gather(*(self._door_pin(stay) for stay in stays)))
-
-    async def _door_pin(self, stay: Stay) -> str:
-        if not self.settings.door_pins:
-            return ""
-        try:
-            pin = await self._backend(self.backend.door_pin(stay, new_reference("pin")))
-        except Refused:
-            return ""  # the card opens the door; the PIN is a convenience
-        return pin or ""
+        return list(
+            await asyncio.gather(*(door_pin(self.backend, stay, self.settings) for stay in stays))
+        )
 
     # -- endings ----------------------------------------------------------------------------
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from enum import StrEnum
 
 from kiosk.backends.base import DoorCredentials, Stay
-from kiosk.journeys.dialog import Dialog
-from kiosk.journeys.messages import Choice, Step, View
+from kiosk.journeys.dialog import Dialog, GuestLeft
+from kiosk.journeys.messages import ActionKind, Choice, Step, View
 from kiosk.journeys.payment import new_reference
 from kiosk.journeys.refusals import Refused, backend_call
 from kiosk.journeys.settings import JourneySettings
@@ -45,6 +46,27 @@ def ekey_offered(
 
 def offer_choice() -> Choice:
     return Choice("ekey", "ekey.offer")
+
+
+async def ask_done(
+    dialog: Dialog,
+    view: View,
+    finish: Choice,
+    credentials: DoorCredentials | None,
+    stays: Sequence[Stay],
+    settings: JourneySettings,
+) -> None:
+    """A journey's done ``view`` with ``finish``, and "send a key to my phone" before it where
+    the property sends e-keys for ``stays``; the key goes out when the guest asks. The
+    guest's business is done: leaving the screen changes nothing."""
+    offer = credentials is not None and ekey_offered(settings, credentials, stays)
+    view = replace(view, choices=(offer_choice(), finish) if offer else (finish,))
+    try:
+        action = await dialog.ask(view, ActionKind.CHOOSE)
+    except GuestLeft:
+        return
+    if offer and credentials is not None and action.value == "ekey":
+        await send_and_show(dialog, credentials, stays, settings)
 
 
 async def send_ekey(

@@ -40,14 +40,17 @@ from kiosk.backends.base import (
     Stay,
     StayExtensions,
     StayState,
+    door_credentials,
 )
 from kiosk.backends.key_payload import composed_grant
 from kiosk.i18n import Catalogue
+from kiosk.journeys import ekeys
 from kiosk.journeys.card_slot import card_or_answer
 from kiosk.journeys.charging import charge_guest
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.devices import Devices
 from kiosk.journeys.dialog import CANCELLED_BY_GUEST, Dialog, GuestLeft, cancel_on
+from kiosk.journeys.door_pins import door_pin
 from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import Stage
 from kiosk.journeys.messages import Action, ActionKind, Choice, Step, View
@@ -74,7 +77,7 @@ EXTEND_KEYS: tuple[str, ...] = (
     "extend_pay.message", "extend_pay.cancelled",
     "extend_busy.finding", "extend_busy.extending",
     "extend_return.title", "extend_return.message",
-    "extend_done.title", "extend_done.message",
+    "extend_done.title", "extend_done.message", "extend_done.door_pin", *ekeys.EKEY_KEYS,
     *(f"refusal.{r.value}.{part}" for r in (Refusal.CARD_UNKNOWN, Refusal.NOT_IN_HOUSE,
       Refusal.ROOM_TAKEN, Refusal.CARD_NOT_UPDATED) for part in ("title", "message")),
 )  # fmt: skip
@@ -171,20 +174,30 @@ class _Run:
         paid = await self._pay(stay, nights, amount, reservation.currency)
         extended_now = await self._extend(stay, until, amount, f"extend-{paid}")
         await self._settle()
-        grant = await self._grant(dataclasses.replace(stay, ends=until), extended_now)
+        longer = dataclasses.replace(stay, ends=until)
+        grant = await self._grant(longer, extended_now)
         await self._reencode(grant.payload)
         await self._give_back()
-        await self.dialog.ask_final(
-            View(
-                Step.EXTEND_DONE,
-                "extend_done.title",
-                "extend_done.message",
-                params={**_room(stay), "until": until, "nights": nights},
-                choices=(Choice("finish", "done.finish", primary=True),),
-                timeout_s=self.settings.done_timeout_s,
-            )
-        )
+        await self._done(longer, nights, extended_now)
         return EXTENDED
+
+    async def _done(self, stay: Stay, nights: int, extended_now: bool) -> None:
+        """The new check-out time; a door PIN and, on request, a phone key that last until
+        it, where the property uses them: the old ones end at the old check-out. (An
+        extension still in the outbox is not the PMS's yet: its PIN waits for the desk.)"""
+        backend = self.journey.backend
+        pin = await door_pin(backend, stay, self.settings) if extended_now else ""
+        view = View(
+            Step.EXTEND_DONE,
+            "extend_done.title",
+            "extend_done.message",
+            params={**_room(stay), "until": stay.ends, "nights": nights, "door_pin": pin},
+            timeout_s=self.settings.done_timeout_s,
+        )
+        finish = Choice("finish", "done.finish", primary=True)
+        offered = [stay] if extended_now else []
+        credentials = door_credentials(backend)
+        await ekeys.ask_done(self.dialog, view, finish, credentials, offered, self.settings)
 
     async def _identify(self, qr: str | None) -> tuple[Reservation, Stay]:
         """The guest's card and its stay: by the card itself, or by the booking's code (and

@@ -37,6 +37,7 @@ from kiosk.journeys import ekeys
 from kiosk.journeys.card_slot import card_or_answer, give_back
 from kiosk.journeys.checkin import CheckinJourney
 from kiosk.journeys.dialog import Dialog, GuestLeft, cancel_on
+from kiosk.journeys.door_pins import door_pin
 from kiosk.journeys.keys import (
     CardIssueFailed,
     CardIssuer,
@@ -197,7 +198,7 @@ class _Run:
             return CARD_NOT_TAKEN  # nobody is there to read the done screen
         pin, ekey_sent = "", False
         if kind == LOST and not revoked.pending:  # a revocation still queued: old ones stand
-            pin = await self._new_door_pin(stay)
+            pin = await door_pin(self.backend, stay, self.settings)
             if revoked.ekeys:  # the guest used a phone key: a new one replaces it
                 sent = await ekeys.send_ekey(self.journey.credentials, stay, self.settings)
                 ekey_sent = sent is ekeys.EkeyOutcome.SENT
@@ -374,21 +375,7 @@ class _Run:
             payload.cancel()
             await asyncio.gather(payload, return_exceptions=True)  # retrieve its error
 
-    async def _new_door_pin(self, stay: Stay) -> str:
-        if not (self.settings.door_pins and stay.pin_lock):
-            return ""
-        try:
-            pin = await self._backend(self.backend.door_pin(stay, new_reference("pin")))
-        except Refused:
-            return ""  # the card opens the door; the PIN is a convenience
-        return pin or ""
-
     async def _done(self, stay: Stay, kind: str, pin: str, ekey_sent: bool) -> None:
-        credentials = self.journey.credentials
-        offer = not ekey_sent and ekeys.ekey_offered(self.settings, credentials, [stay])
-        choices = (Choice("finish", "key_done.finish", primary=True),)
-        if offer:
-            choices = (ekeys.offer_choice(), *choices)
         view = View(
             Step.KEY_DONE,
             "key_done.title",
@@ -398,15 +385,12 @@ class _Run:
                 "door_pin": pin,
                 "ekey_phone": stay.contact_phone[-4:] if ekey_sent else "",
             },
-            choices=choices,
             timeout_s=self.settings.done_timeout_s,
         )
-        try:
-            action = await self.dialog.ask(view, ActionKind.CHOOSE)
-        except GuestLeft:
-            return  # the card is out: leaving the done screen changes nothing
-        if action.value == "ekey":
-            await ekeys.send_and_show(self.dialog, credentials, [stay], self.settings)
+        finish = Choice("finish", "key_done.finish", primary=True)
+        offered = [] if ekey_sent else [stay]  # a new phone key went out already: none offered
+        credentials = self.journey.credentials
+        await ekeys.ask_done(self.dialog, view, finish, credentials, offered, self.settings)
 
     # -- staff's notices and endings --------------------------------------------------------
 

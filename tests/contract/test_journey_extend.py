@@ -18,7 +18,7 @@ from hardware.card_encoder.protocol import VerifyMismatch
 from hardware.card_encoder.simulator import SimCard, SimEncoder
 from hardware.payment.protocol import Kind, Outcome
 from kiosk.api.pms import PmsClient
-from kiosk.api.pms_types import AccomDetailRequest, BillListRequest, BillListType
+from kiosk.api.pms_types import AccomDetailRequest, BillListRequest, BillListType, OrderRef
 from kiosk.demo.devices import SimCardPath
 from kiosk.demo.script import GuestScript, ScriptReport, run_script
 from kiosk.journeys.checkin import CheckinJourney
@@ -457,3 +457,44 @@ async def test_an_extension_stored_when_the_wait_runs_out_keeps_the_payment(
     assert key_on(returned_card(devices))["check_out_time"] == int(after.timestamp())
     assert await stay_end(client, guest["order_id"]) == after
     assert await cashier_bills(client, guest["order_id"]) == [KING_RATE]
+
+
+async def test_the_door_pin_and_phone_key_last_until_the_new_check_out(
+    client: PmsClient, devices: Any, payment_log: PaymentLog, sim_clock: SimClock,
+    values: dict, in_house: dict,
+) -> None:  # fmt: skip
+    settings = kit.FAST.model_copy(update={"door_pins": True, "ekeys": True})
+    checkin = kit.pms_journey(
+        client, devices, settings, payment_log, signing_key=SIGNING_KEY, now=sim_clock
+    )
+    guest = in_house["extend_card"]
+    views: list[View] = []
+
+    async def seen(view: View) -> None:
+        views.append(view)
+
+    await play(
+        checkin, values,
+        [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
+         {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "ekey"},
+         {"on": "ekey", "tap": "finish"}],
+        on_view=seen, outcome="extended", payments=1,
+    )  # fmt: skip
+    after = await stay_end(client, guest["order_id"])
+    order = OrderRef(order_id=guest["order_id"])
+    (done,) = [v for v in views if v.step is Step.EXTEND_DONE]
+    pins = [
+        p
+        for entry in await client.get_accom_all_lock_password(order)
+        for p in entry.password_list
+        if p.end_date >= after
+    ]
+    assert [p.keyboard_pwd for p in pins] == [done.params["door_pin"]] and pins[0].keyboard_pwd
+    keys = [
+        k
+        for entry in await client.get_accom_all_access_keys(order)
+        for k in entry.key_list
+        if k.end_date >= after
+    ]
+    assert len(keys) == 1, keys
+    assert views[-1].message == "ekey.sent"

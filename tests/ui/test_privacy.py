@@ -22,12 +22,18 @@ TYPED = "QZ8X"
 
 def holders(ui: UiDriver, secret: str) -> list[str]:
     """Every widget property, on every screen and overlay, whose value shows ``secret``."""
+    from kivy.uix.widget import Widget
+
     roots = [*ui.app.manager.screens, *ui.app.root.children]
     found = []
     for root in roots:
         for widget in root.walk(restrict=True):
             for name in widget.properties():
                 value: Any = getattr(widget, name, None)
+                if isinstance(value, list | tuple):
+                    # Child widgets are walked themselves; their reprs hold memory addresses,
+                    # whose hex digits can spell a secret made of digits ("1208").
+                    value = [v for v in value if not isinstance(v, Widget)]
                 if isinstance(value, str | View | tuple | list | dict) and secret in str(value):
                     found.append(f"{type(widget).__name__}.{name}")
     return found
