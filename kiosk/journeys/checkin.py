@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment.protocol import Kind, Outcome, PaymentResult
-from hardware.printer.protocol import PrinterError
 from kiosk.backends.base import (
     Guest,
     IdKind,
@@ -64,9 +63,8 @@ from kiosk.journeys.receipt import (
     RECEIPT_KEYS,
     ReceiptFacts,
     build_receipt,
+    hand_out,
     initial_of,
-    receipt_qr_text,
-    receipt_rows,
 )
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
@@ -700,26 +698,7 @@ class _Run:
         )
         receipt = build_receipt(facts, self.journey.catalogue, self.language)
         printer = self.journey.devices.printer
-        params: dict[str, Any] = {}
-        if printer is not None:
-            try:
-                await asyncio.to_thread(printer.print_receipt, receipt)
-                self.receipt = "printed"
-            except PrinterError as exc:
-                log.warning("receipt not printed: %s", type(exc).__name__)
-        if self.receipt != "printed":
-            self.receipt = "on_screen"
-            params = {"receipt_rows": receipt_rows(receipt), "receipt_qr": receipt_qr_text(receipt)}
-        await self.dialog.ask_final(
-            View(
-                Step.RECEIPT,
-                "receipt.title",
-                "receipt.printed" if self.receipt == "printed" else "receipt.on_screen",
-                params=params,
-                choices=(Choice("continue", "common.continue", primary=True),),
-                timeout_s=self.settings.done_timeout_s,
-            )
-        )
+        self.receipt = await hand_out(self.dialog, printer, receipt, self.settings.done_timeout_s)
 
     async def _done(self, stays: list[Stay], pins: list[str]) -> None:
         rooms = []

@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from hardware.card_encoder.protocol import CardEncoderError
 from hardware.dispenser.protocol import DispenserError
 from hardware.payment.protocol import Kind, Outcome, PaymentError, PaymentResult
-from hardware.printer.protocol import PrinterError
 from hardware.printer.receipt import Align, Pair, Receipt, Separator, Text
 from kiosk.backends.base import (
     BackendError,
@@ -56,7 +55,7 @@ from kiosk.journeys.payment import (
     PaymentUnresolved,
     new_reference,
 )
-from kiosk.journeys.receipt import receipt_qr_text, receipt_rows
+from kiosk.journeys.receipt import hand_out
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
@@ -529,26 +528,7 @@ class _Run:
             self.journey.catalogue, self.dialog.language, reservation, folio, sale, refunded
         )
         printer = self.journey.devices.printer
-        if printer is not None:
-            try:
-                await asyncio.to_thread(printer.print_receipt, receipt)
-                self.receipt = "printed"
-            except PrinterError as exc:
-                log.warning("receipt not printed: %s", type(exc).__name__)
-        params: dict[str, Any] = {}
-        if self.receipt != "printed":
-            self.receipt = "on_screen"
-            params = {"receipt_rows": receipt_rows(receipt), "receipt_qr": receipt_qr_text(receipt)}
-        await self.dialog.ask_final(
-            View(
-                Step.RECEIPT,
-                "receipt.title",
-                f"receipt.{self.receipt}",
-                params=params,
-                choices=(Choice("continue", "common.continue", primary=True),),
-                timeout_s=self.settings.done_timeout_s,
-            )
-        )
+        self.receipt = await hand_out(self.dialog, printer, receipt, self.settings.done_timeout_s)
 
     async def _done(self, folio_open: bool) -> None:
         await self.dialog.ask_final(

@@ -55,6 +55,7 @@ from kiosk.journeys.identify import Identification
 from kiosk.journeys.keys import Stage
 from kiosk.journeys.messages import Action, ActionKind, Choice, Step, View
 from kiosk.journeys.payment import PaymentLog, Payments, new_reference
+from kiosk.journeys.receipt import ReceiptFacts, build_receipt, hand_out, initial_of
 from kiosk.journeys.refusals import Refusal, Refused, backend_call, refusal_view
 from kiosk.journeys.result import JourneyResult
 from kiosk.journeys.settings import JourneySettings
@@ -78,6 +79,7 @@ EXTEND_KEYS: tuple[str, ...] = (
     "extend_busy.finding", "extend_busy.extending",
     "extend_return.title", "extend_return.message",
     "extend_done.title", "extend_done.message", "extend_done.door_pin", *ekeys.EKEY_KEYS,
+    "extend_receipt.heading",
     *(f"refusal.{r.value}.{part}" for r in (Refusal.CARD_UNKNOWN, Refusal.NOT_IN_HOUSE,
       Refusal.ROOM_TAKEN, Refusal.CARD_NOT_UPDATED) for part in ("title", "message")),
 )  # fmt: skip
@@ -116,6 +118,7 @@ class _Run:
     extended: bool = False  # the extension is made (or in the outbox): the money stays
     sale: tuple[str, Decimal] | None = None  # the approved payment: reference, amount
     booking: str = ""
+    receipt: str = "none"  # printed, on_screen
     unrecorded: list[str] = field(default_factory=list)
     mark: JourneyMark = field(default_factory=lambda: JourneyMark(new_reference("journey")))
 
@@ -171,15 +174,34 @@ class _Run:
         await self.dialog.busy("busy.message")
         if not await self._backend(self.journey.stays.room_free_until(stay, until)):
             raise Refused(Refusal.ROOM_TAKEN, **_room(stay), until=stay.ends)
-        paid = await self._pay(stay, nights, amount, reservation.currency)
-        extended_now = await self._extend(stay, until, amount, f"extend-{paid}")
+        sale = await self._pay(stay, nights, amount, reservation.currency)
+        extended_now = await self._extend(stay, until, amount, f"extend-{sale.reference}")
         await self._settle()
         longer = dataclasses.replace(stay, ends=until)
         grant = await self._grant(longer, extended_now)
         await self._reencode(grant.payload)
         await self._give_back()
+        await self._receipt(reservation, longer, sale)
         await self._done(longer, nights, extended_now)
         return EXTENDED
+
+    async def _receipt(self, reservation: Reservation, stay: Stay, sale: PaymentResult) -> None:
+        """What was paid for which nights: the stay's dates with its new check-out."""
+        facts = ReceiptFacts(
+            booking_reference=reservation.reference,
+            holder_initial=initial_of(reservation.holder_name),
+            rooms=(str(_room(stay)["room"]),),
+            arrival=stay.starts,
+            departure=stay.ends,
+            paid=sale.amount or Decimal("0"),
+            currency=reservation.currency,
+            card_last4=sale.card_last4,
+            approval_code=sale.approval_code,
+        )
+        language = self.dialog.language
+        receipt = build_receipt(facts, self.journey.catalogue, language, "extend_receipt.heading")
+        printer = self.journey.devices.printer
+        self.receipt = await hand_out(self.dialog, printer, receipt, self.settings.done_timeout_s)
 
     async def _done(self, stay: Stay, nights: int, extended_now: bool) -> None:
         """The new check-out time; a door PIN and, on request, a phone key that last until
@@ -315,8 +337,10 @@ class _Run:
         local = stay.ends.astimezone(self.settings.zone)
         return (local + timedelta(days=nights)).astimezone(stay.ends.tzinfo)
 
-    async def _pay(self, stay: Stay, nights: int, amount: Decimal, currency: str) -> str:
-        """The guest pays for the nights; the approved payment's reference."""
+    async def _pay(
+        self, stay: Stay, nights: int, amount: Decimal, currency: str
+    ) -> PaymentResult:
+        """The guest pays for the nights; the approved payment."""
 
         async def charge() -> PaymentResult:
             result = await self.payments.charge(Kind.SALE, amount, currency)
@@ -334,7 +358,7 @@ class _Run:
             cancelled_message="extend_pay.cancelled",
             params={**_room(stay), "nights": nights},
         )
-        return result.reference
+        return result
 
     async def _extend(self, stay: Stay, until: datetime, amount: Decimal, reference: str) -> bool:
         """The extension, through the outbox (``reference`` is the payment's own, so never
@@ -473,6 +497,7 @@ class _Run:
             voided=tuple(payments.voided),
             unresolved=(*payments.unresolved, *payments.void_failed),
             unrecorded=tuple(self.unrecorded),
+            receipt=self.receipt,
             journey=ExtendJourney.name,
         )
 

@@ -210,7 +210,7 @@ SCRIPTS: dict[str, list[dict[str, Any]]] = {
     "extend_card": [{"on": "attract", "tap": "extend"},
                     {"on": "extend_start", "insert_card": "@extend_card.card"},
                     {"on": "extend_nights", "tap": "1"}, {"on": "payment", "pay": "approve"},
-                    {"on": "extend_done", "tap": "finish"}],
+                    {"on": "receipt", "tap": "continue"}, {"on": "extend_done", "tap": "finish"}],
     "walk_in": [{"on": "attract", "tap": "walk_in"}, {"on": "walk_in_nights", "tap": "n1"},
                 {"on": "walk_in_room", "tap": "book"}, {"on": "summary", "tap": "continue"},
                 *_register("Lucas Garcia", "P7654321"), {"on": "payment", "pay": "approve"},

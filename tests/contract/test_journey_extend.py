@@ -132,9 +132,11 @@ async def test_by_card_one_night_paid_and_the_card_re_encoded(
     report = await play(
         checkin, values,
         [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
-         {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "finish"}],
-        on_view=seen, outcome="extended", payments=1, voided=0,
+         {"on": "payment", "pay": "approve"},
+         {"on": "receipt", "tap": "continue"}, {"on": "extend_done", "tap": "finish"}],
+        on_view=seen, outcome="extended", payments=1, voided=0, receipt="printed",
     )  # fmt: skip
+    assert len(devices.printer.printed) == 1
     after = before + timedelta(days=1)
     assert await stay_end(client, guest["order_id"]) == after
     assert await cashier_bills(client, guest["order_id"]) == [KING_RATE]
@@ -165,7 +167,7 @@ async def test_by_booking_code_and_second_factor_then_the_card(
          {"on": "scan", "scan": "@extend_qr"}, {"on": "identity", "type": "@extend_qr.phone_last4"},
          {"on": "extend_card", "insert_card": "@extend_qr.card"},
          {"on": "extend_nights", "tap": "2"}, {"on": "payment", "pay": "approve"},
-         {"on": "extend_done", "tap": "finish"}],
+         {"on": "receipt", "tap": "continue"}, {"on": "extend_done", "tap": "finish"}],
         outcome="extended", payments=1,
     )  # fmt: skip
     assert await stay_end(client, guest["order_id"]) == before + timedelta(days=2)
@@ -193,7 +195,8 @@ async def test_the_reply_lost_the_extension_is_applied_exactly_once(
     script = GuestScript.model_validate(
         {"name": "lost", "max_seconds": 30, "expect": {"outcome": "extended", "payments": 1},
          "actions": [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
-                     {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "finish"}]}
+                     {"on": "payment", "pay": "approve"}, {"on": "receipt", "tap": "continue"},
+                     {"on": "extend_done", "tap": "finish"}]}
     )  # fmt: skip
     report = await run_script(checkin, script, values, lobby=checkin.lobby(extend))
     assert report.passed, (report.failures, report.transcript)
@@ -449,7 +452,8 @@ async def test_an_extension_stored_when_the_wait_runs_out_keeps_the_payment(
     script = GuestScript.model_validate(
         {"name": "slow", "max_seconds": 30, "expect": {"outcome": "extended", "voided": 0},
          "actions": [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
-                     {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "finish"}]}
+                     {"on": "payment", "pay": "approve"}, {"on": "receipt", "tap": "continue"},
+                     {"on": "extend_done", "tap": "finish"}]}
     )  # fmt: skip
     report = await run_script(checkin, script, values, lobby=checkin.lobby(extend))
     assert report.passed, (report.failures, report.transcript)
@@ -476,7 +480,8 @@ async def test_the_door_pin_and_phone_key_last_until_the_new_check_out(
     await play(
         checkin, values,
         [*by_card("extend_card"), {"on": "extend_nights", "tap": "1"},
-         {"on": "payment", "pay": "approve"}, {"on": "extend_done", "tap": "ekey"},
+         {"on": "payment", "pay": "approve"},
+         {"on": "receipt", "tap": "continue"}, {"on": "extend_done", "tap": "ekey"},
          {"on": "ekey", "tap": "finish"}],
         on_view=seen, outcome="extended", payments=1,
     )  # fmt: skip
@@ -498,3 +503,28 @@ async def test_the_door_pin_and_phone_key_last_until_the_new_check_out(
     ]
     assert len(keys) == 1, keys
     assert views[-1].message == "ekey.sent"
+
+
+async def test_without_paper_the_receipt_of_the_nights_is_on_screen(
+    checkin: CheckinJourney, values: dict, in_house: dict, client: PmsClient
+) -> None:
+    guest = in_house["extend_card"]
+    shown: list[View] = []
+
+    async def seen(view: View) -> None:
+        if view.step is Step.RECEIPT:
+            shown.append(view)
+
+    await play(
+        checkin, values,
+        [{"paper": "out"}, *by_card("extend_card"), {"on": "extend_nights", "tap": "2"},
+         {"on": "payment", "pay": "approve"}, {"on": "receipt", "tap": "continue"},
+         {"on": "extend_done", "tap": "finish"}],
+        on_view=seen, outcome="extended", payments=1, receipt="on_screen",
+    )  # fmt: skip
+    (receipt,) = shown
+    rows = "\n".join(receipt.params["receipt_rows"])
+    departure = checkin.catalogue.format_value(await stay_end(client, guest["order_id"]), "en")
+    assert "Stay extension receipt" in rows and f"{KING_RATE * 2} CNY" in rows
+    assert departure in rows and "206" in rows
+    assert guest["second_factor"]["surname"] not in rows  # the holder's initial only

@@ -100,6 +100,9 @@ async def test_extend_by_card_two_nights_by_touch(
     pay = await guest.on(Step.PAYMENT, "extend_pay.message")
     assert pay.frame.message.text == "2 more night(s) in room 206: 776.00 CNY"
     await guest.choose("pay")  # the terminal approves
+    receipt = await guest.on(Step.RECEIPT)
+    assert receipt.frame.message.text == "Please take your receipt"
+    await guest.choose("continue")
     done = await guest.on(Step.EXTEND_DONE)
     assert done.frame.message.text == (
         "Room 206: your new check-out is 07 Mar 2026 12:00. Your room card is updated."
@@ -114,6 +117,7 @@ async def test_extend_by_card_two_nights_by_touch(
     (card,) = devices.dispenser.handed_out  # type: ignore[attr-defined]
     assert key_on(card)["check_out_time"] == int(after.timestamp())
     assert Step.KEY_PROGRESS in guest.steps()  # "writing your room card", "checking the card"
+    assert result.receipt == "printed" and len(devices.printer.printed) == 1  # type: ignore[attr-defined]
 
 
 async def test_a_room_booked_next_night_is_refused_on_screen_and_the_card_comes_back(
