@@ -101,6 +101,44 @@ def test_an_approved_sale_and_its_replay(terminal: ZvtTerminal, emulator: ZvtEmu
     assert terminal.health().level is HealthLevel.OK
 
 
+def test_a_refund_against_a_kiosk_sale_and_its_replay(
+    terminal: ZvtTerminal, emulator: ZvtEmulator
+) -> None:
+    terminal.open()
+    sale = terminal.sale("pay-1", AMOUNT, "CNY")
+    refund = terminal.refund("ref-1", Decimal("28.51"), "CNY", "pay-1")
+    assert (refund.outcome, refund.kind, refund.amount) == (
+        Outcome.APPROVED, Kind.REFUND, Decimal("28.51")
+    )  # fmt: skip
+    assert refund.card_last4 == sale.card_last4
+    [given_back] = emulator.refunds()
+    assert (given_back.units, given_back.currency) == (2851, "0156")
+    assert [b.kind for b in emulator.charges()] == ["sale"]  # the sale stands
+    # The same reference again: the journal's answer, never a second refund.
+    assert terminal.refund("ref-1", Decimal("28.51"), "CNY", "pay-1") == refund
+    assert terminal.status("ref-1") == refund
+    assert emulator.requests.count("0631") == 1
+
+
+def test_a_refund_the_sale_does_not_cover_is_declined_unsent(
+    terminal: ZvtTerminal, emulator: ZvtEmulator
+) -> None:
+    terminal.open()
+    terminal.sale("pay-1", AMOUNT, "CNY")
+    for n, (amount, currency, sale) in enumerate((
+        (AMOUNT + Decimal("0.01"), "CNY", "pay-1"),  # more than the sale
+        (Decimal("1.00"), "EUR", "pay-1"),  # another currency
+        (Decimal("1.00"), "CNY", "pay-unknown"),  # no such sale here
+    )):  # fmt: skip
+        refused = terminal.refund(f"ref-x{n}", amount, currency, sale)
+        assert refused.outcome is Outcome.DECLINED and refused.kind is Kind.REFUND
+    assert "0631" not in emulator.requests and emulator.refunds() == []
+    # A refund the terminal declines (the card presented refused) books nothing.
+    emulator.queue(Script(result="decline", code=0x05))
+    declined = terminal.refund("ref-2", Decimal("1.00"), "CNY", "pay-1")
+    assert declined.outcome is Outcome.DECLINED and emulator.refunds() == []
+
+
 def test_the_journal_keeps_no_card_number(emulator: ZvtEmulator, tmp_path: Path) -> None:
     journal = tmp_path / "zvt.sqlite"
     terminal = make_terminal(emulator, journal)
@@ -401,6 +439,30 @@ def test_the_journeys_payments_over_zvt(
         assert emulator.requests.count("0601") == 1  # status, never a second charge
         assert payment_log.state(result.reference) == Outcome.VOIDED.value
         assert emulator.charges() == []
+    finally:
+        db.close()
+
+
+def test_a_check_out_refund_over_zvt(
+    terminal: ZvtTerminal, emulator: ZvtEmulator, tmp_path: Path
+) -> None:
+    """Check-out's refund path on the real driver: saved first, made once, never voided."""
+    db = StateDb.in_dir(tmp_path / "state")
+    payment_log = PaymentLog(db)
+    payments = Payments(terminal, payment_log, status_interval_s=0.05, status_deadline_s=10)
+    terminal.open()
+    sale = terminal.sale("pay-earlier", AMOUNT, "CNY")  # the check-in's sale, days before
+
+    async def checkout() -> PaymentResult:
+        refund = await payments.refund(Decimal("100.00"), "CNY", sale.reference)
+        await payments.void_all()  # a refund is not the journey's to void
+        return refund
+
+    try:
+        refund = asyncio.run(checkout())
+        assert refund.approved and payment_log.state(refund.reference) == "approved"
+        assert [b.units for b in emulator.refunds()] == [10000]
+        assert not any(b.reversed for b in emulator.bookings.values())
     finally:
         db.close()
 

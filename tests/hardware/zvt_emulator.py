@@ -52,6 +52,9 @@ class Booking:
     reversed: bool = False
 
 
+TRANSACTIONS = {"0601": "sale", "0622": "preauth", "0631": "refund"}
+
+
 @dataclass
 class ZvtEmulator:
     port: int = 0
@@ -84,7 +87,12 @@ class ZvtEmulator:
     def charges(self) -> list[Booking]:
         """Bookings that took money and were not reversed."""
         with self._lock:
-            return [b for b in self.bookings.values() if not b.reversed]
+            return [b for b in self.bookings.values() if not b.reversed and b.kind != "refund"]
+
+    def refunds(self) -> list[Booking]:
+        """Bookings that gave money back."""
+        with self._lock:
+            return [b for b in self.bookings.values() if b.kind == "refund"]
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -124,7 +132,7 @@ class ZvtEmulator:
     def _handle(self, conn: socket.socket, control: str, data: bytes) -> None:
         with self._lock:
             busy = self._busy
-            if control in ("0601", "0622") and not busy:
+            if control in ("0601", "0622", "0631") and not busy:
                 self._busy = True
         if control == "06b0":
             return  # an abort outside a transaction: nothing to abort
@@ -134,10 +142,13 @@ class ZvtEmulator:
         if control == "0600":  # registration: password and config byte
             conn.sendall(apdu("8000"))
             self._finish(conn, apdu("060f"))
-        elif control in ("0601", "0622"):
+        elif control in ("0601", "0622", "0631"):
             self.request_seen.set()
+            if control == "0631":  # a refund, like a reversal, needs the password first
+                assert data[:3] == PASSWORD, "a refund needs the terminal's password"
+                data = data[3:]
             try:
-                self._transaction(conn, "sale" if control == "0601" else "preauth", data)
+                self._transaction(conn, TRANSACTIONS[control], data)
             finally:
                 with self._lock:
                     self._busy = False

@@ -30,6 +30,7 @@ REPEAT_RECEIPT = 0x0620
 PRE_AUTHORISATION = 0x0622
 PRE_AUTH_REVERSAL = 0x0625
 REVERSAL = 0x0630
+REFUND = 0x0631
 ECR_ABORT = 0x06B0  # the kiosk asks the terminal to abort the transaction in progress
 PRINT_LINE = 0x06D1
 PRINT_TEXT_BLOCK = 0x06D3

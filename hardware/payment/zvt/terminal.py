@@ -2,9 +2,15 @@
 interface; the specification is public).
 
 Functions used: Registration (06 00) on every connection, Authorisation (06 01) for a
-sale, Pre-Authorisation (06 22) for a deposit, Reversal (06 30) and Pre-Authorisation
-Reversal (06 25) for a void, Repeat Receipt (06 20) to learn the terminal's last
-transaction, and the kiosk's Abort (06 B0) for ``cancel``.
+sale, Pre-Authorisation (06 22) for a deposit, Refund (06 31) for money back at
+check-out, Reversal (06 30) and Pre-Authorisation Reversal (06 25) for a void, Repeat
+Receipt (06 20) to learn the terminal's last transaction, and the kiosk's Abort (06 B0)
+for ``cancel``.
+
+A refund goes to the card the guest presents at the terminal: ZVT cannot aim it at the
+sale's card. The driver refunds only against an approved sale in its own journal, in its
+currency and at most its amount (else DECLINED, nothing sent), and logs a warning when
+the card presented is not the sale's (its last four digits differ).
 
 The reference contract (``hardware.payment.protocol``) over a protocol that knows no
 references: the driver's journal (``ZvtJournal``) saves each reference, with the
@@ -20,9 +26,11 @@ sent again, so a repeated ``sale`` never charges twice.
 Assumed where the public summaries of the specification are thin (and emulated so in
 the tests): 06 25 carries the receipt number (87) and the amount (04); the Repeat
 Receipt's result (04 0F) carries the last booking's receipt number, amount and
-currency; a busy terminal refuses a command with 84 A0. The registration's config byte
-(3E) makes the kiosk the receipt printer (so a repeated receipt never reaches paper),
-asks for intermediate status and locks amount entry and admin functions at the terminal.
+currency; a busy terminal refuses a command with 84 A0; a Refund carries the password
+and then the amount (04) and currency (49), and is answered like an Authorisation. The
+registration's config byte (3E) makes the kiosk the receipt printer (so a repeated
+receipt never reaches paper), asks for intermediate status and locks amount entry and
+admin functions at the terminal.
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ from hardware.payment.zvt.apdu import (
     PRE_AUTH_REVERSAL,
     PRE_AUTHORISATION,
     RECEIPT,
+    REFUND,
     REGISTRATION,
     REPEAT_RECEIPT,
     RESULT,
@@ -83,6 +92,7 @@ from hardware.payment.zvt.link import Answer, Link, TerminalRefused, command
 log = logging.getLogger(__name__)
 
 CONFIG_BYTE = 0x3E  # see the module docstring
+_INSTRUCTIONS = {Kind.SALE: AUTHORISATION, Kind.PREAUTH: PRE_AUTHORISATION, Kind.REFUND: REFUND}
 HEALTH_CACHE_S = 15.0  # health is asked often (telemetry, offline check-in): probe less
 
 
@@ -164,6 +174,35 @@ class ZvtTerminal:
 
     def preauthorize(self, reference: str, amount: Decimal, currency: str) -> PaymentResult:
         return self._transact(Kind.PREAUTH, reference, amount, currency)
+
+    def refund(
+        self, reference: str, amount: Decimal, currency: str, original_reference: str | None
+    ) -> PaymentResult:
+        check_request(reference, amount, currency)
+        sale: PaymentResult | None = None
+        if original_reference is not None:
+            check_reference(original_reference)
+            with self._lock:
+                known = self._journal.get(original_reference)
+            sale = known.result if known is not None else None
+            if not (
+                sale is not None
+                and sale.approved
+                and sale.kind is Kind.SALE
+                and sale.currency == currency
+                and sale.amount is not None
+                and sale.amount >= amount
+            ):
+                why = "no approved sale of that amount to refund to"
+                log.warning("refund %s declined: %s", reference, why)
+                return PaymentResult(
+                    reference, Outcome.DECLINED, Kind.REFUND, amount, currency,
+                    decline_reason=why, at=self._now(),
+                )  # fmt: skip
+        result = self._transact(Kind.REFUND, reference, amount, currency)
+        if sale is not None and result.approved and result.card_last4 != sale.card_last4:
+            log.warning("refund %s went to another card than its sale's", reference)
+        return result
 
     def status(self, reference: str) -> PaymentResult:
         check_reference(reference)
@@ -260,8 +299,10 @@ class ZvtTerminal:
         self, kind: Kind, reference: str, amount: Decimal, currency: str
     ) -> PaymentResult:
         check_request(reference, amount, currency)
-        instruction = AUTHORISATION if kind is Kind.SALE else PRE_AUTHORISATION
-        request = Apdu(instruction, amount_fields(amount, currency))  # refuses what ZVT cannot
+        data = amount_fields(amount, currency)  # refuses what ZVT cannot
+        if kind is Kind.REFUND:  # like a reversal, a refund needs the terminal's password
+            data = self._password + data
+        request = Apdu(_INSTRUCTIONS[kind], data)
         with self._session:
             self._check_open()
             with self._lock:
@@ -458,12 +499,12 @@ class ZvtTerminal:
         if entry.receipt is None:
             raise TerminalProtocolError("no receipt number to reverse")
         receipt = bytes([RECEIPT]) + bcd(entry.receipt, 2)
-        if approved.kind is Kind.SALE:
-            request = Apdu(REVERSAL, self._password + receipt)
-        else:
+        if approved.kind is Kind.PREAUTH:
             request = Apdu(
                 PRE_AUTH_REVERSAL, receipt + amount_fields(approved.amount, approved.currency)
             )
+        else:
+            request = Apdu(REVERSAL, self._password + receipt)
         link = self._connect()
         try:
             answer = command(
