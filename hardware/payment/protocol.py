@@ -168,6 +168,22 @@ class PaymentTerminal(Protocol):
     def close(self) -> None: ...
 
 
+NOT_REFUNDABLE = "no approved sale of that amount to refund to"
+
+
+def refundable(sale: PaymentResult | None, amount: Decimal, currency: str) -> bool:
+    """Whether ``sale`` can take a refund of ``amount``: an approved sale, in ``currency``,
+    of at least that much (a terminal refunds a kiosk's sale, never more than it)."""
+    return (
+        sale is not None
+        and sale.approved
+        and sale.kind is Kind.SALE
+        and sale.currency == currency
+        and sale.amount is not None
+        and sale.amount >= amount
+    )
+
+
 def check_request(reference: str, amount: Decimal, currency: str) -> None:
     """Refuse what no terminal should be sent: raise ``InvalidPaymentRequest``.
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment.config import ScenarioName
 from hardware.payment.protocol import (
+    NOT_REFUNDABLE,
     Kind,
     Outcome,
     PaymentResult,
@@ -35,6 +36,7 @@ from hardware.payment.protocol import (
     TerminalOffline,
     check_reference,
     check_request,
+    refundable,
 )
 from hardware.payment.sim_journal import JournalEntry, SimJournal
 
@@ -150,14 +152,8 @@ class SimulatedTerminal:
             with self._lock:
                 self._settle_due()
                 sale = self._current(original_reference)
-            if not (
-                sale.approved
-                and sale.kind is Kind.SALE
-                and sale.currency == currency
-                and sale.amount is not None
-                and sale.amount >= amount
-            ):
-                forced = Scenario.decline("no approved sale of that amount to refund to")
+            if not refundable(sale, amount, currency):
+                forced = Scenario.decline(NOT_REFUNDABLE)
         return self._transact(Kind.REFUND, reference, amount, currency, forced)
 
     def status(self, reference: str) -> PaymentResult:

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from hardware.health import DeviceHealth, HealthLevel
 from hardware.payment.protocol import (
+    NOT_REFUNDABLE,
     Kind,
     Outcome,
     PaymentError,
@@ -56,6 +57,7 @@ from hardware.payment.protocol import (
     TerminalProtocolError,
     check_reference,
     check_request,
+    refundable,
 )
 from hardware.payment.zvt.apdu import (
     ABORTED,
@@ -185,19 +187,11 @@ class ZvtTerminal:
             with self._lock:
                 known = self._journal.get(original_reference)
             sale = known.result if known is not None else None
-            if not (
-                sale is not None
-                and sale.approved
-                and sale.kind is Kind.SALE
-                and sale.currency == currency
-                and sale.amount is not None
-                and sale.amount >= amount
-            ):
-                why = "no approved sale of that amount to refund to"
-                log.warning("refund %s declined: %s", reference, why)
+            if not refundable(sale, amount, currency):
+                log.warning("refund %s declined: %s", reference, NOT_REFUNDABLE)
                 return PaymentResult(
                     reference, Outcome.DECLINED, Kind.REFUND, amount, currency,
-                    decline_reason=why, at=self._now(),
+                    decline_reason=NOT_REFUNDABLE, at=self._now(),
                 )  # fmt: skip
         result = self._transact(Kind.REFUND, reference, amount, currency)
         if sale is not None and result.approved and result.card_last4 != sale.card_last4:
