@@ -184,8 +184,13 @@ def test_the_console_refuses_unsafe_starts(
     assert "must be 0600" in capsys.readouterr().err
 
 
-async def test_removing_an_account_or_lowering_its_role_ends_its_sessions(folder: Path) -> None:
+async def test_removing_an_account_or_changing_its_role_or_password_ends_its_sessions(
+    folder: Path,
+) -> None:
     client = make_client(folder, secure_cookies=False)
+    await log_in(client, "vic")
+    add_user(folder / "accounts.json", "vic", "viewer", "a-new-password")  # a leaked one
+    assert (await client.get("/api/fleet")).status_code == 401
     await log_in(client, "olga")
     assert (await client.get("/api/fleet")).status_code == 200
     add_user(folder / "accounts.json", "olga", "viewer", PASSWORDS["olga"])  # a viewer now
@@ -199,7 +204,7 @@ async def test_removing_an_account_or_lowering_its_role_ends_its_sessions(folder
         for line in (folder / "audit.jsonl").read_text().splitlines()
         if (entry := json.loads(line))["event"] == "session_ended"
     ]
-    assert [e["user"] for e in ended] == ["olga", "olga"]
+    assert [e["user"] for e in ended] == ["vic", "olga", "olga"]
     token = await login_token(client)
     form = {"csrf": token, "username": "olga", "password": PASSWORDS["olga"]}
     assert (await client.post("/login", data=form)).status_code == 401

@@ -125,11 +125,16 @@ class Console:
         return session if session is not None and self._entitled(session) else None
 
     def _entitled(self, session: Session) -> bool:
-        """Whether the session's account still exists with its role: removing an account
-        (``kiosk console deluser``) or changing its role ends its sessions at once."""
+        """Whether the session's account still exists as it logged in: removing an account
+        (``kiosk console deluser``), changing its role or its password ends its sessions at
+        once (a leaked password is changed to lock its holder out)."""
         self.accounts = self.accounts.current()
         account = self.accounts.get(session.user)
-        if account is not None and account.role == session.role:
+        if (
+            account is not None
+            and account.role == session.role
+            and account.password_hash == session.credential
+        ):
             return True
         self.sessions.drop(session.token)
         self.hub.audit.write("session_ended", user=session.user, why="account changed or removed")
@@ -189,7 +194,7 @@ class Console:
             await asyncio.sleep(FAILED_LOGIN_DELAY_S)
             return self._login_page(request, "wrong user name or password", 401, name)
         self.throttle.succeeded(keys)
-        session = self.sessions.create(account.name, account.role)
+        session = self.sessions.create(account.name, account.role, account.password_hash)
         self.hub.audit.write("login", user=account.name, role=account.role, address=client)
         response = RedirectResponse(_local_path(form.get("next", "/")), status_code=303)
         self._cookie(response, SESSION_COOKIE, session.token, None)

@@ -35,6 +35,7 @@ class Session:
     role: Role
     csrf: str
     last_used: float
+    credential: str = ""  # the password hash it logged in with: a new password ends it
 
     @property
     def may_command(self) -> bool:
@@ -49,12 +50,12 @@ class Sessions:
     clock: Callable[[], float] = time.monotonic
     _sessions: dict[str, Session] = field(default_factory=dict)
 
-    def create(self, user: str, role: Role) -> Session:
+    def create(self, user: str, role: Role, credential: str = "") -> Session:
         now = self.clock()
         # Sessions nobody came back to are dropped here, so they cannot pile up.
         for token in [t for t, s in self._sessions.items() if now - s.last_used > self.idle_s]:
             del self._sessions[token]
-        session = Session(new_token(), user, role, new_token(), now)
+        session = Session(new_token(), user, role, new_token(), now, credential)
         self._sessions[session.token] = session
         return session
 
