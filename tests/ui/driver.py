@@ -190,7 +190,9 @@ class UiDriver:
         from kivy.clock import Clock
 
         target = Clock.frames + count
-        await self.until(lambda: Clock.frames >= target)
+        # Generous: one frame that draws a new screen in software GL can take seconds on a
+        # loaded 2-core machine; a UI that hangs still fails here.
+        await self.until(lambda: Clock.frames >= target, timeout=10.0 + count)
 
     async def until(self, condition: Callable[[], bool], timeout: float = 3.0) -> None:
         deadline = time.monotonic() + timeout
