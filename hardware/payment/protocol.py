@@ -168,6 +168,15 @@ class PaymentTerminal(Protocol):
     def close(self) -> None: ...
 
 
+def to_void(current: PaymentResult) -> bool:
+    """Whether a void of ``current`` has money to give back: only an approved payment does
+    (an unknown, declined, cancelled or voided one is answered as it is); one still in
+    progress raises ``TerminalBusy``, to be voided once it settles."""
+    if current.outcome is Outcome.IN_PROGRESS:
+        raise TerminalBusy("the transaction is still in progress: void it once settled")
+    return current.outcome is Outcome.APPROVED
+
+
 NOT_REFUNDABLE = "no approved sale of that amount to refund to"
 
 

@@ -37,6 +37,7 @@ from hardware.payment.protocol import (
     check_reference,
     check_request,
     refundable,
+    to_void,
 )
 from hardware.payment.sim_journal import JournalEntry, SimJournal
 
@@ -169,10 +170,8 @@ class SimulatedTerminal:
             self._check_link()
             self._settle_due()
             current = self._current(reference)
-            if current.outcome is Outcome.IN_PROGRESS:
-                raise TerminalBusy("the transaction is still in progress: void it once settled")
-            if current.outcome is not Outcome.APPROVED:
-                return current  # unknown, voided already, or nothing was charged
+            if not to_void(current):
+                return current
             voided = replace(current, outcome=Outcome.VOIDED, at=self._now())
             self._journal.settle(voided)
             log.info("payment %s voided (%s)", reference, current.kind)

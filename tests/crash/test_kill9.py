@@ -184,6 +184,22 @@ def kill_when(process: subprocess.Popen[bytes], db_path: Path, probe: Probe) -> 
     raise AssertionError("the kill point was never reached")
 
 
+def kill_after(seconds: float) -> Callable[[subprocess.Popen[bytes]], bool]:
+    """A killer that kill -9s the process ``seconds`` after it started, wherever it is then;
+    False if the run ended first."""
+
+    def kill(process: subprocess.Popen[bytes]) -> bool:
+        try:
+            process.wait(seconds)
+            return False
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+            return True
+
+    return kill
+
+
 def finish(process: subprocess.Popen[bytes]) -> dict[str, Any]:
     out, err = process.communicate(timeout=90)
     assert process.returncode in (0, 1), err.decode()[-3000:]
@@ -287,15 +303,4 @@ def test_kill_9_at_a_step_boundary(sim: dict[str, Any], tmp_path: Path, boundary
 
 @pytest.mark.parametrize("seed", range(3))
 def test_kill_9_at_a_random_moment(sim: dict[str, Any], tmp_path: Path, seed: int) -> None:
-    delay = random.Random(seed).uniform(1.0, 6.0)
-
-    def kill(process: subprocess.Popen[bytes]) -> bool:
-        try:
-            process.wait(delay)
-            return False
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-            return True
-
-    crash_and_return(sim, tmp_path, kill)
+    crash_and_return(sim, tmp_path, kill_after(random.Random(seed).uniform(1.0, 6.0)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.crash.test_kill9 import (
     Probe,
     drain,
     finish,
+    kill_after,
     kill_when,
     payment_is,
     play,
@@ -130,15 +130,4 @@ def test_kill_9_in_an_extension_at_a_random_moment(
     sim: dict[str, Any],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    delay = random.Random(11).uniform(2.0, 8.0)
-
-    def kill(process: subprocess.Popen[bytes]) -> bool:
-        try:
-            process.wait(delay)
-            return False
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-            return True
-
-    crash_and_restart(sim, tmp_path, kill)
+    crash_and_restart(sim, tmp_path, kill_after(random.Random(11).uniform(2.0, 8.0)))

@@ -58,6 +58,7 @@ from hardware.payment.protocol import (
     check_reference,
     check_request,
     refundable,
+    to_void,
 )
 from hardware.payment.zvt.apdu import (
     ABORTED,
@@ -209,10 +210,8 @@ class ZvtTerminal:
         with self._session:
             self._check_open()
             current = self._status(reference)
-            if current.outcome is Outcome.IN_PROGRESS:
-                raise TerminalBusy("the transaction is still in progress: void it once settled")
-            if current.outcome is not Outcome.APPROVED:
-                return current  # unknown, voided already, or nothing was charged
+            if not to_void(current):
+                return current
             # A reversal is a new receipt: not while another payment is matched by receipts.
             self._resolve_earlier()
             with self._lock:
